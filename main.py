@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""CDKTF entry point: read the configuration, build the stack, write cdktf.out/."""
+
+import os
+import sys
+
+from cdktf import App
+
+from stacks.config import ConfigError, load_config
+from stacks.reviews_stack import ReviewsStack
+
+
+def main() -> None:
+    app = App()
+    try:
+        config = load_config(app.node.get_all_context(), os.environ)
+    except ConfigError as error:
+        sys.exit(f"synth failed: {error}")
+    ReviewsStack(app, config)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

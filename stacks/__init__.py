@@ -1,0 +1,1 @@
+"""CDKTF constructs for the Product Reviews API, composed by stacks.reviews_stack.ReviewsStack."""

@@ -1,0 +1,54 @@
+"""The AWS provider bindings, loaded one submodule at a time.
+
+`import cdktf_cdktf_provider_aws` executes a package `__init__` that imports all 2,135
+resource submodules (~8.5 s and hundreds of MB before any construct exists;
+hashicorp/terraform-cdk#3753). Each submodule only needs the shared `_jsii` assembly
+loader, so this module registers the package without running its `__init__` and imports
+just the submodules the stacks ask for:
+
+    from stacks.aws import dynamodb_table
+    dynamodb_table.DynamoDbTable(...)
+
+The JSON synthesized either way is byte-identical (tests/test_fast_provider_loading.py).
+Set REVIEWS_EAGER_PROVIDER_IMPORT=1 to use the plain package import instead, e.g. to
+compare, or if a future binding changes shape and the fast path reports an error.
+"""
+
+import importlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+
+PACKAGE = "cdktf_cdktf_provider_aws"
+
+
+def _package() -> ModuleType:
+    loaded = sys.modules.get(PACKAGE)
+    if loaded is not None:
+        return loaded
+    if os.environ.get("REVIEWS_EAGER_PROVIDER_IMPORT") == "1":
+        return importlib.import_module(PACKAGE)
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{PACKAGE} is not installed as a package: run `pipenv sync`")
+    # A package module with its __path__ set but its __init__ not executed: enough for
+    # the relative imports (`from .._jsii import *`) that every submodule makes.
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = package
+    return package
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    _package()
+    try:
+        module = importlib.import_module(f"{PACKAGE}.{name}")
+    except ImportError as error:
+        raise ImportError(
+            f"{PACKAGE}.{name} could not be loaded on its own ({error}); "
+            "retry with REVIEWS_EAGER_PROVIDER_IMPORT=1 and report the binding version"
+        ) from error
+    globals()[name] = module
+    return module

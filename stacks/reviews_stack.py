@@ -1,0 +1,44 @@
+"""ReviewsStack: the whole Product Reviews API, read top to bottom like its architecture."""
+
+from cdktf import TerraformOutput, TerraformStack
+from constructs import Construct
+
+from .api import ReviewsApi
+from .config import StackConfig
+from .function import ReviewsFunction
+from .monitoring import ReviewsMonitoring
+from .parameters import ReviewsParameters
+from .provider import ProviderAndBackend
+from .table import ReviewsTable
+
+
+class ReviewsStack(TerraformStack):
+    def __init__(self, scope: Construct, config: StackConfig):
+        super().__init__(scope, config.stack_name)
+        ProviderAndBackend(self, "target", config)
+
+        table = ReviewsTable(self, "table", config.table)
+        function = ReviewsFunction(self, "function", config.function, table)
+        api = ReviewsApi(self, "api", config.api, function)
+        ReviewsMonitoring(
+            self, "monitoring", config.monitoring,
+            environment=config.environment, region=config.target.region,
+            api=api, function=function, table=table,
+        )
+        ReviewsParameters(self, "parameters", config.parameter_prefix, {
+            "api/throttle-limit": (str(config.api.throttle_rate), "API stage throttle, requests per second"),
+            "api/gateway-id": (api.rest_api_id, "REST API id"),
+            "dynamodb/table-arn": (table.arn, "Reviews table ARN"),
+            "lambda/function-arn": (function.arn, "Reviews handler function ARN"),
+        })
+
+        TerraformOutput(self, "api_url", value=api.url, description="Invoke URL of the API stage")
+        TerraformOutput(self, "rest_api_id", value=api.rest_api_id, description="REST API id")
+        TerraformOutput(self, "stage_name", value=api.stage_name, description="API stage name")
+        TerraformOutput(self, "table_name", value=table.name, description="Reviews table name")
+        TerraformOutput(self, "function_arn", value=function.arn, description="Handler function ARN")
+        TerraformOutput(
+            self, "api_key_id", value=api.api_key_id,
+            description="Id of the storefront API key; read its value with "
+            "`aws apigateway get-api-key --include-value --api-key <id>`",
+        )

@@ -1,0 +1,442 @@
+"""The synthesized Terraform JSON: every resource and setting a user relies on."""
+
+import base64
+import hashlib
+import json
+import subprocess
+import zipfile
+
+import pytest
+
+from handlers.reviews.routes import ROUTES
+from stacks import table_schema as schema
+from stacks.function import package_handler
+
+
+def resources(stack: dict, resource_type: str) -> list[dict]:
+    return list(stack["resource"].get(resource_type, {}).values())
+
+
+def one(stack: dict, resource_type: str) -> dict:
+    found = resources(stack, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return found[0]
+
+
+def address(stack: dict, resource_type: str, **match) -> str:
+    """The `type.name` address of the one resource of a type whose settings match `match`."""
+    names = [
+        name for name, body in stack["resource"][resource_type].items()
+        if all(body.get(k) == v for k, v in match.items())
+    ]
+    assert len(names) == 1, f"{resource_type} matching {match}: {names}"
+    return f"{resource_type}.{names[0]}"
+
+
+def ref(stack: dict, resource_type: str, attribute: str, **match) -> str:
+    """The ${type.name.attribute} reference Terraform JSON uses for that resource."""
+    return f"${{{address(stack, resource_type, **match)}.{attribute}}}"
+
+
+# --- DynamoDB ---------------------------------------------------------------------------
+
+def test_table_keys_and_reviewer_index_match_the_shared_schema(stack):
+    table = one(stack, "aws_dynamodb_table")
+    assert table["name"] == "ProductReviews-dev"
+    assert (table["hash_key"], table["range_key"]) == (schema.PARTITION_KEY, schema.SORT_KEY)
+    assert {(a["name"], a["type"]) for a in table["attribute"]} == {
+        (name, "S") for name in schema.KEY_ATTRIBUTES
+    }
+    [index] = table["global_secondary_index"]
+    assert index["name"] == schema.REVIEWER_INDEX_NAME
+    assert index["hash_key"] == schema.REVIEWER_INDEX_PARTITION_KEY
+    assert index["range_key"] == schema.REVIEWER_INDEX_SORT_KEY
+    assert index["projection_type"] == "ALL"
+    assert table["ttl"] == {"attribute_name": schema.TTL_ATTRIBUTE, "enabled": True}
+
+
+def test_table_is_recoverable_and_encrypted(stack):
+    table = one(stack, "aws_dynamodb_table")
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["server_side_encryption"] == {"enabled": True}
+
+
+def test_deletion_protection_is_off_in_dev_and_on_elsewhere(stack, synth):
+    assert one(stack, "aws_dynamodb_table")["deletion_protection_enabled"] is False
+    prod = synth(ENVIRONMENT_SUFFIX="prod").terraform
+    assert one(prod, "aws_dynamodb_table")["deletion_protection_enabled"] is True
+
+
+def test_provisioned_capacity_starts_at_five_and_terraform_ignores_scaler_drift(stack):
+    table = one(stack, "aws_dynamodb_table")
+    assert table["billing_mode"] == "PROVISIONED"
+    assert (table["read_capacity"], table["write_capacity"]) == (5, 5)
+    [index] = table["global_secondary_index"]
+    assert (index["read_capacity"], index["write_capacity"]) == (5, 5)
+    assert set(table["lifecycle"]["ignore_changes"]) >= {"read_capacity", "write_capacity"}
+
+
+def test_autoscaling_tracks_70_percent_on_table_and_index_reads_and_writes(stack):
+    targets = resources(stack, "aws_appautoscaling_target")
+    assert {(t["resource_id"], t["scalable_dimension"]) for t in targets} == {
+        ("table/ProductReviews-dev", "dynamodb:table:ReadCapacityUnits"),
+        ("table/ProductReviews-dev", "dynamodb:table:WriteCapacityUnits"),
+        ("table/ProductReviews-dev/index/ReviewerIdIndex", "dynamodb:index:ReadCapacityUnits"),
+        ("table/ProductReviews-dev/index/ReviewerIdIndex", "dynamodb:index:WriteCapacityUnits"),
+    }
+    assert all((t["min_capacity"], t["max_capacity"]) == (5, 100) for t in targets)
+    policies = resources(stack, "aws_appautoscaling_policy")
+    assert len(policies) == 4
+    for policy in policies:
+        assert policy["policy_type"] == "TargetTrackingScaling"
+        tracking = policy["target_tracking_scaling_policy_configuration"]
+        assert tracking["target_value"] == 70
+        metric = tracking["predefined_metric_specification"]["predefined_metric_type"]
+        # Each policy scales its own target, on the matching utilization metric.
+        assert policy["scalable_dimension"].startswith("${aws_appautoscaling_target.")
+        assert ("Read" in metric) == ("read" in policy["name"])
+
+
+def test_capacity_settings_reach_the_scaling_targets(synth):
+    stack = synth(REVIEWS_MIN_CAPACITY="10", REVIEWS_MAX_CAPACITY="400", REVIEWS_TARGET_UTILIZATION="50").terraform
+    assert {(t["min_capacity"], t["max_capacity"]) for t in resources(stack, "aws_appautoscaling_target")} == {(10, 400)}
+    assert {p["target_tracking_scaling_policy_configuration"]["target_value"]
+            for p in resources(stack, "aws_appautoscaling_policy")} == {50}
+
+
+def test_on_demand_billing_drops_capacity_and_autoscaling(synth):
+    stack = synth(REVIEWS_BILLING_MODE="on-demand").terraform
+    table = one(stack, "aws_dynamodb_table")
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert "read_capacity" not in table and "lifecycle" not in table
+    assert "read_capacity" not in table["global_secondary_index"][0]
+    assert "aws_appautoscaling_target" not in stack["resource"]
+    assert "aws_appautoscaling_policy" not in stack["resource"]
+
+
+# --- Lambda -----------------------------------------------------------------------------
+
+def test_function_settings(stack):
+    function = one(stack, "aws_lambda_function")
+    assert function["function_name"] == "ReviewProcessor-dev"
+    assert function["runtime"] == "python3.13"
+    assert function["handler"] == "reviews.app.handler"
+    assert (function["memory_size"], function["timeout"]) == (256, 30)
+    assert function["reserved_concurrent_executions"] == 50
+    assert function["tracing_config"] == {"mode": "Active"}
+    assert function["environment"]["variables"] == {
+        "TABLE_NAME": "ProductReviews-dev",
+        "REVIEWER_INDEX_NAME": schema.REVIEWER_INDEX_NAME,
+        "ALLOWED_ORIGINS": "*",
+    }
+    assert "inline" not in json.dumps(function) and "zip_file" not in function
+
+
+def test_reserved_concurrency_can_be_switched_off(synth):
+    stack = synth(REVIEWS_RESERVED_CONCURRENCY="off").terraform
+    assert one(stack, "aws_lambda_function")["reserved_concurrent_executions"] == -1
+
+
+def test_function_code_is_the_handlers_package_with_its_hash(stack, synth):
+    function = one(stack, "aws_lambda_function")
+    package = synth().directory / function["filename"]
+    data = package.read_bytes()
+    assert function["source_code_hash"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    names = zipfile.ZipFile(package).namelist()
+    assert "reviews/app.py" in names and "reviews/routes.py" in names
+    assert all(name.endswith(".py") and "__pycache__" not in name for name in names)
+
+
+def test_only_a_code_change_changes_the_package(tmp_path):
+    source = tmp_path / "src" / "reviews"
+    source.mkdir(parents=True)
+    (source / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    first = package_handler(source.parent, tmp_path / "a.zip").read_bytes()
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"compiled")
+    assert package_handler(source.parent, tmp_path / "b.zip").read_bytes() == first
+    (source / "app.py").write_text("def handler(event, context):\n    return {'changed': 1}\n")
+    assert package_handler(source.parent, tmp_path / "c.zip").read_bytes() != first
+
+
+def test_function_log_group_exists_first_with_retention(stack):
+    log_group = address(stack, "aws_cloudwatch_log_group", name="/aws/lambda/ReviewProcessor-dev")
+    assert one(stack, "aws_lambda_function")["depends_on"] == [log_group]
+    assert stack["resource"]["aws_cloudwatch_log_group"][log_group.split(".")[1]]["retention_in_days"] == 30
+
+
+# --- IAM --------------------------------------------------------------------------------
+
+def test_function_role_trusts_lambda_and_has_basic_execution_and_xray(stack):
+    role_ref = ref(stack, "aws_iam_role", "arn", name="ReviewProcessor-dev-role")
+    assert one(stack, "aws_lambda_function")["role"] == role_ref
+    role = stack["resource"]["aws_iam_role"][role_ref.split(".")[1]]
+    trust = json.loads(role["assume_role_policy"])
+    assert trust["Statement"] == [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
+    }]
+    attached = {
+        a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment")
+        if a["role"] == role_ref.replace(".arn}", ".name}")
+    }
+    assert attached == {
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
+    }
+
+
+def test_table_access_is_limited_to_the_table_and_its_index(stack):
+    policy = json.loads(one(stack, "aws_iam_role_policy")["policy"])
+    table_arn = ref(stack, "aws_dynamodb_table", "arn")
+    by_resource = {s["Resource"]: set(s["Action"]) for s in policy["Statement"]}
+    assert set(by_resource) == {table_arn, f"{table_arn}/index/{schema.REVIEWER_INDEX_NAME}"}
+    granted = set().union(*by_resource.values())
+    assert not {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:*"} & granted
+    assert all(s["Effect"] == "Allow" and "*" not in s["Resource"] for s in policy["Statement"])
+
+
+# --- API Gateway ------------------------------------------------------------------------
+
+def api_resource_paths(stack: dict) -> dict[str, str]:
+    """Maps each aws_api_gateway_resource's full path to its id reference."""
+    by_name = stack["resource"]["aws_api_gateway_resource"]
+    root = ref(stack, "aws_api_gateway_rest_api", "root_resource_id")
+    paths = {root: ""}
+    while len(paths) <= len(by_name):
+        for name, body in by_name.items():
+            if body["parent_id"] in paths:
+                paths[f"${{aws_api_gateway_resource.{name}.id}}"] = f"{paths[body['parent_id']]}/{body['path_part']}"
+    return {path: reference for reference, path in paths.items()}
+
+
+def test_every_route_is_a_lambda_proxy_method_with_its_api_key_requirement(stack):
+    paths = api_resource_paths(stack)
+    methods = {
+        (m["http_method"], m["resource_id"]): m["api_key_required"]
+        for m in resources(stack, "aws_api_gateway_method")
+    }
+    expected = {(r.method, paths[r.path]): r.api_key_required for r in ROUTES}
+    expected.update({("OPTIONS", paths[r.path]): False for r in ROUTES})
+    assert methods == expected
+    assert dict(methods)[("POST", paths["/reviews"])] is True
+    invoke_arn = ref(stack, "aws_lambda_function", "invoke_arn")
+    integrations = resources(stack, "aws_api_gateway_integration")
+    assert len(integrations) == len(methods)
+    assert all(
+        (i["type"], i["integration_http_method"], i["uri"]) == ("AWS_PROXY", "POST", invoke_arn)
+        for i in integrations
+    )
+
+
+def test_lambda_permission_is_scoped_to_this_api_stage(stack):
+    permission = one(stack, "aws_lambda_permission")
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    assert permission["source_arn"] == ref(stack, "aws_api_gateway_rest_api", "execution_arn") + "/v1/*/*"
+
+
+def test_deployment_is_replaced_when_routes_change(stack):
+    deployment = one(stack, "aws_api_gateway_deployment")
+    assert deployment["lifecycle"] == {"create_before_destroy": True}
+    trigger = deployment["triggers"]["redeployment"]
+    for method_name in stack["resource"]["aws_api_gateway_method"]:
+        assert f"aws_api_gateway_method.{method_name}.id" in trigger
+    for integration_name in stack["resource"]["aws_api_gateway_integration"]:
+        assert f"aws_api_gateway_integration.{integration_name}.id" in trigger
+
+
+def test_stage_traces_and_writes_json_access_logs_with_retention(stack):
+    stage = one(stack, "aws_api_gateway_stage")
+    assert stage["stage_name"] == "v1" and stage["xray_tracing_enabled"] is True
+    access = stage["access_log_settings"]
+    assert access["destination_arn"] == ref(
+        stack, "aws_cloudwatch_log_group", "arn", name="/aws/apigateway/ProductReviewsAPI-dev/access"
+    )
+    fields = json.loads(access["format"])
+    assert {"requestId", "status", "resourcePath", "httpMethod"} <= set(fields)
+    retention = {g["name"]: g["retention_in_days"] for g in resources(stack, "aws_cloudwatch_log_group")}
+    assert set(retention.values()) == {30} and len(retention) == 3
+
+
+def test_method_settings_throttle_meter_and_log_without_bodies(stack):
+    settings = one(stack, "aws_api_gateway_method_settings")
+    assert settings["method_path"] == "*/*"
+    assert settings["settings"] == {
+        "throttling_rate_limit": 10,
+        "throttling_burst_limit": 20,
+        "metrics_enabled": True,
+        "logging_level": "INFO",
+        "data_trace_enabled": False,
+    }
+
+
+def test_account_logging_role_is_managed_by_default_and_can_be_switched_off(stack, synth):
+    account = one(stack, "aws_api_gateway_account")
+    assert account["cloudwatch_role_arn"] == ref(stack, "aws_iam_role", "arn", name="ProductReviewsAPI-dev-cloudwatch")
+    assert "reset_on_delete" not in account
+    without = synth(REVIEWS_MANAGE_API_GATEWAY_ACCOUNT="false").terraform
+    assert "aws_api_gateway_account" not in without["resource"]
+    assert "ProductReviewsAPI-dev-cloudwatch" not in json.dumps(without["resource"]["aws_iam_role"])
+
+
+def test_post_is_protected_by_an_api_key_in_a_usage_plan_bound_to_the_stage(stack):
+    plan = one(stack, "aws_api_gateway_usage_plan")
+    assert plan["api_stages"] == [{
+        "api_id": ref(stack, "aws_api_gateway_rest_api", "id"),
+        "stage": ref(stack, "aws_api_gateway_stage", "stage_name"),
+    }]
+    assert plan["throttle_settings"] == {"rate_limit": 10, "burst_limit": 20}
+    assert plan["quota_settings"] == {"limit": 500000, "period": "DAY"}
+    key = one(stack, "aws_api_gateway_usage_plan_key")
+    assert key["key_id"] == ref(stack, "aws_api_gateway_api_key", "id")
+    assert key["usage_plan_id"] == ref(stack, "aws_api_gateway_usage_plan", "id")
+
+
+def test_the_api_key_value_is_never_an_output(stack):
+    key_ref = ref(stack, "aws_api_gateway_api_key", "id")
+    assert stack["output"]["api_key_id"]["value"] == key_ref
+    assert ".value}" not in json.dumps(stack["output"])
+
+
+def test_throttle_settings_reach_stage_and_usage_plan(synth):
+    stack = synth(REVIEWS_THROTTLE_RATE="50", REVIEWS_THROTTLE_BURST="100").terraform
+    settings = one(stack, "aws_api_gateway_method_settings")["settings"]
+    assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (50, 100)
+    assert one(stack, "aws_api_gateway_usage_plan")["throttle_settings"] == {"rate_limit": 50, "burst_limit": 100}
+
+
+# --- Monitoring -------------------------------------------------------------------------
+
+def test_dashboard_has_api_lambda_and_dynamodb_widgets(stack):
+    body = json.loads(one(stack, "aws_cloudwatch_dashboard")["dashboard_body"])
+    metrics = {
+        (m[0], m[1]) for widget in body["widgets"] for m in widget["properties"]["metrics"]
+    }
+    assert metrics >= {
+        ("AWS/ApiGateway", "Count"), ("AWS/ApiGateway", "Latency"), ("AWS/ApiGateway", "4XXError"),
+        ("AWS/ApiGateway", "5XXError"), ("AWS/Lambda", "Invocations"), ("AWS/Lambda", "Duration"),
+        ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"),
+        ("AWS/DynamoDB", "ConsumedReadCapacityUnits"), ("AWS/DynamoDB", "ConsumedWriteCapacityUnits"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"), ("ProductReviews", "Fault"),
+    }
+    assert len(body["widgets"]) >= 10
+
+
+def test_alarm_topic_is_encrypted_and_email_is_optional(stack, synth):
+    assert one(stack, "aws_sns_topic")["kms_master_key_id"] == "alias/aws/sns"
+    assert "aws_sns_topic_subscription" not in stack["resource"]
+    with_email = synth(REVIEWS_ALARM_EMAIL="oncall@example.com").terraform
+    subscription = one(with_email, "aws_sns_topic_subscription")
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "oncall@example.com")
+
+
+def test_alarms_notify_the_topic_on_alarm_and_ok_and_treat_missing_data_as_healthy(stack):
+    topic = ref(stack, "aws_sns_topic", "arn")
+    alarms = {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm")}
+    assert set(alarms) == {
+        f"ProductReviews-dev-{name}"
+        for name in ("api-4xx-rate", "api-5xx", "lambda-errors", "lambda-throttles", "dynamodb-throttles")
+    }
+    for alarm in alarms.values():
+        assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]
+        assert alarm["treat_missing_data"] == "notBreaching"
+        assert sum(q["return_data"] for q in alarm["metric_query"]) == 1
+
+
+def test_4xx_alarm_fires_above_ten_percent_of_requests(stack):
+    alarm = next(
+        a for a in resources(stack, "aws_cloudwatch_metric_alarm") if a["alarm_name"].endswith("api-4xx-rate")
+    )
+    assert alarm["threshold"] == 10 and alarm["comparison_operator"] == "GreaterThanThreshold"
+    queries = {q["id"]: q for q in alarm["metric_query"]}
+    assert queries["result"]["expression"] == "IF(requests > 0, 100 * errors / requests, 0)"
+    assert queries["errors"]["metric"]["metric_name"] == "4XXError"
+    assert queries["requests"]["metric"]["metric_name"] == "Count"
+    assert queries["errors"]["metric"]["dimensions"] == {"ApiName": "ProductReviewsAPI-dev", "Stage": "v1"}
+
+
+def test_handler_faults_alarm_with_lambda_errors(stack):
+    alarm = next(
+        a for a in resources(stack, "aws_cloudwatch_metric_alarm") if a["alarm_name"].endswith("lambda-errors")
+    )
+    metrics = {(q["metric"]["namespace"], q["metric"]["metric_name"]) for q in alarm["metric_query"] if "metric" in q}
+    assert metrics == {("AWS/Lambda", "Errors"), ("ProductReviews", "Fault")}
+
+
+# --- Parameters, outputs, state, tags --------------------------------------------------
+
+def test_ssm_parameters_hold_the_real_resource_values(stack):
+    parameters = {p["name"]: p["value"] for p in resources(stack, "aws_ssm_parameter")}
+    assert parameters == {
+        "/productreviews/dev/api/throttle-limit": "10",
+        "/productreviews/dev/api/gateway-id": ref(stack, "aws_api_gateway_rest_api", "id"),
+        "/productreviews/dev/dynamodb/table-arn": ref(stack, "aws_dynamodb_table", "arn"),
+        "/productreviews/dev/lambda/function-arn": ref(stack, "aws_lambda_function", "arn"),
+    }
+
+
+def test_outputs(stack):
+    assert set(stack["output"]) >= {"api_url", "table_name", "function_arn", "api_key_id"}
+    assert stack["output"]["api_url"]["value"] == ref(stack, "aws_api_gateway_stage", "invoke_url")
+
+
+def test_state_lives_in_an_encrypted_locked_s3_backend_keyed_per_environment(stack, synth):
+    backend = stack["terraform"]["backend"]["s3"]
+    assert backend == {
+        "bucket": "example-terraform-state",
+        "key": "product-reviews/dev/terraform.tfstate",
+        "region": "us-east-2",
+        "encrypt": True,
+        "use_lockfile": True,
+    }
+    prod = synth(ENVIRONMENT_SUFFIX="prod").terraform["terraform"]["backend"]["s3"]
+    assert prod["key"] == "product-reviews/prod/terraform.tfstate"
+
+
+def test_provider_is_pinned_and_tags_everything(stack):
+    assert stack["terraform"]["required_providers"]["aws"]["version"] == "5.100.0"
+    [provider] = stack["provider"]["aws"]
+    assert provider["region"] == "us-east-2"
+    assert provider["default_tags"] == [{"tags": {
+        "Environment": "dev", "Repository": "example/product-reviews", "Author": "ci-bot",
+        "Project": "ProductReviews",
+    }}]
+    assert "endpoints" not in provider and "access_key" not in provider
+
+
+def test_local_target_points_provider_and_backend_at_the_emulator(synth):
+    stack = synth(REVIEWS_TARGET="local", REVIEWS_STATE_BUCKET="").terraform
+    [provider] = stack["provider"]["aws"]
+    [endpoints] = provider["endpoints"]
+    assert set(endpoints.values()) == {"http://127.0.0.1:4566"}
+    assert {"dynamodb", "lambda", "apigateway", "applicationautoscaling", "sts"} <= set(endpoints)
+    assert provider["max_retries"] <= 3
+    backend = stack["terraform"]["backend"]["s3"]
+    assert backend["endpoints"] == {"s3": "http://127.0.0.1:4566"} and backend["use_lockfile"] is True
+    # Same constructs either way: only provider and backend differ.
+    aws = synth().terraform
+    assert json.dumps(stack["resource"], sort_keys=True) == json.dumps(aws["resource"], sort_keys=True)
+
+
+# --- Whole-stack checks -----------------------------------------------------------------
+
+def test_synth_is_byte_identical_twice(tmp_path):
+    from tests.conftest import AWS_SETTINGS, synth_stack
+
+    first = synth_stack(tmp_path / "a", AWS_SETTINGS).directory / "cdk.tf.json"
+    second = synth_stack(tmp_path / "b", AWS_SETTINGS).directory / "cdk.tf.json"
+    assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.parametrize("settings", [{}, {"REVIEWS_BILLING_MODE": "on-demand"}], ids=["provisioned", "on-demand"])
+def test_terraform_validate_passes(synth, settings):
+    directory = synth(**settings).directory
+    init = subprocess.run(
+        ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
+        cwd=directory, capture_output=True, text=True,
+    )
+    assert init.returncode == 0, init.stderr
+    validate = subprocess.run(
+        ["terraform", "validate", "-json", "-no-color"], cwd=directory, capture_output=True, text=True
+    )
+    result = json.loads(validate.stdout)
+    assert result["valid"] is True, result["diagnostics"]
