@@ -1,0 +1,79 @@
+"""API Gateway REST proxy events (payload v1) → Request.
+
+API Gateway sends null, not {}, for absent headers, query strings and path parameters, and
+keeps only the last value of a repeated query key in queryStringParameters.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from .errors import ApiError, bad_request
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    resource: str
+    # Lower-cased names; every distinct value seen in headers and multiValueHeaders.
+    headers: dict[str, tuple[str, ...]]
+    # Every value of each query key, in order.
+    query: dict[str, tuple[str, ...]]
+    path_parameters: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name)
+        return values[-1] if values else None
+
+
+def parse_headers(event: dict) -> dict[str, tuple[str, ...]]:
+    values: dict[str, list[str]] = {}
+    for name, value in (event.get("headers") or {}).items():
+        values.setdefault(name.lower(), []).append(value)
+    for name, many in (event.get("multiValueHeaders") or {}).items():
+        seen = values.setdefault(name.lower(), [])
+        seen.extend(value for value in many or () if value not in seen)
+    return {name: tuple(dict.fromkeys(found)) for name, found in values.items()}
+
+
+def parse_query(event: dict) -> dict[str, tuple[str, ...]]:
+    many = event.get("multiValueQueryStringParameters")
+    if many:
+        return {name: tuple(values or ()) for name, values in many.items()}
+    return {name: (value,) for name, value in (event.get("queryStringParameters") or {}).items()}
+
+
+def decode_body(event: dict) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_request("The body is marked base64 but is not valid base64.") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    return raw
+
+
+def parse_request(event: dict, headers: dict[str, tuple[str, ...]]) -> Request:
+    return Request(
+        method=event.get("httpMethod") or "",
+        resource=event.get("resource") or "",
+        headers=headers,
+        query=parse_query(event),
+        path_parameters=event.get("pathParameters") or {},
+        body=decode_body(event),
+    )
+
+
+def request_id(event: dict, context) -> str:
+    return (event.get("requestContext") or {}).get("requestId") or getattr(
+        context, "aws_request_id", "-"
+    )

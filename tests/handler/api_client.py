@@ -1,0 +1,34 @@
+"""Invoking the handler the way Lambda does, and reading its proxy response."""
+
+import json
+import uuid
+
+from reviews import app as reviews_app
+
+FUNCTION_NAME = "reviews-test-fn"
+
+
+class LambdaContext:
+    function_name = FUNCTION_NAME
+    aws_request_id = "lambda-request-id"
+
+
+class Response:
+    def __init__(self, raw: dict):
+        assert set(raw) == {"statusCode", "headers", "body", "isBase64Encoded"}
+        assert isinstance(raw["body"], str) and raw["isBase64Encoded"] is False
+        self.raw = raw
+        self.status = raw["statusCode"]
+        self.headers = raw["headers"]
+        self.json = json.loads(raw["body"]) if raw["body"] else None
+
+
+def invoke(event: dict, app=None) -> Response:
+    """Runs the Lambda entry point (or handle() with another App) on an event."""
+    if app is None:
+        return Response(reviews_app.handler(event, LambdaContext()))
+    return Response(reviews_app.handle(event, LambdaContext(), app))
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,74 @@
+"""Builders for API Gateway REST proxy (v1) events, starting from the fixtures in tests/events."""
+
+import base64
+import copy
+import json
+import uuid
+from pathlib import Path
+
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+ALLOWED_ORIGIN = "https://shop.example.com"
+_FIXTURES = {path.stem: json.loads(path.read_text()) for path in EVENTS_DIR.glob("*.json")}
+
+
+def fixture(name: str) -> dict:
+    event = copy.deepcopy(_FIXTURES[name])
+    # A fresh request id per event, as API Gateway would send.
+    event["requestContext"]["requestId"] = str(uuid.uuid4())
+    return event
+
+
+def with_headers(event: dict, **headers: str | None) -> dict:
+    """Set (or, with None, remove) headers in both headers and multiValueHeaders."""
+    for name, value in headers.items():
+        name = name.replace("_", "-")
+        for mapping in (event["headers"], event["multiValueHeaders"]):
+            for existing in [key for key in mapping if key.lower() == name.lower()]:
+                del mapping[existing]
+        if value is not None:
+            event["headers"][name] = value
+            event["multiValueHeaders"][name] = [value]
+    return event
+
+
+def post_review(body, *, idempotency_key: str | None = None, raw: bool = False, base64_encoded: bool = False) -> dict:
+    """body is a dict/list/value to JSON-encode, or (raw=True) the exact body string."""
+    event = fixture("post_review")
+    text = body if raw else json.dumps(body)
+    if base64_encoded:
+        text = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    event["body"] = text
+    event["isBase64Encoded"] = base64_encoded
+    if idempotency_key is not None:
+        with_headers(event, **{"Idempotency-Key": idempotency_key})
+    return event
+
+
+def get_reviews(query: dict[str, str | list[str]] | None) -> dict:
+    event = fixture("get_reviews")
+    if query is None:
+        event["queryStringParameters"] = event["multiValueQueryStringParameters"] = None
+        return event
+    many = {name: value if isinstance(value, list) else [value] for name, value in query.items()}
+    event["multiValueQueryStringParameters"] = many
+    # API Gateway keeps only the last value of a repeated key here.
+    event["queryStringParameters"] = {name: values[-1] for name, values in many.items()}
+    return event
+
+
+def get_rating(product_id: str) -> dict:
+    event = fixture("get_rating")
+    event["path"] = f"/products/{product_id}/rating"
+    event["pathParameters"] = {"product_id": product_id}
+    return event
+
+
+def preflight(resource: str, origin: str | None = ALLOWED_ORIGIN) -> dict:
+    event = fixture("options_reviews")
+    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = resource
+    return with_headers(event, Origin=origin)
+
+
+def with_method(event: dict, method: str) -> dict:
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = method
+    return event

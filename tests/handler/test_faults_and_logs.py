@@ -1,0 +1,80 @@
+"""Logs, the Fault metric, and what a real fault looks like to the client."""
+
+import json
+
+import api_events
+import pytest
+from api_client import FUNCTION_NAME, invoke
+from reviews.app import App, Settings
+from reviews.ids import ReviewIdGenerator
+from reviews.repository import ReviewRepository
+
+
+def log_lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def test_one_structured_log_line_per_request_without_review_text(capsys, product_id, reviewer_id):
+    secret_text = "my-very-private-review-text"
+    event = api_events.post_review(
+        {"product_id": product_id, "reviewer_id": reviewer_id, "rating": 4, "title": secret_text, "comment": secret_text}
+    )
+
+    invoke(event)
+
+    out = capsys.readouterr().out
+    assert secret_text not in out
+    [line] = [json.loads(line) for line in out.splitlines()]
+    assert line["level"] == "INFO"
+    assert line["request_id"] == event["requestContext"]["requestId"]
+    assert (line["method"], line["route"], line["status"]) == ("POST", "/reviews", 201)
+    assert isinstance(line["latency_ms"], (int, float))
+
+
+def test_log_line_falls_back_to_the_lambda_request_id(capsys):
+    event = api_events.get_rating("p")
+    event["requestContext"] = {}
+
+    invoke(event)
+
+    assert log_lines(capsys)[-1]["request_id"] == "lambda-request-id"
+
+
+@pytest.fixture
+def app_with_missing_table(dynamodb):
+    settings = Settings("no-such-table", "ReviewerIdIndex", frozenset({api_events.ALLOWED_ORIGIN}), FUNCTION_NAME)
+    return App(settings, ReviewRepository(dynamodb, "no-such-table", "ReviewerIdIndex"), ReviewIdGenerator())
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        api_events.get_rating("p"),
+        api_events.get_reviews({"product_id": "p"}),
+        api_events.post_review({"product_id": "p", "reviewer_id": "r", "rating": 5}),
+    ],
+    ids=["rating", "list", "post"],
+)
+def test_a_real_fault_is_500_with_traceback_log_and_fault_metric_but_no_leak(capsys, app_with_missing_table, event):
+    response = invoke(event, app_with_missing_table)
+
+    assert response.status == 500
+    assert response.json["error"] == "internal_error"
+    assert "no-such-table" not in response.raw["body"] and "ResourceNotFound" not in response.raw["body"]
+    assert response.headers["Access-Control-Allow-Origin"] == api_events.ALLOWED_ORIGIN
+    lines = log_lines(capsys)
+    [fault] = [line for line in lines if line.get("level") == "ERROR"]
+    assert fault["request_id"] == event["requestContext"]["requestId"]
+    assert "ResourceNotFoundException" in fault["traceback"]
+    [metric] = [line for line in lines if "_aws" in line]
+    assert metric["_aws"]["CloudWatchMetrics"] == [
+        {"Namespace": "ProductReviews", "Dimensions": [["FunctionName"]], "Metrics": [{"Name": "Fault", "Unit": "Count"}]}
+    ]
+    assert metric["FunctionName"] == FUNCTION_NAME and metric["Fault"] == 1
+    assert lines[-1]["status"] == 500
+
+
+def test_client_errors_emit_no_fault_metric(capsys):
+    invoke(api_events.post_review("{", raw=True))
+
+    assert not [line for line in log_lines(capsys) if "_aws" in line]
