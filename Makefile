@@ -1,0 +1,112 @@
+# Product Reviews API: `make up` runs it on a local AWS emulator, `make test` proves it.
+# Every target installs what it needs first (pipenv, the locked Python packages, cdktf-cli).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+# Node 20 prints an end-of-life banner on every jsii start unless told the major version.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# A jsii package cache owned by the project: a shared one races with other processes.
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
+export CHECKPOINT_DISABLE := 1
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc
+
+PYTHON := .venv/bin/python
+STACK_JSON = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}/cdk.tf.json
+
+step = @printf '\n==> %s\n' $(1)
+
+.PHONY: help deps synth test up down plan bench clean
+
+help:
+	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
+	@echo "make down   destroy the local deployment and stop the emulator and gateway"
+	@echo "make test   install everything and run the test suite"
+	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
+
+.venv/.synced: Pipfile.lock
+	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock)")
+	@python3 -m pipenv --version >/dev/null 2>&1 || { echo "installing pipenv"; python3 -m pip install --quiet pipenv; }
+	@time python3 -m pipenv sync --dev
+	@touch $@
+
+node_modules/.installed: package-lock.json
+	$(call step,"Node packages: npm ci (cdktf-cli 0.21.0)")
+	@time npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.terraformrc: scripts/terraformrc.sh
+	$(call step,"Terraform CLI configuration")
+	@scripts/terraformrc.sh $@
+
+deps: .venv/.synced node_modules/.installed .terraformrc
+
+synth: deps
+	$(call step,"Synthesizing the stack")
+	@time $(PYTHON) main.py
+	@echo "wrote $(STACK_JSON)"
+
+test: deps
+	$(call step,"Running the tests")
+	@time $(PYTHON) -m pytest
+
+clean:
+	rm -rf cdktf.out build .pytest_cache .hypothesis
+
+up: deps
+	@$(PYTHON) -m localaws up
+
+down: deps
+	@$(PYTHON) -m localaws down
+
+# Figures for the "synthesize in under 3 seconds" issue: writes benchmarks/results.md (+ .json).
+# BENCH_RUNS, BENCH_COLD_START_RUNS, BENCH_GATEWAY_SECONDS, BENCH_MAKE_TEST=1: see benchmarks/run.py.
+bench: deps
+	$(call step,"Benchmarks (several minutes): benchmarks/results.md")
+	@$(PYTHON) benchmarks/run.py
+
+# --- Terraform plan review and security scan (docs/plan-review.md) ---------------------
+# checkov lives in its own virtualenv: its pinned dependencies (boto3 1.35, packaging 23)
+# would fight Pipfile.lock.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .cache/checkov-venv
+PLAN_DIR := build/plan
+STACK_DIR = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}
+EMULATOR_ENDPOINT = $${REVIEWS_EMULATOR_ENDPOINT:-http://127.0.0.1:4566}
+
+.PHONY: checkov
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	$(call step,"checkov $(CHECKOV_VERSION) in its own virtualenv ($(CHECKOV_VENV))")
+	@rm -rf $(CHECKOV_VENV) && python3 -m venv $(CHECKOV_VENV)
+	@time $(CHECKOV_VENV)/bin/pip install -qq --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+# make test also runs the checkov gate (tests/test_security_scan.py) and actionlint.
+test: checkov
+
+# make plan: synth, init, plan and review the target (REVIEWS_TARGET=local by default: the
+# emulator at REVIEWS_EMULATOR_ENDPOINT, started here and stopped again if it was not
+# running; REVIEWS_TARGET=aws needs credentials and REVIEWS_STATE_BUCKET). Writes
+# $(PLAN_DIR)/plan.bin, plan.json, checkov.json and review.md; fails on unskipped findings.
+# PLAN_ARGS=--no-lock plans without taking the state lock (read-only CI role).
+plan: deps checkov
+	$(call step,"Planning product-reviews-$${ENVIRONMENT_SUFFIX:-dev} on $${REVIEWS_TARGET:-local}")
+	@started=; \
+	if [ "$${REVIEWS_TARGET:-local}" = local ]; then \
+	  port=$${REVIEWS_EMULATOR_ENDPOINT:-http://127.0.0.1:4566}; port=$${port##*:}; \
+	  out=$$($(PYTHON) -m localaws emulator start --port "$$port"); echo "$$out"; \
+	  case "$$out" in started*) started=$$port;; esac; \
+	  trap '[ -z "$$started" ] || $(PYTHON) -m localaws emulator stop --port "$$started"' EXIT; \
+	  $(PYTHON) -m localaws state-bucket --endpoint $(EMULATOR_ENDPOINT) \
+	    --bucket "$${REVIEWS_STATE_BUCKET:-product-reviews-tfstate-local}" \
+	    --region "$${REVIEWS_STATE_REGION:-$${REVIEWS_REGION:-us-east-2}}" >/dev/null; \
+	fi; \
+	$(PYTHON) main.py; \
+	rm -rf $(PLAN_DIR); \
+	$(PYTHON) scripts/plan_review.py plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) $${PLAN_ARGS:-}

@@ -1,0 +1,189 @@
+"""Start, find and stop the emulator process (moto server + `moto_fixes`).
+
+The state directory (default `.local/` in the project root) holds `emulator.json`
+({"pid", "port"}) and `emulator-<port>.log`. moto keeps everything in memory: a
+restart loses what was deployed, including the Terraform state bucket
+(see `ensure_state_bucket`).
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 4566
+DEFAULT_STATE_DIR = PROJECT_ROOT / ".local"
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 10
+
+# Fake credentials: moto accepts any, and they keep boto3 from looking for real ones.
+FAKE_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@dataclass
+class Emulator:
+    pid: int
+    port: int
+    reused: bool = False  # True when start() found one already running
+
+    @property
+    def endpoint(self) -> str:
+        return endpoint_for(self.port)
+
+
+def endpoint_for(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def health(endpoint: str, timeout: float = 1.0) -> dict | None:
+    """The emulator's health answer, or None if nothing of ours answers there."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localaws/health", timeout=timeout) as reply:
+            return json.load(reply)
+    except (OSError, ValueError):
+        return None
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _state_file(state_dir: Path) -> Path:
+    return Path(state_dir) / "emulator.json"
+
+
+def start(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> Emulator:
+    """Start the emulator on 127.0.0.1:port, or reuse ours if it already runs there."""
+    running = health(endpoint_for(port))
+    if running:
+        _write_state(state_dir, running["pid"], port)
+        return Emulator(running["pid"], port, reused=True)
+    if _port_in_use(port):
+        raise RuntimeError(f"port {port} is taken by something that is not the emulator")
+
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / f"emulator-{port}.log"
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localaws.moto_server", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives the shell that started it, and its Ctrl-C
+        )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        answer = health(endpoint_for(port))
+        if answer and answer["pid"] == process.pid:
+            _write_state(state_dir, process.pid, port)
+            return Emulator(process.pid, port)
+        if process.poll() is not None:
+            raise RuntimeError(f"emulator exited with {process.returncode}; see {log_path}")
+        time.sleep(0.1)
+    process.kill()
+    process.wait()
+    raise RuntimeError(f"emulator did not answer within {START_TIMEOUT_SECONDS}s; see {log_path}")
+
+
+def status(port: int = DEFAULT_PORT) -> Emulator | None:
+    running = health(endpoint_for(port))
+    return Emulator(running["pid"], port) if running else None
+
+
+def stop(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> bool:
+    """Stop the emulator on `port`; returns False if none was running."""
+    running = health(endpoint_for(port))
+    _clear_state(state_dir, port)
+    if not running:
+        return False
+    # The pid comes from the process answering on the port, so we never signal a
+    # stranger that reused a stale pid from the state file.
+    pid = running["pid"]
+    os.kill(pid, signal.SIGTERM)
+    if not _wait_until(lambda: not _pid_alive(pid) and not _port_in_use(port)):
+        os.kill(pid, signal.SIGKILL)
+        _wait_until(lambda: not _pid_alive(pid))
+    return True
+
+
+def _wait_until(condition, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child of ours that exited stays a zombie until reaped: count it as gone.
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:  # not our child: it exists
+        return True
+
+
+def _write_state(state_dir: Path, pid: int, port: int) -> None:
+    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    _state_file(state_dir).write_text(json.dumps({"pid": pid, "port": port}) + "\n")
+
+
+def _clear_state(state_dir: Path, port: int) -> None:
+    path = _state_file(state_dir)
+    try:
+        if json.loads(path.read_text())["port"] == port:
+            path.unlink()
+    except (OSError, ValueError, KeyError):
+        pass
+
+
+def client(service: str, endpoint: str, region: str):
+    """A boto3 client for the emulator (fake credentials, no retries to hide errors)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=60),
+        **FAKE_CREDENTIALS,
+    )
+
+
+def ensure_state_bucket(endpoint: str, bucket: str, region: str = "us-east-1") -> bool:
+    """Create the Terraform state bucket if missing; True if it had to be created.
+
+    True after Terraform has deployed means the emulator restarted and lost the
+    state along with everything deployed: the caller should redeploy from scratch.
+    """
+    s3 = client("s3", endpoint, region)
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    return True

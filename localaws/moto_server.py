@@ -1,0 +1,83 @@
+"""The emulator process: moto server with `moto_fixes` applied and two extra routes.
+
+Run by `emulator.start()` as `python -m localaws.moto_server --port N`.
+
+Extra routes (moto's own paths never start with /_localaws/):
+- GET /_localaws/health -> {"pid": ..., "fixes": [...]}: tells `emulator` that the
+  process on the port is ours, and which pid to stop.
+- GET /_localaws/lambda-code?region=R&function=NAME_OR_ARN -> the deployed zip.
+  moto keeps a function's code only in memory (GetFunction has no fetchable
+  Code.Location for a zip upload), and the local gateway needs it to run the function.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+from urllib.parse import parse_qs
+
+from werkzeug.serving import run_simple
+
+from localaws import moto_fixes
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+def _respond(start_response, status: str, body: bytes, content_type: str):
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _lambda_code(query: dict[str, list[str]]) -> bytes:
+    from moto.awslambda.models import lambda_backends
+
+    function = query["function"][0]
+    # An ARN names its account (arn:aws:lambda:region:account:function:name).
+    account = function.split(":")[4] if function.startswith("arn:") else DEFAULT_ACCOUNT_ID
+    return lambda_backends[account][query["region"][0]].get_function(function).code_bytes
+
+
+def with_localaws_routes(moto_app, fixes: list[str]):
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_localaws/health":
+            body = json.dumps({"pid": os.getpid(), "fixes": fixes}).encode()
+            return _respond(start_response, "200 OK", body, "application/json")
+        if path == "/_localaws/lambda-code":
+            try:
+                code = _lambda_code(parse_qs(environ.get("QUERY_STRING", "")))
+            except Exception as error:  # unknown function, missing parameter
+                return _respond(start_response, "404 Not Found", repr(error).encode(), "text/plain")
+            return _respond(start_response, "200 OK", code, "application/zip")
+        return moto_app(environ, start_response)
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+
+    os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds some URLs from it
+    fixes = moto_fixes.apply()
+    # Imported after the fixes so every backend app is built from patched classes.
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    run_simple(
+        "127.0.0.1",
+        args.port,
+        with_localaws_routes(DomainDispatcherApplication(create_backend_app), fixes),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+
+
+if __name__ == "__main__":
+    main()

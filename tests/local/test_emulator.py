@@ -1,0 +1,66 @@
+"""The emulator process: start, reuse, managed policies, the moto fixes, stop."""
+
+import socket
+
+import pytest
+
+from localaws import emulator
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def own_emulator(tmp_path, unused_port):
+    """An emulator only this test uses, so the test may stop it."""
+    port = unused_port
+    started = emulator.start(port, tmp_path)
+    try:
+        yield started, tmp_path
+    finally:
+        emulator.stop(port, tmp_path)
+
+
+def test_start_reuses_a_running_emulator_and_stop_frees_the_port(own_emulator):
+    started, state_dir = own_emulator
+    assert not started.reused
+    assert (state_dir / "emulator.json").exists()
+    again = emulator.start(started.port, state_dir)
+    assert again.reused and again.pid == started.pid
+
+    assert emulator.stop(started.port, state_dir)
+    assert emulator.status(started.port) is None
+    assert not (state_dir / "emulator.json").exists()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", started.port)) != 0
+    assert not emulator.stop(started.port, state_dir)  # nothing left to stop
+
+
+def test_aws_managed_policies_exist(running_emulator):
+    iam = emulator.client("iam", running_emulator.endpoint, REGION)
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["PolicyName"] == "AWSLambdaBasicExecutionRole"
+
+
+def test_application_autoscaling_tags(running_emulator):
+    endpoint = running_emulator.endpoint
+    emulator.client("dynamodb", endpoint, REGION).create_table(
+        TableName="scaled", BillingMode="PROVISIONED",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+    )
+    autoscaling = emulator.client("application-autoscaling", endpoint, REGION)
+    arn = autoscaling.register_scalable_target(
+        ServiceNamespace="dynamodb", ResourceId="table/scaled",
+        ScalableDimension="dynamodb:table:ReadCapacityUnits", MinCapacity=1, MaxCapacity=5,
+        Tags={"app": "reviews"},
+    )["ScalableTargetARN"]
+    assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"app": "reviews"}
+    autoscaling.tag_resource(ResourceARN=arn, Tags={"team": "shop"})
+    autoscaling.untag_resource(ResourceARN=arn, TagKeys=["app"])
+    assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "shop"}
+
+
+def test_ensure_state_bucket_reports_whether_it_created_it(running_emulator):
+    assert emulator.ensure_state_bucket(running_emulator.endpoint, "local-test-state", REGION)
+    assert not emulator.ensure_state_bucket(running_emulator.endpoint, "local-test-state", REGION)
