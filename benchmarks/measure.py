@@ -1,0 +1,115 @@
+"""Small measuring tools shared by the benchmark sections: summaries and process-tree memory."""
+
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Summary:
+    median: float
+    low: float
+    high: float
+    runs: int
+
+    def text(self, unit: str, digits: int = 2) -> str:
+        return f"{self.median:.{digits}f} {unit} (range {self.low:.{digits}f}–{self.high:.{digits}f}, {self.runs} runs)"
+
+
+def summarize(values: list[float]) -> Summary:
+    return Summary(statistics.median(values), min(values), max(values), len(values))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _status_kb(pid: int, field_name: str) -> tuple[str, int] | None:
+    """(command name, value in kB) of a /proc/<pid>/status field, or None if the process is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    values = dict(line.split(":", 1) for line in lines if ":" in line)
+    if field_name not in values:
+        return None
+    return values["Name"].strip(), int(values[field_name].split()[0])
+
+
+@dataclass
+class ProcessTreeMemory:
+    """Polls a process and its descendants: each process's peak RSS (VmHWM), and the peak of their sum.
+
+    VmHWM is the kernel's own high-water mark, so a short spike between two polls still counts
+    as long as the process is still alive at the next poll (polls are `interval` apart).
+    """
+
+    root_pid: int
+    interval: float = 0.02
+    peak_rss_kb_by_process: dict[tuple[int, str], int] = field(default_factory=dict)
+    peak_total_rss_kb: int = 0
+
+    def poll(self) -> None:
+        pids, total = [self.root_pid], 0
+        while pids:
+            pid = pids.pop()
+            pids.extend(_children(pid))
+            rss, hwm = _status_kb(pid, "VmRSS"), _status_kb(pid, "VmHWM")
+            if rss is None or hwm is None:
+                continue
+            total += rss[1]
+            key = (pid, hwm[0])
+            self.peak_rss_kb_by_process[key] = max(self.peak_rss_kb_by_process.get(key, 0), hwm[1])
+        self.peak_total_rss_kb = max(self.peak_total_rss_kb, total)
+
+    def peak_mb_by_command(self) -> dict[str, float]:
+        """Summed per command name (python, node, ...): the figure to compare with a budget."""
+        by_command: dict[str, float] = {}
+        for (_, command), kb in self.peak_rss_kb_by_process.items():
+            by_command[command] = by_command.get(command, 0.0) + kb / 1024
+        return by_command
+
+
+@dataclass(frozen=True)
+class TimedRun:
+    seconds: float
+    started_at: float  # time.time() at start, to place file mtimes on the same clock
+    peak_mb_by_command: dict[str, float]
+    peak_total_mb: float  # the largest simultaneous sum seen by polling
+
+    @property
+    def peak_mb(self) -> float:
+        """Each process's own peak, summed: never below the true simultaneous peak."""
+        return sum(self.peak_mb_by_command.values())
+
+
+def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300) -> TimedRun:
+    """Runs `command` to completion and returns its wall time and process-tree memory peaks."""
+    started_at = time.time()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    memory = ProcessTreeMemory(process.pid)
+    stderr: list[bytes] = []
+    reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
+    reader.start()
+    while process.poll() is None:
+        memory.poll()
+        if time.perf_counter() - started > timeout:
+            process.kill()
+        time.sleep(memory.interval)
+    seconds = time.perf_counter() - started
+    reader.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {b''.join(stderr).decode()[-2000:]}")
+    return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024)
