@@ -5,7 +5,10 @@ import json
 from constructs import Construct
 
 from . import table_schema as schema
-from .aws import cloudwatch_dashboard, cloudwatch_metric_alarm, sns_topic, sns_topic_subscription
+from .aws import (
+    cloudwatch_dashboard, cloudwatch_metric_alarm, data_aws_caller_identity, kms_alias, kms_key,
+    sns_topic, sns_topic_subscription,
+)
 from .config import MonitoringConfig
 from .api import ReviewsApi
 from .function import ReviewsFunction
@@ -30,7 +33,7 @@ class ReviewsMonitoring(Construct):
         self.topic = sns_topic.SnsTopic(
             self, "alarm_topic",
             name=f"{self.name_prefix}-alarms",
-            kms_master_key_id="alias/aws/sns",
+            kms_master_key_id=self._alarm_topic_key().arn,
         )
         if config.alarm_email:
             sns_topic_subscription.SnsTopicSubscription(
@@ -131,6 +134,39 @@ class ReviewsMonitoring(Construct):
             "DynamoDB throttled reads or writes on the table or its reviewer index",
             threshold=0, expression=" + ".join(throttle_metrics), metrics=throttle_metrics,
         )
+
+    def _alarm_topic_key(self) -> kms_key.KmsKey:
+        """A customer-managed key for the alarm topic: CloudWatch cannot publish to a topic
+        encrypted with the AWS managed key aws/sns, whose policy cannot be given to it."""
+        account = data_aws_caller_identity.DataAwsCallerIdentity(self, "account")
+        key = kms_key.KmsKey(
+            self, "alarm_topic_key",
+            description=f"Encrypts the {self.name_prefix} alarm topic",
+            enable_key_rotation=True,
+            policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AccountAdministersTheKey",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "CloudWatchAlarmsPublish",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                    },
+                ],
+            }),
+        )
+        kms_alias.KmsAlias(
+            self, "alarm_topic_key_alias", name=f"alias/{self.name_prefix}-alarms", target_key_id=key.key_id
+        )
+        return key
 
     def _alarm(
         self, key, description, *, threshold, metrics, expression=None,

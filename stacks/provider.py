@@ -8,7 +8,7 @@ from .config import StackConfig
 
 # Every service the stack touches; the local target points each at the emulator.
 EMULATED_SERVICES = (
-    "apigateway", "applicationautoscaling", "cloudwatch", "dynamodb", "iam", "lambda_",
+    "apigateway", "applicationautoscaling", "cloudwatch", "dynamodb", "iam", "kms", "lambda_",
     "logs", "s3", "sns", "ssm", "sts",
 )
 # Emulator credentials: moto accepts any, and they must never be real ones.

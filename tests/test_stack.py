@@ -321,8 +321,18 @@ def test_dashboard_has_api_lambda_and_dynamodb_widgets(stack):
     assert len(body["widgets"]) >= 10
 
 
-def test_alarm_topic_is_encrypted_and_email_is_optional(stack, synth):
-    assert one(stack, "aws_sns_topic")["kms_master_key_id"] == "alias/aws/sns"
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(stack):
+    assert one(stack, "aws_sns_topic")["kms_master_key_id"] == ref(stack, "aws_kms_key", "arn")
+    key = one(stack, "aws_kms_key")
+    assert key["enable_key_rotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
+    assert statements["CloudWatchAlarmsPublish"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(statements["CloudWatchAlarmsPublish"]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    # Without a statement for the account, nobody could ever administer or delete the key.
+    assert statements["AccountAdministersTheKey"]["Principal"]["AWS"].endswith(":root")
+
+
+def test_alarm_email_is_optional(stack, synth):
     assert "aws_sns_topic_subscription" not in stack["resource"]
     with_email = synth(REVIEWS_ALARM_EMAIL="oncall@example.com").terraform
     subscription = one(with_email, "aws_sns_topic_subscription")
