@@ -1,7 +1,7 @@
 """The local API gateway (localaws) under load: GET /reviews through HTTP vs the handler called directly.
 
-Deploys the stack into a fresh emulator on free ports (synth → terraform apply), starts
-`python -m localaws gateway`, and drives GET /v1/reviews?product_id=... with 1 and 8
+Deploys the stack into a fresh emulator on free ports as `make up` does (localaws.local_stack),
+and drives GET /v1/reviews?product_id=... with 1 and 8
 concurrent clients. Any failure along the way turns the section into "not measured: <reason>".
 """
 
@@ -9,8 +9,6 @@ import contextlib
 import http.client
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -21,63 +19,36 @@ from pathlib import Path
 from measure import percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+from localaws import emulator, local_stack  # noqa: E402
+
 REGION = "us-east-2"
 ENVIRONMENT = "bench"
-API_NAME, STAGE, FUNCTION_NAME = f"ProductReviewsAPI-{ENVIRONMENT}", "v1", f"ReviewProcessor-{ENVIRONMENT}"
-STATE_BUCKET = "product-reviews-tfstate-local"
+STAGE = "v1"
 CONCURRENCY_LEVELS = (1, 8)
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def run(command: list[str], env: dict, cwd: Path = PROJECT_ROOT, timeout: float = 600) -> str:
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise RuntimeError(f"`{' '.join(command[:4])}` exited {done.returncode}: {(done.stderr or done.stdout)[-600:]}")
-    return done.stdout
-
-
 @contextlib.contextmanager
-def deployed_gateway(env: dict, synth_env: dict, scratch: Path):
-    """Yields (gateway base URL, emulator endpoint); stops the gateway and the emulator afterwards."""
-    emulator_port, gateway_port = free_port(), free_port()
-    endpoint = f"http://127.0.0.1:{emulator_port}"
-    localaws = [sys.executable, "-m", "localaws"]
-    run([*localaws, "emulator", "start", "--port", str(emulator_port), "--state-dir", str(scratch)], env)
-    gateway = None
+def deployed_gateway(scratch: Path):
+    """Deploys the stack as `make up` does, into a fresh emulator on free ports; yields the
+    LocalDeployment and stops the gateway and the emulator afterwards."""
+    local = local_stack.LocalDeployment.from_environment(state_dir=scratch, environ={
+        "ENVIRONMENT_SUFFIX": ENVIRONMENT,
+        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+        # Stage throttling would answer 429 to a load test.
+        "REVIEWS_THROTTLE_RATE": "5000", "REVIEWS_THROTTLE_BURST": "5000",
+    })
+    emulator.start(local.emulator_port, local.state_dir)
     try:
-        run([*localaws, "state-bucket", "--bucket", STATE_BUCKET, "--endpoint", endpoint, "--region", REGION], env)
-        outdir = scratch / "cdktf.out"
-        run([sys.executable, "main.py"], {
-            **env, **synth_env, "CDKTF_OUTDIR": str(outdir), "REVIEWS_TARGET": "local",
-            "REVIEWS_EMULATOR_ENDPOINT": endpoint, "ENVIRONMENT_SUFFIX": ENVIRONMENT, "REVIEWS_STATE_BUCKET": STATE_BUCKET,
-            # Stage throttling would answer 429 to a load test.
-            "REVIEWS_THROTTLE_RATE": "5000", "REVIEWS_THROTTLE_BURST": "5000",
-        })
-        stack_dir = outdir / "stacks" / f"product-reviews-{ENVIRONMENT}"
-        terraform_env = {**env, **FAKE_AWS, "TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": str(PROJECT_ROOT / ".terraformrc")}
-        run(["terraform", "init", "-input=false", "-no-color"], terraform_env, cwd=stack_dir)
-        run(["terraform", "apply", "-auto-approve", "-input=false", "-no-color"], terraform_env, cwd=stack_dir)
-        gateway = subprocess.Popen(
-            [*localaws, "gateway", "--endpoint", endpoint, "--region", REGION, "--rest-api-name", API_NAME,
-             "--stage", STAGE, "--port", str(gateway_port), "--refresh-seconds", "0"],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        first_line = gateway.stdout.readline()
-        if not first_line.startswith("serving"):
-            raise RuntimeError(f"gateway did not start: {first_line}{gateway.stdout.read()[-600:]}")
-        threading.Thread(target=gateway.stdout.read, daemon=True).start()  # drain the access log
-        yield f"127.0.0.1:{gateway_port}", endpoint
+        local_stack.deploy(local)
+        local_stack.start_gateway(local)
+        yield local
     finally:
-        if gateway is not None:
-            gateway.terminate()
-            gateway.wait(timeout=30)
-        run([*localaws, "emulator", "stop", "--port", str(emulator_port), "--state-dir", str(scratch)], env)
+        local_stack.stop_gateway(local)
+        emulator.stop(local.emulator_port, local.state_dir)
 
 
 def load(request, concurrency: int, seconds: float) -> dict:
@@ -121,14 +92,12 @@ def http_get(host: str, path: str, headers: dict):
     return request
 
 
-def api_key_and_function_env(endpoint: str) -> tuple[str, dict]:
-    import boto3
-
-    options = {"endpoint_url": endpoint, "region_name": REGION,
-               "aws_access_key_id": "test", "aws_secret_access_key": "test"}
-    keys = boto3.client("apigateway", **options).get_api_keys(includeValues=True)["items"]
-    function = boto3.client("lambda", **options).get_function_configuration(FunctionName=FUNCTION_NAME)
-    return keys[0]["value"], function["Environment"]["Variables"]
+def api_key_and_function_env(local) -> tuple[str, dict]:
+    api_key = local_stack.api_key_value(local, local.outputs()["api_key_id"])
+    function = emulator.client("lambda", local.endpoint, local.region).get_function_configuration(
+        FunctionName=local.config.function.name
+    )
+    return api_key, function["Environment"]["Variables"]
 
 
 def direct_handler_get(endpoint: str, function_env: dict, product_id: str):
@@ -160,7 +129,7 @@ def seed_review(host: str, api_key: str, product_id: str) -> None:
     response.read()
 
 
-def measure(seconds: int, env: dict, synth_env: dict) -> dict:
+def measure(seconds: int) -> dict:
     if seconds <= 0:
         return {"not_measured": "BENCH_GATEWAY_SECONDS=0"}
     if not (PROJECT_ROOT / "localaws" / "__main__.py").exists():
@@ -168,9 +137,10 @@ def measure(seconds: int, env: dict, synth_env: dict) -> dict:
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-gateway-") as scratch, \
-                deployed_gateway(env, synth_env, Path(scratch)) as (host, endpoint):
+                deployed_gateway(Path(scratch)) as local:
             deploy_seconds = time.perf_counter() - started
-            api_key, function_env = api_key_and_function_env(endpoint)
+            host, endpoint = f"127.0.0.1:{local.gateway_port}", local.endpoint
+            api_key, function_env = api_key_and_function_env(local)
             product_id = f"bench-{uuid.uuid4().hex[:8]}"
             seed_review(host, api_key, product_id)
             through_gateway = http_get(host, f"/{STAGE}/reviews?product_id={product_id}&limit=10",

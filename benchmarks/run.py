@@ -179,7 +179,7 @@ def main() -> None:
     print("local gateway ...", flush=True)
     import gateway_load
 
-    results["gateway"] = gateway_load.measure(setting("BENCH_GATEWAY_SECONDS", 5), clean_env({}), SYNTH_ENV)
+    results["gateway"] = gateway_load.measure(setting("BENCH_GATEWAY_SECONDS", 5))
     results["make_test"] = measure_make_test(previous)
 
     RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")

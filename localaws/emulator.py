@@ -43,6 +43,13 @@ class Emulator:
         return endpoint_for(self.port)
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def endpoint_for(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 

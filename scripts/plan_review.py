@@ -181,7 +181,7 @@ def summarize(plan: dict, title: str, security: Scan | None = None, skipped: dic
         for rtype in sorted(by_type):
             cells = " | ".join(str(by_type[rtype][k] or "·") for k in KINDS)
             lines.append(f"| `{rtype}` | {cells} |")
-        lines.append(f"| **Total** | " + " | ".join(f"**{totals[k]}**" for k in KINDS) + " |")
+        lines.append("| **Total** | " + " | ".join(f"**{totals[k]}**" for k in KINDS) + " |")
 
     replaced = [c for c in found if c.kind == "replace"]
     if replaced:

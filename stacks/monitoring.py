@@ -4,7 +4,6 @@ import json
 
 from constructs import Construct
 
-from . import table_schema as schema
 from .aws import (
     cloudwatch_dashboard, cloudwatch_metric_alarm, data_aws_caller_identity, kms_alias, kms_key,
     sns_topic, sns_topic_subscription,

@@ -66,6 +66,19 @@ def synth(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def running_emulator(tmp_path_factory):
+    """One emulator (localaws) shared by the tests that only add uniquely named things to it."""
+    from localaws import emulator
+
+    state_dir = tmp_path_factory.mktemp("emulator")
+    started = emulator.start(emulator.free_port(), state_dir)
+    try:
+        yield started
+    finally:
+        emulator.stop(started.port, state_dir)
+
+
+@pytest.fixture(scope="session")
 def stack(synth) -> dict:
     """The default stack (REVIEWS_TARGET=aws), synthesized once per session."""
     return synth().terraform

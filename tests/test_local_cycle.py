@@ -5,7 +5,6 @@ deployment of a copy of the project (so editing its handler never touches the re
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +21,6 @@ PROJECT_FILES = ("main.py", "cdktf.json", "stacks", "handlers")
 PROJECT_LINKS = (".venv", "node_modules")
 # Functional requests stay under the stage's 10 requests/s; only the burst test exceeds it.
 REQUEST_INTERVAL_SECONDS = 0.12
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +40,8 @@ def local(tmp_path_factory):
         environ={
             "ENVIRONMENT_SUFFIX": "cycle",
             "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-            "REVIEWS_EMULATOR_PORT": str(free_port()),
-            "REVIEWS_GATEWAY_PORT": str(free_port()),
+            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
         },
     )
     emulator.start(deployment.emulator_port, deployment.state_dir)

@@ -9,7 +9,6 @@ does, which also runs the checkov gate on a real plan.
 """
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -56,22 +55,6 @@ def small_config(endpoint: str, *, value: str, log_group: str, topic: bool) -> d
         }},
         "resource": resources,
     }
-
-
-@pytest.fixture(scope="module")
-def running_emulator(tmp_path_factory):
-    state_dir = tmp_path_factory.mktemp("emulator")
-    started = emulator.start(emulator_port(), state_dir)
-    try:
-        yield started
-    finally:
-        emulator.stop(started.port, state_dir)
-
-
-def emulator_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

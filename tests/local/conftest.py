@@ -5,7 +5,6 @@ Everything started here is stopped in a finally, also when a test fails.
 
 import io
 import json
-import socket
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -51,25 +50,9 @@ def slow(event, context):
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def unused_port() -> int:
-    return free_port()
-
-
-@pytest.fixture(scope="session")
-def running_emulator(tmp_path_factory):
-    state_dir = tmp_path_factory.mktemp("state")
-    started = emulator.start(free_port(), state_dir)
-    try:
-        yield started
-    finally:
-        emulator.stop(started.port, state_dir)
+    return emulator.free_port()
 
 
 @dataclass(frozen=True)
