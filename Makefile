@@ -27,6 +27,8 @@ help:
 	@echo "make down   destroy the local deployment and stop the emulator and gateway"
 	@echo "make test   install everything and run the test suite"
 	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
+	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/review.md"
+	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
 
 .venv/.synced: Pipfile.lock
 	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock)")
