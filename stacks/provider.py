@@ -4,7 +4,7 @@ from cdktf import S3Backend, TerraformStack
 from constructs import Construct
 
 from .aws import provider
-from .config import StackConfig
+from .config import StackConfig, TargetConfig
 
 # Every service the stack touches; the local target points each at the emulator.
 EMULATED_SERVICES = (
@@ -15,55 +15,56 @@ EMULATED_SERVICES = (
 EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
 
 
+def emulator_provider_settings(target: TargetConfig) -> dict:
+    """AwsProvider arguments for the local emulator; a real account needs none of them."""
+    if not target.is_local:
+        return {}
+    return {
+        "endpoints": [provider.AwsProviderEndpoints(
+            **{service: target.endpoint for service in EMULATED_SERVICES}
+        )],
+        # The provider's 25 default retries turn an emulator gap into a long hang.
+        "max_retries": 2,
+        "s3_use_path_style": True,
+        "skip_credentials_validation": True,
+        "skip_metadata_api_check": "true",
+        "skip_region_validation": True,
+        **EMULATOR_CREDENTIALS,
+    }
+
+
+def emulator_backend_settings(target: TargetConfig) -> dict:
+    """S3Backend arguments for state kept in the emulator's S3."""
+    if not target.is_local:
+        return {}
+    return {
+        "endpoints": {"s3": target.endpoint},
+        "use_path_style": True,
+        "skip_credentials_validation": True,
+        "skip_metadata_api_check": True,
+        "skip_region_validation": True,
+        "skip_requesting_account_id": True,
+        **EMULATOR_CREDENTIALS,
+    }
+
+
 class ProviderAndBackend(Construct):
     def __init__(self, scope: Construct, id: str, config: StackConfig):
         super().__init__(scope, id)
-        target = config.target
-        local = target.is_local
-
         provider.AwsProvider(
-            self,
-            "aws",
-            region=target.region,
+            self, "aws",
+            region=config.target.region,
             default_tags=[provider.AwsProviderDefaultTags(tags=dict(config.tags))],
-            **(
-                dict(
-                    endpoints=[provider.AwsProviderEndpoints(
-                        **{service: target.endpoint for service in EMULATED_SERVICES}
-                    )],
-                    # The provider's 25 default retries turn an emulator gap into a long hang.
-                    max_retries=2,
-                    s3_use_path_style=True,
-                    skip_credentials_validation=True,
-                    skip_metadata_api_check="true",
-                    skip_region_validation=True,
-                    **EMULATOR_CREDENTIALS,
-                )
-                if local
-                else {}
-            ),
+            **emulator_provider_settings(config.target),
         )
-
-        backend = config.backend
+        stack = TerraformStack.of(self)
         S3Backend(
-            TerraformStack.of(self),
-            bucket=backend.bucket,
-            key=backend.key,
-            region=backend.region,
+            stack,
+            bucket=config.backend.bucket,
+            key=config.backend.key,
+            region=config.backend.region,
             encrypt=True,
-            **(
-                dict(
-                    endpoints={"s3": target.endpoint},
-                    use_path_style=True,
-                    skip_credentials_validation=True,
-                    skip_metadata_api_check=True,
-                    skip_region_validation=True,
-                    skip_requesting_account_id=True,
-                    **EMULATOR_CREDENTIALS,
-                )
-                if local
-                else {}
-            ),
+            **emulator_backend_settings(config.target),
         )
         # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.10 honours the override.
-        TerraformStack.of(self).add_override("terraform.backend.s3.use_lockfile", True)
+        stack.add_override("terraform.backend.s3.use_lockfile", True)
