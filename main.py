@@ -4,10 +4,11 @@
 import os
 import sys
 
-from cdktf import App
-
+# stacks before cdktf: importing it prepares the jsii kernel to load the provider lazily.
 from stacks.config import ConfigError, load_config
 from stacks.reviews_stack import ReviewsStack
+
+from cdktf import App  # noqa: E402
 
 
 def main() -> None:

@@ -9,25 +9,51 @@ just the submodules the stacks ask for:
     from stacks.aws import dynamodb_table
     dynamodb_table.DynamoDbTable(...)
 
+The node side has the same problem: the jsii kernel require()s the package's lib/index.js,
+which loads every resource module. Importing this module (the `stacks` package does, first
+thing) preloads lazy_provider_index.js into the kernel through NODE_OPTIONS, so node too
+loads only the modules used. The kernel copies the environment once, when cdktf is first
+imported: import `stacks` before `cdktf` (main.py does), or only the Python half applies.
+
 The JSON synthesized either way is byte-identical (tests/test_fast_provider_loading.py).
-Set REVIEWS_EAGER_PROVIDER_IMPORT=1 to use the plain package import instead, e.g. to
-compare, or if a future binding changes shape and the fast path reports an error.
+Set REVIEWS_EAGER_PROVIDER_IMPORT=1 to use the plain package import instead (both halves),
+e.g. to compare, or if a future binding changes shape and the fast path reports an error.
 """
 
 import importlib
 import importlib.util
 import os
 import sys
+from pathlib import Path
 from types import ModuleType
 
 PACKAGE = "cdktf_cdktf_provider_aws"
+LAZY_PROVIDER_INDEX = Path(__file__).with_name("lazy_provider_index.js")
+
+
+def _eager() -> bool:
+    return os.environ.get("REVIEWS_EAGER_PROVIDER_IMPORT") == "1"
+
+
+def _preload_lazy_provider_index() -> None:
+    """Adds the preload to NODE_OPTIONS, or removes an inherited one when eager."""
+    option = f'--require "{LAZY_PROVIDER_INDEX}"'
+    others = os.environ.get("NODE_OPTIONS", "").replace(option, "").split()
+    options = " ".join(others if _eager() else [*others, option])
+    if options:
+        os.environ["NODE_OPTIONS"] = options
+    else:
+        os.environ.pop("NODE_OPTIONS", None)
+
+
+_preload_lazy_provider_index()
 
 
 def _package() -> ModuleType:
     loaded = sys.modules.get(PACKAGE)
     if loaded is not None:
         return loaded
-    if os.environ.get("REVIEWS_EAGER_PROVIDER_IMPORT") == "1":
+    if _eager():
         return importlib.import_module(PACKAGE)
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:

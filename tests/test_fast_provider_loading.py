@@ -107,3 +107,48 @@ def test_unknown_submodule_gives_a_clear_import_error():
     assert result.returncode != 0
     assert "ImportError: cdktf_cdktf_provider_aws.no_such_resource could not be loaded on its own" in result.stderr
     assert "REVIEWS_EAGER_PROVIDER_IMPORT=1" in result.stderr
+
+
+# The node half: stacks/lazy_provider_index.js, preloaded into the jsii kernel.
+LAZY_INDEX = PROJECT_ROOT / "stacks" / "lazy_provider_index.js"
+COUNT_LOADED = """
+const loaded = () => Object.keys(require.cache).filter((f) => f.includes("provider-aws")).length;
+const provider = require(process.argv[1]);
+const before = loaded();
+const names = Object.keys(provider).length;
+const table = typeof provider.dynamodbTable.DynamodbTable;
+console.log(JSON.stringify({before, names, table, after: loaded()}));
+"""
+
+
+def node_require(package_dir: Path) -> dict:
+    result = subprocess.run(
+        ["node", "--require", str(LAZY_INDEX), "-e", COUNT_LOADED, str(package_dir)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_jsii_kernel_loads_only_the_provider_modules_a_stack_uses(synthesized):
+    # The synth above unpacked the provider into the project's jsii package cache.
+    cache = Path(os.environ["JSII_RUNTIME_PACKAGE_CACHE_ROOT"])
+    [package_dir] = (cache / "@cdktf" / "provider-aws").glob("*/*/")
+    counts = node_require(package_dir)
+    assert counts["names"] >= 2000, "every resource module is still exported by name"
+    assert counts["table"] == "function"
+    assert counts["before"] == 1 and counts["after"] == 2, counts  # the index, then one module
+
+
+def test_an_index_of_another_shape_loads_unchanged(tmp_path):
+    lib = tmp_path / "@cdktf" / "provider-aws" / "lib"
+    lib.mkdir(parents=True)
+    (lib.parent / "package.json").write_text('{"main": "lib/index.js"}')
+    (lib / "dynamodb-table.js").write_text("exports.DynamodbTable = function DynamodbTable() {};\n")
+    (lib / "index.js").write_text(
+        'exports.dynamodbTable = require("./dynamodb-table");\n'
+        "exports.extra = 1; // a statement the lazy loader does not know\n"
+    )
+    counts = node_require(lib.parent)
+    assert counts["before"] == 2, "an unknown shape must be required eagerly, as written"
+    assert counts["table"] == "function"
