@@ -114,6 +114,10 @@ def run_cdktf(local: LocalDeployment, command: str) -> str:
     args = ["npx", "--no-install", "cdktf", command, "--auto-approve", "--skip-provider-lock"]
     if command == "deploy":
         args += ["--outputs-file", str(local.state_dir / "outputs.json")]
+    # Terraform caches the backend settings in .terraform/ and refuses a changed endpoint
+    # (another emulator port) without -reconfigure, which cdktf cannot pass. The state lives
+    # in the emulator, so forgetting the cached settings is that -reconfigure.
+    (local.stack_dir / ".terraform" / "terraform.tfstate").unlink(missing_ok=True)
     result = subprocess.run(
         args, cwd=local.project_dir, env=local.cdktf_environment(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

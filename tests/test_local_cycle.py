@@ -181,6 +181,19 @@ def test_a_handler_code_change_redeploys_only_the_function(local, api):
     assert api("GET", "/products/cycle-rated/rating")[0] == 200
 
 
+def test_a_deploy_after_the_emulator_moved_ports_reinitializes_the_backend(local):
+    # Terraform caches backend settings in .terraform/; make it remember another endpoint,
+    # as after `make up` on a different REVIEWS_EMULATOR_PORT.
+    cache = local.stack_dir / ".terraform" / "terraform.tfstate"
+    cached = json.loads(cache.read_text())
+    cached["backend"]["config"]["endpoints"]["s3"] = "http://127.0.0.1:1"
+    cached["backend"]["hash"] += 1
+    cache.write_text(json.dumps(cached))
+
+    output = local_stack.run_cdktf(local, "deploy")
+    assert "No changes" in output or "0 added, 0 changed, 0 destroyed" in output
+
+
 def test_destroy_leaves_nothing_behind_and_down_stops_everything(local):
     local_stack.run_cdktf(local, "destroy")
     client = lambda service: emulator.client(service, local.endpoint, local.region)
