@@ -41,14 +41,8 @@ def deployed_gateway(scratch: Path):
         # Stage throttling would answer 429 to a load test.
         "REVIEWS_THROTTLE_RATE": "5000", "REVIEWS_THROTTLE_BURST": "5000",
     })
-    emulator.start(local.emulator_port, local.state_dir)
-    try:
-        local_stack.deploy(local)
-        local_stack.start_gateway(local)
+    with local_stack.serving(local):
         yield local
-    finally:
-        local_stack.stop_gateway(local)
-        emulator.stop(local.emulator_port, local.state_dir)
 
 
 def load(request, concurrency: int, seconds: float) -> dict:

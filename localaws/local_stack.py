@@ -210,6 +210,20 @@ def request(method: str, url: str, body: dict | None = None, headers: dict | Non
         return error.code, error.read().decode()
 
 
+@contextmanager
+def serving(local: LocalDeployment):
+    """Emulator, deployment and gateway for as long as the block runs (tests, benchmarks);
+    stops the gateway and the emulator afterwards, which discards the deployment."""
+    emulator.start(local.emulator_port, local.state_dir)
+    try:
+        deploy(local)
+        start_gateway(local)
+        yield local
+    finally:
+        stop_gateway(local)
+        emulator.stop(local.emulator_port, local.state_dir)
+
+
 def up(local: LocalDeployment) -> None:
     with step(f"Starting the emulator (moto server) on 127.0.0.1:{local.emulator_port}"):
         running = emulator.start(local.emulator_port, local.state_dir)

@@ -44,14 +44,8 @@ def local(tmp_path_factory):
             "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
         },
     )
-    emulator.start(deployment.emulator_port, deployment.state_dir)
-    try:
-        local_stack.deploy(deployment)
-        local_stack.start_gateway(deployment)
+    with local_stack.serving(deployment):
         yield deployment
-    finally:
-        local_stack.stop_gateway(deployment)
-        emulator.stop(deployment.emulator_port, deployment.state_dir)
 
 
 @pytest.fixture(scope="module")
