@@ -16,7 +16,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc
 
 PYTHON := .venv/bin/python
-STACK_JSON = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}/cdk.tf.json
+STACK_DIR = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}
 
 step = @printf '\n==> %s\n' $(1)
 
@@ -50,7 +50,7 @@ deps: .venv/.synced node_modules/.installed .terraformrc
 synth: deps
 	$(call step,"Synthesizing the stack")
 	@time $(PYTHON) main.py
-	@echo "wrote $(STACK_JSON)"
+	@echo "wrote $(STACK_DIR)/cdk.tf.json"
 
 test: deps
 	$(call step,"Running the tests")
@@ -77,7 +77,6 @@ bench: deps
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .cache/checkov-venv
 PLAN_DIR := build/plan
-STACK_DIR = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}
 EMULATOR_ENDPOINT = $${REVIEWS_EMULATOR_ENDPOINT:-http://127.0.0.1:4566}
 
 .PHONY: checkov
@@ -101,7 +100,7 @@ plan: deps checkov
 	$(call step,"Planning product-reviews-$${ENVIRONMENT_SUFFIX:-dev} on $${REVIEWS_TARGET:-local}")
 	@started=; \
 	if [ "$${REVIEWS_TARGET:-local}" = local ]; then \
-	  port=$${REVIEWS_EMULATOR_ENDPOINT:-http://127.0.0.1:4566}; port=$${port##*:}; \
+	  port=$(EMULATOR_ENDPOINT); port=$${port##*:}; \
 	  out=$$($(PYTHON) -m localaws emulator start --port "$$port"); echo "$$out"; \
 	  case "$$out" in started*) started=$$port;; esac; \
 	  trap '[ -z "$$started" ] || $(PYTHON) -m localaws emulator stop --port "$$started"' EXIT; \
