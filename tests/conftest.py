@@ -24,13 +24,15 @@ if not TERRAFORMRC.exists():
 os.environ["TF_CLI_CONFIG_FILE"] = str(TERRAFORMRC)
 import stacks  # noqa: E402,F401 -- before cdktf: lazy provider loading in the jsii kernel
 
-# Settings every stack test starts from: the production shape, deployed to AWS.
+# Settings every stack test starts from: the production shape, deployed to AWS. Stack tests
+# read no environments/ file, so each states exactly the settings it depends on.
 AWS_SETTINGS = {
     "REVIEWS_TARGET": "aws",
+    "REVIEWS_ACCOUNT_ID": "111122223333",
     "REVIEWS_STATE_BUCKET": "example-terraform-state",
-    "REPOSITORY": "example/product-reviews",
-    "COMMIT_AUTHOR": "ci-bot",
+    "REVIEWS_REPOSITORY": "example/product-reviews",
 }
+NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def synth_stack(outdir: Path, environ: dict) -> Synthesized:
     from stacks.config import load_config
     from stacks.reviews_stack import ReviewsStack
 
-    config = load_config({}, environ)
+    config = load_config({}, environ, NO_ENVIRONMENT_FILES)
     app = App(outdir=str(outdir))
     ReviewsStack(app, config)
     app.synth()
@@ -66,6 +68,12 @@ def synth(tmp_path_factory):
         return cache[key]
 
     return _synth
+
+
+@pytest.fixture
+def synth_default_into():
+    """synth_default_into(outdir) -> Synthesized: the default stack synthesized afresh."""
+    return lambda outdir: synth_stack(outdir, AWS_SETTINGS)
 
 
 @pytest.fixture(scope="session")

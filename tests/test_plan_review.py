@@ -62,7 +62,7 @@ def real_stack_plan(running_emulator, synth, tmp_path_factory):
     """`make plan`'s path for the real stack (local target, S3 backend on the emulator),
     started in the background: it runs while `plans` drives the small configuration,
     which halves the wall time on two cores. Yields (process, synthesized stack, out dir)."""
-    stack = synth(REVIEWS_TARGET="local", REVIEWS_EMULATOR_ENDPOINT=running_emulator.endpoint)
+    stack = synth(REVIEWS_TARGET="local", REVIEWS_EMULATOR_PORT=str(running_emulator.port))
     bucket = stack.terraform["terraform"]["backend"]["s3"]["bucket"]
     emulator.ensure_state_bucket(running_emulator.endpoint, bucket, REGION)
     out = tmp_path_factory.mktemp("real-plan")
