@@ -110,4 +110,4 @@ plan: deps checkov
 	fi; \
 	$(PYTHON) main.py; \
 	rm -rf $(PLAN_DIR); \
-	$(PYTHON) scripts/plan_review.py plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) $${PLAN_ARGS:-}
+	$(PYTHON) -m deploy.review plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) $${PLAN_ARGS:-}

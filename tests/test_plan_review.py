@@ -1,10 +1,10 @@
-"""The plan review (scripts/plan_review.py) on real Terraform plans made against the emulator.
+"""The plan review (deploy.review) on real Terraform plans made against the emulator.
 
 A small hand-written configuration (an SSM parameter, an SNS topic, a log group; local
 backend) gives a fresh deploy, then one plan with an in-place change, a replacement and a
 destroy. Every terraform command that loads the AWS provider costs 3-11 s of CPU here, so
 the fixture runs only five of them (init, plan, show, apply, plan, show). One more test plans the real stack
-(local target, S3 backend on the emulator) through `plan_review.py plan`, as `make plan`
+(local target, S3 backend on the emulator) through `python -m deploy.review plan`, as `make plan`
 does, which also runs the checkov gate on a real plan.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from localaws import emulator
-from scripts import plan_review
+from deploy.review import checkov, render
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-2"
@@ -67,9 +67,9 @@ def real_stack_plan(running_emulator, synth, tmp_path_factory):
     emulator.ensure_state_bucket(running_emulator.endpoint, bucket, REGION)
     out = tmp_path_factory.mktemp("real-plan")
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "plan_review.py"), "plan",
+        [sys.executable, "-m", "deploy.review", "plan",
          "--stack-dir", str(stack.directory), "--out", str(out / "plan")],
-        stdout=(out / "stdout.log").open("w"), stderr=subprocess.STDOUT, text=True,
+        stdout=(out / "stdout.log").open("w"), stderr=subprocess.STDOUT, text=True, cwd=PROJECT_ROOT,
     )
     try:
         yield process, stack, out
@@ -104,8 +104,8 @@ def table_row(review: str, resource_type: str) -> list[str]:
 
 @pytest.mark.emulator
 def test_fresh_deploy_counts_every_resource_as_added(plans):
-    review = plan_review.summarize(plans["fresh"], "small")
-    assert review.startswith(plan_review.MARKER)
+    review = render.summarize(plans["fresh"], "small")
+    assert review.startswith(render.MARKER)
     assert "**3 to add, 0 to change, 0 to replace, 0 to destroy.**" in review
     for resource_type in ("aws_ssm_parameter", "aws_sns_topic", "aws_cloudwatch_log_group"):
         assert table_row(review, resource_type) == ["1", "·", "·", "·"]
@@ -114,7 +114,7 @@ def test_fresh_deploy_counts_every_resource_as_added(plans):
 
 @pytest.mark.emulator
 def test_in_place_change_replacement_and_destroy_are_each_reported(plans):
-    review = plan_review.summarize(plans["changes"], "small")
+    review = render.summarize(plans["changes"], "small")
     assert "**0 to add, 1 to change, 1 to replace, 1 to destroy.**" in review
     assert table_row(review, "aws_ssm_parameter") == ["·", "1", "·", "·"]
     assert table_row(review, "aws_cloudwatch_log_group") == ["·", "·", "1", "·"]
@@ -133,7 +133,7 @@ def test_destroy_plan_calls_out_every_resource():
         {"address": f"aws_sns_topic.t{i}", "mode": "managed", "type": "aws_sns_topic",
          "change": {"actions": ["delete"]}} for i in range(3)
     ]}
-    review = plan_review.summarize(plan, "destroy")
+    review = render.summarize(plan, "destroy")
     assert "**0 to add, 0 to change, 0 to replace, 3 to destroy.**" in review
     assert table_row(review, "aws_sns_topic") == ["·", "·", "·", "3"]
     destroys = review.split("### 🗑️ Destroys (3)")[1]
@@ -147,7 +147,7 @@ def test_no_changes_and_data_sources():
         {"address": "data.aws_caller_identity.me", "mode": "data", "type": "aws_caller_identity",
          "change": {"actions": ["read"]}},
     ]}
-    review = plan_review.summarize(plan, "none")
+    review = render.summarize(plan, "none")
     assert "**No changes.**" in review and "| Resource type" not in review
 
 
@@ -157,11 +157,11 @@ def test_create_before_destroy_replacement_and_findings_are_reported():
         "action_reason": "replace_because_cannot_update",
         "change": {"actions": ["create", "delete"], "replace_paths": [["triggers", "redeployment"]]},
     }]}
-    security = plan_review.load_checkov({"check_type": "terraform_plan", "summary": {
+    security = checkov.load_checkov({"check_type": "terraform_plan", "summary": {
         "passed": 4, "failed": 1, "checkov_version": "3.3.30"}, "results": {"failed_checks": [{
             "check_id": "CKV_AWS_276", "check_name": "Ensure Data Trace is not enabled",
             "resource": "aws_api_gateway_method_settings.s", "guideline": "https://example.com/276"}]}})
-    review = plan_review.summarize(plan, "cbd", security, {"CKV_AWS_1": "a reason"})
+    review = render.summarize(plan, "cbd", security, {"CKV_AWS_1": "a reason"})
     assert "- `aws_api_gateway_deployment.d`: create, then destroy; forced by `triggers.redeployment`" in review
     assert "❌ **1 unskipped finding(s)** (4 checks passed, 1 skipped by configuration)" in review
     assert "| [CKV_AWS_276](https://example.com/276) | `aws_api_gateway_method_settings.s` |" in review

@@ -1,0 +1,10 @@
+"""The Terraform plan review: what a plan adds, changes, replaces and destroys, in Markdown.
+
+- `changes`: plan JSON -> the changes a reviewer needs to see;
+- `checkov`: the security scan and the reasons `.checkov.yaml` gives for its skips;
+- `render`: the review in Markdown;
+- `make_plan`: what `make plan` runs (init, plan, show, scan, review).
+
+Command line: `python -m deploy.review plan|scan|summary --help`. Standard library only: it
+runs with the project's Python, and checkov runs from its own virtualenv.
+"""
