@@ -78,7 +78,7 @@ def scan(path: Path, framework: str = "terraform_plan", config: Path = CHECKOV_C
         checkov_command(), "--file", str(path), "--framework", framework, "--config-file", str(config),
         "--skip-download", "--output", "json",
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300,
+    run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "ERROR"})
     try:
         raw = json.loads(run.stdout)
