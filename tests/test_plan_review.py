@@ -246,8 +246,8 @@ def test_index_projection_change_gets_a_callout(reviewed_changes):
 @pytest.mark.emulator
 def test_header_states_commit_environment_and_the_github_run(reviewed_changes):
     header = reviewed_changes.review.split("**0 to add")[0]
-    assert (f"Commit {GITHUB_RUN['GITHUB_SHA']} · environment `review-test` · "
-            "[workflow run](https://github.example/example/product-reviews/actions/runs/4242)") in header
+    assert (f"Commit {GITHUB_RUN['GITHUB_SHA']} · Environment `review-test` · "
+            "[Workflow run](https://github.example/example/product-reviews/actions/runs/4242)") in header
 
 
 @pytest.mark.emulator
@@ -416,7 +416,7 @@ def test_header_states_commit_environment_and_run_link():
     review = render.render_review({}, "`product-reviews-prod`", run=run)
     assert review.splitlines()[:5] == [
         render.MARKER, "## Terraform plan review: `product-reviews-prod`", "",
-        "Commit abc123 · environment `prod` · [workflow run](https://ci.example/runs/7)", ""]
+        "Commit abc123 · Environment `prod` · [Workflow run](https://ci.example/runs/7)", ""]
 
 
 def test_an_older_review_is_marked_outdated_and_can_still_be_found():

@@ -75,8 +75,8 @@ def mark_outdated(review: str, *, commit: str | None = None, run_url: str | None
 def _headline(title: str, run: RunInfo, plan: dict, found: list[Change]) -> list[str]:
     lines = [MARKER, f"## Terraform plan review: {title}", ""]
     facts = [f"Commit {run.commit}" if run.commit else None,
-             f"environment `{run.environment}`" if run.environment else None,
-             f"[workflow run]({run.run_url})" if run.run_url else None]
+             f"Environment `{run.environment}`" if run.environment else None,
+             f"[Workflow run]({run.run_url})" if run.run_url else None]
     if any(facts):
         lines += [" · ".join(fact for fact in facts if fact), ""]
     totals = Counter(c.kind for c in found)
