@@ -9,9 +9,9 @@ plans it with `--replace` of the API key, as `make plan` would: the usage plan k
 replaced too, and Terraform's own plan output prints the API key's value. Every terraform
 command that loads the AWS provider costs 3-11 s of CPU here, so there are only six of
 them (plan, show -json, apply, then plan, show -json and show for the review; init and
-state pull do not load it). One more test plans
-the real stack (local target, S3 backend on the emulator) the same way, which also runs
-the checkov gate on a real plan; it runs in the background while the small one is driven.
+state pull do not load it). One more test plans the real stack (local target, S3 backend
+on the emulator) the same way, which also runs the checkov gate on a real plan; it runs in
+the background while the small one is driven.
 """
 
 import contextlib
