@@ -94,8 +94,9 @@ test: checkov
 # make plan: synth, init, plan and review the target (REVIEWS_TARGET=local by default: the
 # emulator at REVIEWS_EMULATOR_ENDPOINT, started here and stopped again if it was not
 # running; REVIEWS_TARGET=aws needs credentials and REVIEWS_STATE_BUCKET). Writes
-# $(PLAN_DIR)/plan.bin, plan.json, checkov.json and review.md; fails on unskipped findings.
-# PLAN_ARGS=--no-lock plans without taking the state lock (read-only CI role).
+# $(PLAN_DIR)/plan.bin, plan.json, plan.txt, checkov.json and review.md (0600, secrets
+# redacted except in plan.bin); fails on unskipped findings. PLAN_ARGS=--no-lock plans
+# without taking the state lock (read-only CI role); --replace ADDRESS plans a replacement.
 plan: deps checkov
 	$(call step,"Planning product-reviews-$${ENVIRONMENT_SUFFIX:-dev} on $${REVIEWS_TARGET:-local}")
 	@started=; \
@@ -110,4 +111,5 @@ plan: deps checkov
 	fi; \
 	$(PYTHON) main.py; \
 	rm -rf $(PLAN_DIR); \
-	$(PYTHON) scripts/plan_review.py plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) $${PLAN_ARGS:-}
+	$(PYTHON) -m deploy.review plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) \
+	  --environment "$${ENVIRONMENT_SUFFIX:-dev}" $${PLAN_ARGS:-}
