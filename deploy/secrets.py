@@ -43,40 +43,52 @@ def with_known_secrets(resource_type: str, marks) -> dict | bool:
 
 def secrets_in_state(state: dict) -> set[str]:
     """Secret strings in a state file (`terraform state pull` output, format version 4):
-    attributes listed in each instance's `sensitive_attributes`, known secret attributes,
-    and sensitive outputs."""
-    found: set[str] = set()
+    known secret attributes, sensitive outputs, and attributes listed in each instance's
+    `sensitive_attributes` unless the same string is public elsewhere in the state."""
+    known: set[str] = set()
+    marked: set[str] = set()
+    public: set[str] = set()
     for resource in state.get("resources", []):
         for instance in resource.get("instances", []):
             attributes = instance.get("attributes", {})
-            for path in instance.get("sensitive_attributes", []):
-                found.update(_strings(_value_at(attributes, path)))
+            marks = _marks_from_paths(instance.get("sensitive_attributes", []))
             for name in KNOWN_SECRET_ATTRIBUTES.get(resource["type"], ()):
-                found.update(_strings(attributes.get(name)))
-    found.update(_sensitive_output_strings(state.get("outputs", {})))
-    return _long_enough(found)
+                known.update(_strings(attributes.get(name)))
+                marks[name] = True
+            marked.update(_marked_strings(attributes, marks))
+            public.update(_unmarked_strings(attributes, marks))
+    known.update(_sensitive_output_strings(state.get("outputs", {})))
+    return _long_enough(known | (marked - public))
 
 
 def secrets_in_plan(plan: dict) -> set[str]:
-    """Secret strings in plan JSON (`terraform show -json plan.bin`): values under sensitive
-    marks or known secret attributes in prior_state, planned_values, resource_changes and
-    resource_drift (before and after), and sensitive outputs."""
-    found: set[str] = set()
+    """Secret strings in plan JSON (`terraform show -json plan.bin`): values of known secret
+    attributes and sensitive outputs, and values under sensitive marks in prior_state,
+    planned_values, resource_changes and resource_drift (before and after) unless the same
+    string is public elsewhere in the plan."""
+    known: set[str] = set()
+    marked: set[str] = set()
+    public: set[str] = set()
+
+    def collect(resource_type: str, value, marks) -> None:
+        known.update(_marked_strings(value, with_known_secrets(resource_type, {})))
+        marks = with_known_secrets(resource_type, marks)
+        marked.update(_marked_strings(value, marks))
+        public.update(_unmarked_strings(value, marks))
+
     prior_values = plan.get("prior_state", {}).get("values", {})
     for values in (prior_values, plan.get("planned_values", {})):
         for resource in _module_resources(values.get("root_module", {})):
-            marks = with_known_secrets(resource["type"], resource.get("sensitive_values", {}))
-            found.update(_marked_strings(resource.get("values"), marks))
-        found.update(_sensitive_output_strings(values.get("outputs", {})))
+            collect(resource["type"], resource.get("values"), resource.get("sensitive_values", {}))
+        known.update(_sensitive_output_strings(values.get("outputs", {})))
     for entry in plan.get("resource_changes", []) + plan.get("resource_drift", []):
         change = entry["change"]
         for side in ("before", "after"):
-            marks = with_known_secrets(entry["type"], change.get(f"{side}_sensitive", False))
-            found.update(_marked_strings(change.get(side), marks))
+            collect(entry["type"], change.get(side), change.get(f"{side}_sensitive", False))
     for change in plan.get("output_changes", {}).values():
         for side in ("before", "after"):
-            found.update(_marked_strings(change.get(side), change.get(f"{side}_sensitive", False)))
-    return _long_enough(found)
+            known.update(_marked_strings(change.get(side), change.get(f"{side}_sensitive", False)))
+    return _long_enough(known | (marked - public))
 
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
@@ -150,13 +162,33 @@ def _marked_strings(value, marks) -> Iterator[str]:
         yield from _marked_strings(part_of(value, key), mark)
 
 
-def _value_at(attributes: dict, path: list[dict]):
-    """The value a state `sensitive_attributes` path points at: steps are
+def _unmarked_strings(value, marks) -> Iterator[str]:
+    """The strings in `value` not under a True in `marks`."""
+    if marks is True:
+        return
+    if isinstance(value, str):
+        yield value
+        return
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        yield from _unmarked_strings(item, part_of(marks, key) if isinstance(marks, (dict, list)) else None)
+
+
+def _marks_from_paths(paths: list[list[dict]]) -> dict:
+    """A marks tree (True where sensitive) from state `sensitive_attributes` paths: steps are
     {"type": "get_attr", "value": name} or {"type": "index", "value": {"value": key, ...}}."""
-    value = attributes
-    for step in path:
-        value = part_of(value, step["value"]["value"] if step["type"] == "index" else step["value"])
-    return value
+    marks: dict = {}
+    for path in paths:
+        keys = [step["value"]["value"] if step["type"] == "index" else step["value"] for step in path]
+        node = marks
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if node is True:
+                break
+        else:
+            if keys:
+                node[keys[-1]] = True
+    return marks
 
 
 def _strings(value) -> Iterator[str]:
