@@ -7,6 +7,7 @@ prove its holder is gone (deploy/locks.py), replaces what was left half-created 
 and carries on.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -21,11 +22,12 @@ from typing import Any
 
 from localaws import emulator
 from localaws.gateway_process import GatewayProcess
-
-from . import locks
 from stacks.config import StackConfig
 
+from . import locks
 from .private_files import write_private
+from .project_env import PROJECT_ROOT
+from .secrets import redact_text, secrets_in_state
 from .workspace import DeployError, Workspace
 
 SMOKE_PRODUCT = "demo-product"
@@ -46,8 +48,9 @@ class Local:
     workspace: Workspace
 
     @classmethod
-    def load(cls, environ: dict[str, str] | None = None) -> "Local":
-        return cls(Workspace.load(os.environ if environ is None else environ, target="local"))
+    def load(cls, environ: dict[str, str] | None = None, project_dir: Path = PROJECT_ROOT) -> "Local":
+        environ = os.environ if environ is None else environ
+        return cls(Workspace.load(environ, target="local", project_dir=project_dir))
 
     @property
     def config(self) -> StackConfig:
@@ -59,7 +62,8 @@ class Local:
 
     @property
     def state_dir(self) -> Path:
-        return self.workspace.log_dir
+        """Where the emulator and gateway of this project keep their pid files and logs."""
+        return self.workspace.project_dir / ".local"
 
     @property
     def gateway(self) -> GatewayProcess:
@@ -68,16 +72,25 @@ class Local:
             self.config.target.gateway_port, self.state_dir,
         )
 
+    def state(self) -> dict[str, Any]:
+        """The Terraform state, read straight from the emulator's S3 ({} before the first deploy)."""
+        s3 = self.client("s3")
+        try:
+            body = s3.get_object(Bucket=self.config.backend.bucket, Key=self.config.backend.key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return {}
+        return json.loads(body)
+
     def client(self, service: str) -> Any:
         return emulator.client(service, self.endpoint, self.config.target.region)
 
     def outputs(self) -> dict[str, str]:
-        return json.loads((self.state_dir / "outputs.json").read_text())
+        return json.loads((self.workspace.log_dir / "outputs.json").read_text())
 
 
 def start_emulator(local: Local) -> emulator.Emulator:
     with step(f"Starting the emulator (moto server) on 127.0.0.1:{local.config.target.emulator_port}"):
-        running = emulator.start(local.config.target.emulator_port, emulator.DEFAULT_STATE_DIR)
+        running = emulator.start(local.config.target.emulator_port, local.state_dir)
         print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
     with step(f"Checking the Terraform state bucket {local.config.backend.bucket}"):
         if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region):
@@ -96,8 +109,9 @@ def release_stale_lock(local: Local) -> None:
     if reason is None:
         holders = ", ".join(locks.holders(backend)) or f"a process on {lock.host}"
         raise DeployError(
-            f"the Terraform state {backend.key} is locked by a run still in progress ({lock.describe()}; "
-            f"held by {holders}). Wait for it to finish, or stop it, then run make up again."
+            f"the Terraform state {backend.key} is locked by a run that may still be going ({lock.describe()}; "
+            f"held by {holders}). Wait for it to finish, or stop it, then run make up again. If it is "
+            f"certainly gone, release the lock with:\n  {locks.force_unlock_command(local.workspace.stack_dir, lock.id)}"
         )
     locks.release(s3, backend, lock)
     print(f"    released a stale {lock.describe()}: {reason}")
@@ -111,14 +125,59 @@ def deploy(local: Local) -> dict[str, str]:
     with step("Preparing Terraform (init when needed, stale lock check)"):
         workspace.initialize()
         release_stale_lock(local)
+        state = local.state()
+        refresh = not ours_alone(local, state)
+        if not refresh:
+            print("    nothing but our own deploys touched this state and emulator: skipping the refresh")
+    if not refresh and unchanged_since_last_deploy(local):
+        print("--> Nothing to apply: this exact configuration is what the last deploy applied")
+        return local.outputs()
     with step(f"Applying {local.config.stack_name} (terraform apply)"):
-        stack = workspace.terraform(workspace.redaction())
-        output = stack.run("apply", "-auto-approve", *_NON_INTERACTIVE, log_name="apply", echo=_progress)
+        secrets = secrets_in_state(state)
+        stack = workspace.terraform(lambda text: redact_text(text, secrets))
+        options = () if refresh else ("-refresh=false",)
+        output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress)
         summary = [line for line in output.splitlines() if line.startswith(("Apply complete", "No changes"))]
         print(f"    {summary[-1] if summary else 'applied'}")
-        outputs = {name: o["value"] for name, o in json.loads(stack.run("output", "-json")).items()}
-        write_private(local.state_dir / "outputs.json", json.dumps(outputs, indent=1))
+    state = local.state()
+    remember_deploy(local, state)
+    outputs = {name: output["value"] for name, output in state.get("outputs", {}).items()}
+    write_private(local.workspace.log_dir / "outputs.json", json.dumps(outputs, indent=1))
     return outputs
+
+
+def ours_alone(local: Local, state: dict[str, Any]) -> bool:
+    """True when the state is the one our last deploy wrote, in the emulator it wrote it to:
+    then nothing else changed the deployment, and Terraform's refresh can be skipped."""
+    last = _last_deploy(local)
+    running = emulator.status(local.config.target.emulator_port)
+    return bool(last and running and state) and (
+        (last["emulator_pid"], last["lineage"], last["serial"]) == (running.pid, state["lineage"], state["serial"])
+    )
+
+
+def unchanged_since_last_deploy(local: Local) -> bool:
+    last = _last_deploy(local)
+    return bool(last) and last["configuration"] == _configuration_digest(local)
+
+
+def remember_deploy(local: Local, state: dict[str, Any]) -> None:
+    running = emulator.status(local.config.target.emulator_port)
+    if running and state:
+        write_private(local.workspace.log_dir / "deployed.json", json.dumps({
+            "emulator_pid": running.pid, "lineage": state["lineage"], "serial": state["serial"],
+            "configuration": _configuration_digest(local),
+        }))
+
+
+def _last_deploy(local: Local) -> dict[str, Any]:
+    remembered = local.workspace.log_dir / "deployed.json"
+    return json.loads(remembered.read_text()) if remembered.exists() else {}
+
+
+def _configuration_digest(local: Local) -> str:
+    """The synthesized configuration, assets included (the function's code hash is in it)."""
+    return hashlib.sha256((local.workspace.stack_dir / "cdk.tf.json").read_bytes()).hexdigest()
 
 
 _NON_INTERACTIVE = ("-input=false", "-no-color")
@@ -178,22 +237,29 @@ Try it:
 Logs: {local.state_dir}/ (apply, gateway). Everything stays up until `make down`.""")
 
 
+def destroy(local: Local) -> None:
+    """Destroys the deployment in a running emulator (nothing to do if it holds no state)."""
+    with step(f"Destroying {local.config.stack_name} (terraform destroy)"):
+        if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region):
+            print("    no state on the emulator: nothing to destroy")
+            return
+        workspace = local.workspace
+        workspace.synthesize()
+        workspace.initialize()
+        release_stale_lock(local)
+        secrets = secrets_in_state(local.state())
+        stack = workspace.terraform(lambda text: redact_text(text, secrets))
+        output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+        summary = [line for line in output.splitlines() if line.startswith(("Destroy complete", "No changes"))]
+        print(f"    {summary[-1] if summary else 'destroyed'}")
+        (workspace.log_dir / "deployed.json").unlink(missing_ok=True)
+
+
 def down(local: Local) -> None:
     with step("Stopping the local API gateway"):
         print("    stopped" if local.gateway.stop() else "    none running")
     if emulator.status(local.config.target.emulator_port):
-        with step(f"Destroying {local.config.stack_name} (terraform destroy)"):
-            if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region):
-                print("    no state on the emulator: nothing to destroy")
-            else:
-                workspace = local.workspace
-                workspace.synthesize()
-                workspace.initialize()
-                release_stale_lock(local)
-                stack = workspace.terraform(workspace.redaction())
-                output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
-                summary = [line for line in output.splitlines() if line.startswith(("Destroy complete", "No changes"))]
-                print(f"    {summary[-1] if summary else 'destroyed'}")
+        destroy(local)
     with step(f"Stopping the emulator on port {local.config.target.emulator_port}"):
-        stopped = emulator.stop(local.config.target.emulator_port, emulator.DEFAULT_STATE_DIR)
+        stopped = emulator.stop(local.config.target.emulator_port, local.state_dir)
         print("    stopped" if stopped else "    none running")

@@ -11,6 +11,7 @@ this machine's loopback; for a real account the lock is never released here.
 
 import json
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,12 +69,12 @@ def holders(backend: Backend, proc: Path = Path("/proc")) -> list[str]:
         if not entry.name.isdigit():
             continue
         try:
-            if Path(os.readlink(entry / "exe")).name != "terraform":
+            if (entry / "comm").read_text().strip() != "terraform":  # readable for any process
                 continue
             working_directory = Path(os.readlink(entry / "cwd"))
-        except FileNotFoundError:  # exited meanwhile, or a kernel thread
+        except FileNotFoundError:  # exited meanwhile
             continue
-        except PermissionError:
+        except PermissionError:  # another user's terraform: it might be working on this state
             found.append(f"pid {entry.name} (cannot be inspected)")
             continue
         if backend in _backends_configured_in(working_directory):
@@ -111,3 +112,18 @@ def release(s3: Any, backend: Backend, lock: StateLock) -> None:
 
 def force_unlock_command(stack_dir: Path, lock_id: str) -> str:
     return f"terraform -chdir={stack_dir} force-unlock {lock_id}"
+
+
+def lock_error_message(terraform_output: str, stack_dir: Path) -> str | None:
+    """For Terraform's "Error acquiring the state lock" output: who holds the lock and the exact
+    command that releases it, to run only once that run is known to be gone. None otherwise."""
+    if "Error acquiring the state lock" not in terraform_output:
+        return None
+    info = dict(re.findall(r"^\W*(ID|Who|Operation|Created):\s+(\S.*?)\s*$", terraform_output, re.MULTILINE))
+    lock_id = info.get("ID", "<lock id>")
+    return (
+        f"the Terraform state is locked by another run: lock {lock_id}, {info.get('Operation', '?')} by "
+        f"{info.get('Who', '?')} since {info.get('Created', '?')}. Wait for that run to finish. If it is "
+        f"certainly gone (its machine or job stopped), release the lock with:\n  "
+        f"{force_unlock_command(stack_dir, lock_id)}"
+    )

@@ -35,5 +35,7 @@ def forget_moved_emulator(directory: Path) -> None:
         return
     configured = json.loads((directory / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
     cached = json.loads(remembered.read_text()).get("backend", {}).get("config", {})
-    if cached.get("endpoints") != configured.get("endpoints"):
+    # Terraform remembers every endpoint the backend knows, unset ones as null.
+    cached_endpoints = {service: url for service, url in (cached.get("endpoints") or {}).items() if url}
+    if cached_endpoints != configured.get("endpoints", {}):
         remembered.unlink()
