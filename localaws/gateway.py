@@ -145,11 +145,12 @@ class LocalGateway:
             return status, headers + [("x-amzn-RequestId", request_id)], body
         except Refusal as refusal:
             values = RequestValues(request.headers, dict(parse_qsl(request.query)), path_parameters)
-            return self.refuse(refusal.error, values, request_id)
+            return render(refusal.error, deployed.gateway_responses, values, request_id)
 
     def refuse(self, error: GatewayError, request: RequestValues, request_id: str) -> Answer:
-        """The gateway's own answer, shaped by the deployed API's gateway responses."""
-        return render(error, self.current().deployment.gateway_responses, request, request_id)
+        """The gateway's own answer to a request it could not hand to `handle` (bad framing,
+        too many connections), shaped by the deployed API's gateway responses."""
+        return render(error, self.serving.deployment.gateway_responses, request, request_id)
 
     def _check_api_key(self, deployed: Deployment, method: Method, request: HttpRequest) -> str | None:
         """The request's API key where the method requires one (the event carries it only then)."""
