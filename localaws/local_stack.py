@@ -23,6 +23,7 @@ from localaws import emulator
 from stacks.config import StackConfig, load_config
 
 DEFAULT_GATEWAY_PORT = 8080
+GATEWAY_START_TIMEOUT_SECONDS = 30
 
 
 class DeployError(RuntimeError):
@@ -156,32 +157,54 @@ def gateway_state_file(local: LocalDeployment) -> Path:
 
 
 def start_gateway(local: LocalDeployment) -> int:
-    """Starts the local gateway in the background (idempotent) and waits until it answers."""
+    """Starts the local gateway in the background (replacing ours if it runs) and waits until
+    it answers on its port as the process just started; returns its pid."""
     stop_gateway(local)
-    log = open(local.state_dir / f"gateway-{local.gateway_port}.log", "ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localaws", "gateway",
-         "--endpoint", local.endpoint, "--region", local.region,
-         "--rest-api-name", local.config.api.name, "--stage", local.config.api.stage_name,
-         "--port", str(local.gateway_port)],
-        cwd=emulator.PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True,
-    )
+    port = local.gateway_port
+    if emulator.port_in_use(port):
+        raise DeployError(
+            f"port {port} is taken by another process, so the local gateway cannot listen on "
+            f"127.0.0.1:{port}. Stop that process, or choose another port with REVIEWS_GATEWAY_PORT."
+        )
+    log_path = local.state_dir / f"gateway-{port}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localaws", "gateway",
+             "--endpoint", local.endpoint, "--region", local.region,
+             "--rest-api-name", local.config.api.name, "--stage", local.config.api.stage_name,
+             "--port", str(port)],
+            cwd=emulator.PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True,
+        )
     gateway_state_file(local).write_text(json.dumps({"pid": process.pid}))
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + GATEWAY_START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise DeployError(f"the gateway exited with {process.returncode}; see {log.name}")
-        try:
-            urllib.request.urlopen(local.api_url + "/", timeout=1)
-        except urllib.error.HTTPError:
-            return process.pid  # any HTTP answer means it is serving
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise DeployError(f"the gateway did not answer on port {local.gateway_port}; see {log.name}")
+            raise DeployError(
+                f"the local gateway exited with {process.returncode} instead of serving on port {port}: "
+                f"{_last_line(log_path)}. Full log: {log_path}"
+            )
+        if is_our_gateway(local, process.pid):
+            return process.pid
+        time.sleep(0.2)
+    stop_gateway(local)
+    raise DeployError(f"the local gateway did not answer on port {port} within "
+                      f"{GATEWAY_START_TIMEOUT_SECONDS} s; see {log_path}")
+
+
+def is_our_gateway(local: LocalDeployment, pid: int) -> bool:
+    """True if the process answering on the gateway port is the gateway with this pid: its
+    identity route (/_localaws/health) says so. Anything else on the port is a stranger."""
+    identity = emulator.health(f"http://127.0.0.1:{local.gateway_port}") or {}
+    return identity.get("service") == "localaws-gateway" and identity.get("pid") == pid
+
+
+def _last_line(path: Path) -> str:
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
 
 
 def stop_gateway(local: LocalDeployment) -> bool:
+    """Stops the gateway (and its warm workers) started for this port; waits until it is gone."""
     state = gateway_state_file(local)
     if not state.exists():
         return False
@@ -191,6 +214,11 @@ def stop_gateway(local: LocalDeployment) -> bool:
         os.killpg(pid, signal.SIGTERM)  # the gateway and its warm workers
     except ProcessLookupError:
         return False
+    if not emulator.wait_until(lambda: not emulator.pid_alive(pid)):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     return True
 
 
@@ -230,10 +258,13 @@ def up(local: LocalDeployment) -> None:
         print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
     outputs = deploy(local)
     with step(f"Starting the local API gateway on 127.0.0.1:{local.gateway_port}"):
-        start_gateway(local)
+        gateway_pid = start_gateway(local)
     key = api_key_value(local, outputs["api_key_id"])
     url = local.api_url
     with step("Smoke test: POST a review, then list the product's reviews"):
+        if not is_our_gateway(local, gateway_pid):  # the key goes only to the gateway we started
+            raise DeployError(f"the process answering on port {local.gateway_port} is not the gateway "
+                              f"started as pid {gateway_pid}; the API key was not sent to it")
         reviewer = f"smoke-{int(time.time())}"
         status, body = request("POST", f"{url}/reviews", {
             "product_id": "demo-product", "reviewer_id": reviewer, "rating": 5, "title": "Works locally",

@@ -1,0 +1,107 @@
+"""`make up` and the gateway port: it fails naming a taken port, and the API key goes only to
+the gateway process it started (checked through the gateway's identity route)."""
+
+import os
+import subprocess
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from localaws import local_stack
+from tests.conftest import PROJECT_ROOT
+
+THE_API_KEY = "the-api-key-value"
+
+
+class Squatter(ThreadingHTTPServer):
+    """Something else on the gateway's port: answers 200 to everything, as a gateway that
+    forged its identity would, and records the headers of every request it receives."""
+
+    def __init__(self):
+        self.received_headers: list[list[tuple[str, str]]] = []
+        squatter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self):
+                squatter.received_headers.append(list(self.headers.items()))
+                body = b'{"service": "localaws-gateway", "pid": 1}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def saw_the_key(self) -> bool:
+        return any(THE_API_KEY in value for headers in self.received_headers for _, value in headers)
+
+
+@pytest.fixture
+def squatter():
+    server = Squatter()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def local_deployment(emulator_port: int, gateway_port: int, state_dir) -> local_stack.LocalDeployment:
+    return local_stack.LocalDeployment.from_environment(state_dir=state_dir, environ={
+        "REVIEWS_EMULATOR_PORT": str(emulator_port), "REVIEWS_GATEWAY_PORT": str(gateway_port)})
+
+
+@pytest.fixture
+def deployed_without_terraform(monkeypatch):
+    """`make up`'s deploy step replaced: this is about the gateway, not Terraform."""
+    monkeypatch.setattr(local_stack, "deploy", lambda local: {"api_key_id": "key-id"})
+    monkeypatch.setattr(local_stack, "api_key_value", lambda local, key_id: THE_API_KEY)
+
+
+def test_make_up_fails_naming_a_taken_gateway_port(running_emulator, squatter, tmp_path,
+                                                   deployed_without_terraform):
+    local = local_deployment(running_emulator.port, squatter.port, tmp_path)
+    with pytest.raises(local_stack.DeployError, match=f"port {squatter.port} is taken by another process"):
+        local_stack.up(local)
+    assert not squatter.saw_the_key()
+
+
+def test_the_key_goes_only_to_the_gateway_make_up_started(running_emulator, squatter, tmp_path,
+                                                          deployed_without_terraform, monkeypatch):
+    """Even if a stranger answers on the port after the gateway started (it died, another
+    process took the port), the smoke test does not send it the key."""
+    monkeypatch.setattr(local_stack, "start_gateway", lambda local: 4242)
+    local = local_deployment(running_emulator.port, squatter.port, tmp_path)
+    with pytest.raises(local_stack.DeployError, match="not the gateway started as pid 4242; the API key was not sent"):
+        local_stack.up(local)
+    assert not squatter.saw_the_key()
+
+
+def test_our_gateway_is_recognized_by_its_pid(serve, running_emulator, squatter, tmp_path):
+    gateway_port = urllib.parse.urlsplit(serve("dev")).port  # served by this process
+    assert local_stack.is_our_gateway(local_deployment(running_emulator.port, gateway_port, tmp_path), os.getpid())
+    assert not local_stack.is_our_gateway(local_deployment(running_emulator.port, gateway_port, tmp_path), 1)
+    assert not local_stack.is_our_gateway(local_deployment(running_emulator.port, squatter.port, tmp_path), os.getpid())
+
+
+def test_gateway_command_fails_naming_a_taken_port(test_api, squatter):
+    result = subprocess.run(
+        [sys.executable, "-m", "localaws", "gateway", "--endpoint", test_api.endpoint, "--region", test_api.region,
+         "--rest-api-name", test_api.name, "--stage", "dev", "--port", str(squatter.port)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{squatter.port}" in result.stderr
