@@ -103,7 +103,7 @@ class LocalGateway:
             try:
                 self.loaded_at = time.monotonic()
                 self.serving = self._load(self.serving.pools)
-            except Exception as error:  # e.g. emulator restarting or gone: keep serving, retry later
+            except Exception as error:  # noqa: BLE001 - e.g. emulator restarting or gone: keep serving, retry later
                 print(f"deployment refresh failed, serving the previous one: {error!r}", flush=True)
             finally:
                 self.refreshing.release()

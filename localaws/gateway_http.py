@@ -111,7 +111,7 @@ class GatewayConnection(socketserver.StreamRequestHandler):
                               body=body, source_ip=self.client_address[0])
         try:
             return gateway.handle(request, stage, request_id)
-        except Exception:  # a gateway bug must still answer, as API Gateway would
+        except Exception:  # noqa: BLE001 - a gateway bug must still answer, as API Gateway would
             traceback.print_exc()
             return gateway.refuse(INTERNAL_ERROR, RequestValues(head.headers, {}, {}), request_id)
 

@@ -9,8 +9,9 @@ closed, since the rest of its bytes can no longer be trusted.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from localaws.gateway_responses import REQUEST_TOO_LARGE, Refusal, bad_request
 

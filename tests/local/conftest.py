@@ -93,6 +93,19 @@ def create_function_role(endpoint: str, name: str) -> str:
     )["Role"]["Arn"]
 
 
+def create_test_function(endpoint: str, role: str, prefix: str, handler: str, timeout: int = 3) -> str:
+    """A function <prefix>-<handler> running one handler of FUNCTION_CODE; returns its ARN."""
+    return aws_client(endpoint, "lambda").create_function(
+        FunctionName=f"{prefix}-{handler}",
+        Runtime="python3.11",
+        Role=role,
+        Handler=f"fn.{handler}",
+        Code={"ZipFile": zip_files({"fn.py": FUNCTION_CODE})},
+        Timeout=timeout,
+        Environment={"Variables": {"TABLE_NAME": "reviews-test"}},
+    )["FunctionArn"]
+
+
 def create_proxy_api(endpoint: str, name: str, methods: list[ProxyMethod]) -> str:
     """A REST API with a resource for every path in `methods` (parents first); returns its id."""
     apigateway = aws_client(endpoint, "apigateway")
@@ -146,18 +159,10 @@ def test_api(running_emulator) -> TestApi:
     """
     endpoint = running_emulator.endpoint
     role = create_function_role(endpoint, "local-test-fn")
-    code = zip_files({"fn.py": FUNCTION_CODE})
-    functions = {}
-    for handler, timeout in [("echo", 3), ("tables", 10), ("crash", 3), ("malformed", 3), ("slow", 1)]:
-        functions[handler] = aws_client(endpoint, "lambda").create_function(
-            FunctionName=f"local-test-{handler}",
-            Runtime="python3.11",
-            Role=role,
-            Handler=f"fn.{handler}",
-            Code={"ZipFile": code},
-            Timeout=timeout,
-            Environment={"Variables": {"TABLE_NAME": "reviews-test"}},
-        )["FunctionArn"]
+    functions = {
+        handler: create_test_function(endpoint, role, "local-test", handler, timeout)
+        for handler, timeout in [("echo", 3), ("tables", 10), ("crash", 3), ("malformed", 3), ("slow", 1)]
+    }
 
     api_id = create_proxy_api(endpoint, "local-test-api", [
         ProxyMethod("GET", "/reviews", functions["echo"]),

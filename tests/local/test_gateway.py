@@ -15,16 +15,14 @@ import pytest
 from localaws import emulator
 from localaws.gateway import LocalGateway
 from tests.local.conftest import (
-    FUNCTION_CODE,
     REGION,
     ProxyMethod,
-    aws_client,
     create_function_role,
     create_proxy_api,
+    create_test_function,
     deploy_stage,
     serve_in_thread,
     stop_serving,
-    zip_files,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -172,10 +170,7 @@ def test_a_gone_emulator_leaves_the_last_deployment_served_and_answers_json(tmp_
         own = emulator.start(unused_port, tmp_path)
         cleanup.callback(emulator.stop, unused_port, tmp_path)
         role = create_function_role(own.endpoint, "gone-fn")
-        echo, crash = (aws_client(own.endpoint, "lambda").create_function(
-            FunctionName=f"gone-{handler}", Runtime="python3.11", Role=role, Handler=f"fn.{handler}",
-            Code={"ZipFile": zip_files({"fn.py": FUNCTION_CODE})}, Timeout=3,
-        )["FunctionArn"] for handler in ("echo", "crash"))
+        echo, crash = (create_test_function(own.endpoint, role, "gone", handler) for handler in ("echo", "crash"))
         api_id = create_proxy_api(own.endpoint, "gone-api", [ProxyMethod("GET", "/reviews", echo),
                                                               ProxyMethod("GET", "/crash", crash)])
         deploy_stage(own.endpoint, api_id, "dev", rate=1000, burst=1000)

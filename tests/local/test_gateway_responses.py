@@ -14,28 +14,20 @@ import pytest
 
 from localaws.gateway import LocalGateway
 from tests.local.conftest import (
-    FUNCTION_CODE,
     REGION,
     ProxyMethod,
     aws_client,
     create_function_role,
     create_proxy_api,
+    create_test_function,
     deploy_stage,
     serve_in_thread,
     stop_serving,
-    zip_files,
 )
 
 API_NAME = "gateway-responses-api"
 ORIGIN = "https://shop.example.com"
 ALLOWED_HEADERS = "Content-Type,X-Api-Key,Idempotency-Key"
-
-
-def create_function(endpoint: str, role: str, handler: str) -> str:
-    return aws_client(endpoint, "lambda").create_function(
-        FunctionName=f"gateway-responses-{handler}", Runtime="python3.11", Role=role, Handler=f"fn.{handler}",
-        Code={"ZipFile": zip_files({"fn.py": FUNCTION_CODE})}, Timeout=3,
-    )["FunctionArn"]
 
 
 def put_gateway_responses(endpoint: str, api_id: str) -> None:
@@ -62,7 +54,7 @@ def base_url(running_emulator) -> str:
     Stage throttling allows one request per method and then (almost) no more."""
     endpoint = running_emulator.endpoint
     role = create_function_role(endpoint, "gateway-responses-fn")
-    echo, crash = (create_function(endpoint, role, handler) for handler in ("echo", "crash"))
+    echo, crash = (create_test_function(endpoint, role, "gateway-responses", handler) for handler in ("echo", "crash"))
     api_id = create_proxy_api(endpoint, API_NAME, [
         ProxyMethod("GET", "/reviews", echo),
         ProxyMethod("POST", "/reviews", echo, api_key_required=True),
