@@ -6,7 +6,7 @@ import sys
 
 # stacks before cdktf: importing it prepares the jsii kernel to load the provider lazily.
 from stacks.config import ConfigError, load_config
-from stacks.reviews_stack import ReviewsStack
+from stacks.synthesis import synthesize
 
 from cdktf import App  # noqa: E402
 
@@ -17,8 +17,7 @@ def main() -> None:
         config = load_config(app.node.get_all_context(), os.environ)
     except ConfigError as error:
         sys.exit(f"synth failed: {error}")
-    ReviewsStack(app, config)
-    app.synth()
+    synthesize(app, config)
 
 
 if __name__ == "__main__":

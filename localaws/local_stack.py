@@ -22,7 +22,6 @@ from pathlib import Path
 from localaws import emulator
 from stacks.config import StackConfig, load_config
 
-DEFAULT_GATEWAY_PORT = 8080
 GATEWAY_START_TIMEOUT_SECONDS = 30
 
 
@@ -54,17 +53,15 @@ class LocalDeployment:
             name: value for name, value in environ.items()
             if is_setting(name) and not name.startswith("AWS_")
         }
-        emulator_port = int(settings.get("REVIEWS_EMULATOR_PORT", emulator.DEFAULT_PORT))
-        settings.update(
-            REVIEWS_TARGET="local", REVIEWS_EMULATOR_ENDPOINT=emulator.endpoint_for(emulator_port)
-        )
+        settings["REVIEWS_TARGET"] = "local"
+        config = load_config({}, settings)
         return cls(
             project_dir=project_dir,
             state_dir=state_dir or project_dir / ".local",
-            emulator_port=emulator_port,
-            gateway_port=int(settings.get("REVIEWS_GATEWAY_PORT", DEFAULT_GATEWAY_PORT)),
+            emulator_port=config.target.emulator_port,
+            gateway_port=config.target.gateway_port,
             settings=settings,
-            config=load_config({}, settings),
+            config=config,
         )
 
     @property
