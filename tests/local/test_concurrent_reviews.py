@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from handlers.reviews.routes import ROUTES, resource_paths
+from handlers.reviews import contract
 from localaws.gateway import LocalGateway
-from stacks import table_schema
 from stacks.function import HANDLER, package_handler
 from tests.local.conftest import (
     REGION,
@@ -38,7 +37,7 @@ pytestmark = pytest.mark.emulator
 
 API_NAME = "concurrency-test-api"
 TABLE_NAME = "concurrency-test-reviews"
-STAGE = "v1"
+STAGE = contract.STAGE_NAME
 SIMULTANEOUS = 30
 PAGE_SIZE = 2  # small, so every listing below spans several pages
 # A race shows only sometimes, so each scenario runs several times. With the emulator's
@@ -63,23 +62,23 @@ class Answer:
 
 
 def create_reviews_table(endpoint: str) -> None:
-    """The stack's key schema (stacks/table_schema.py), reviewer index and TTL."""
+    """The stack's key schema, indexes and TTL (handlers/reviews/contract.py)."""
     dynamodb = aws_client(endpoint, "dynamodb")
     dynamodb.create_table(
         TableName=TABLE_NAME,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in table_schema.KEY_ATTRIBUTES],
-        KeySchema=[{"AttributeName": table_schema.PARTITION_KEY, "KeyType": "HASH"},
-                   {"AttributeName": table_schema.SORT_KEY, "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in contract.KEY_ATTRIBUTES],
+        KeySchema=[{"AttributeName": contract.PARTITION_KEY, "KeyType": "HASH"},
+                   {"AttributeName": contract.SORT_KEY, "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[{
-            "IndexName": table_schema.REVIEWER_INDEX_NAME,
-            "KeySchema": [{"AttributeName": table_schema.REVIEWER_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                          {"AttributeName": table_schema.REVIEWER_INDEX_SORT_KEY, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
+            "IndexName": index.name,
+            "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": index.sort_key, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": index.projection},
+        } for index in contract.INDEXES],
     )
     dynamodb.update_time_to_live(TableName=TABLE_NAME, TimeToLiveSpecification={
-        "Enabled": True, "AttributeName": table_schema.TTL_ATTRIBUTE})
+        "Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE})
 
 
 def create_reviews_function(endpoint: str, build_dir) -> str:
@@ -93,9 +92,9 @@ def create_reviews_function(endpoint: str, build_dir) -> str:
         Code={"ZipFile": package.read_bytes()},
         Timeout=10,
         Environment={"Variables": {
-            "TABLE_NAME": TABLE_NAME,
-            "REVIEWER_INDEX_NAME": table_schema.REVIEWER_INDEX_NAME,
-            "ALLOWED_ORIGINS": "https://shop.example.com",
+            contract.TABLE_NAME_VARIABLE: TABLE_NAME,
+            contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
+            contract.ALLOWED_ORIGINS_VARIABLE: "https://shop.example.com",
         }},
     )["FunctionArn"]
 
@@ -105,8 +104,8 @@ def reviews_api(running_emulator, tmp_path_factory) -> ReviewsApi:
     endpoint = running_emulator.endpoint
     create_reviews_table(endpoint)
     function_arn = create_reviews_function(endpoint, tmp_path_factory.mktemp("build"))
-    methods = [ProxyMethod(route.method, route.path, function_arn, route.api_key_required) for route in ROUTES]
-    methods += [ProxyMethod("OPTIONS", path, function_arn) for path in resource_paths()]
+    methods = [ProxyMethod(route.method, route.path, function_arn, route.api_key_required) for route in contract.ROUTES]
+    methods += [ProxyMethod("OPTIONS", path, function_arn) for path in contract.resource_paths()]
     api_id = create_proxy_api(endpoint, API_NAME, methods)
     deploy_stage(endpoint, api_id, STAGE, rate=10000, burst=10000)
     api_key = create_api_key(endpoint, api_id, STAGE, "concurrency-test-key")
