@@ -9,9 +9,7 @@ stacks/config.py). The target is always the local emulator here.
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localaws import emulator
+from localaws.gateway_process import GatewayProcess
 from stacks.config import StackConfig, load_config
-
-GATEWAY_START_TIMEOUT_SECONDS = 30
 
 
 class DeployError(RuntimeError):
@@ -78,7 +75,12 @@ class LocalDeployment:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway_port}/{self.config.api.stage_name}"
+        return self.gateway.url
+
+    @property
+    def gateway(self) -> GatewayProcess:
+        return GatewayProcess(self.endpoint, self.region, self.config.api.name, self.config.api.stage_name,
+                              self.gateway_port, self.state_dir)
 
     def outputs(self) -> dict:
         """The stack outputs of the last deploy (api_key_id, api_url, table_name, ...)."""
@@ -149,76 +151,6 @@ def deploy(local: LocalDeployment) -> dict:
     return local.outputs()
 
 
-def gateway_state_file(local: LocalDeployment) -> Path:
-    return local.state_dir / f"gateway-{local.gateway_port}.json"
-
-
-def start_gateway(local: LocalDeployment) -> int:
-    """Starts the local gateway in the background (replacing ours if it runs) and waits until
-    it answers on its port as the process just started; returns its pid."""
-    stop_gateway(local)
-    port = local.gateway_port
-    if emulator.port_in_use(port):
-        raise DeployError(
-            f"port {port} is taken by another process, so the local gateway cannot listen on "
-            f"127.0.0.1:{port}. Stop that process, or choose another port with REVIEWS_GATEWAY_PORT."
-        )
-    log_path = local.state_dir / f"gateway-{port}.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "localaws", "gateway",
-             "--endpoint", local.endpoint, "--region", local.region,
-             "--rest-api-name", local.config.api.name, "--stage", local.config.api.stage_name,
-             "--port", str(port)],
-            cwd=emulator.PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True,
-        )
-    gateway_state_file(local).write_text(json.dumps({"pid": process.pid}))
-    deadline = time.monotonic() + GATEWAY_START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise DeployError(
-                f"the local gateway exited with {process.returncode} instead of serving on port {port}: "
-                f"{_last_line(log_path)}. Full log: {log_path}"
-            )
-        if is_our_gateway(local, process.pid):
-            return process.pid
-        time.sleep(0.2)
-    stop_gateway(local)
-    raise DeployError(f"the local gateway did not answer on port {port} within "
-                      f"{GATEWAY_START_TIMEOUT_SECONDS} s; see {log_path}")
-
-
-def is_our_gateway(local: LocalDeployment, pid: int) -> bool:
-    """True if the process answering on the gateway port is the gateway with this pid: its
-    identity route (/_localaws/health) says so. Anything else on the port is a stranger."""
-    identity = emulator.health(f"http://127.0.0.1:{local.gateway_port}") or {}
-    return identity.get("service") == "localaws-gateway" and identity.get("pid") == pid
-
-
-def _last_line(path: Path) -> str:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no output"
-
-
-def stop_gateway(local: LocalDeployment) -> bool:
-    """Stops the gateway (and its warm workers) started for this port; waits until it is gone."""
-    state = gateway_state_file(local)
-    if not state.exists():
-        return False
-    pid = json.loads(state.read_text())["pid"]
-    state.unlink()
-    try:
-        os.killpg(pid, signal.SIGTERM)  # the gateway and its warm workers
-    except ProcessLookupError:
-        return False
-    if not emulator.wait_until(lambda: not emulator.pid_alive(pid)):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return True
-
-
 def api_key_value(local: LocalDeployment, key_id: str) -> str:
     apigateway = emulator.client("apigateway", local.endpoint, local.region)
     return apigateway.get_api_key(apiKey=key_id, includeValue=True)["value"]
@@ -242,10 +174,10 @@ def serving(local: LocalDeployment):
     emulator.start(local.emulator_port, local.state_dir)
     try:
         deploy(local)
-        start_gateway(local)
+        local.gateway.start()
         yield local
     finally:
-        stop_gateway(local)
+        local.gateway.stop()
         emulator.stop(local.emulator_port, local.state_dir)
 
 
@@ -255,13 +187,11 @@ def up(local: LocalDeployment) -> None:
         print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
     outputs = deploy(local)
     with step(f"Starting the local API gateway on 127.0.0.1:{local.gateway_port}"):
-        gateway_pid = start_gateway(local)
+        gateway_pid = local.gateway.start()
     key = api_key_value(local, outputs["api_key_id"])
     url = local.api_url
     with step("Smoke test: POST a review, then list the product's reviews"):
-        if not is_our_gateway(local, gateway_pid):  # the key goes only to the gateway we started
-            raise DeployError(f"the process answering on port {local.gateway_port} is not the gateway "
-                              f"started as pid {gateway_pid}; the API key was not sent to it")
+        local.gateway.require_ours(gateway_pid)  # the key goes only to the gateway we started
         reviewer = f"smoke-{int(time.time())}"
         status, body = request("POST", f"{url}/reviews", {
             "product_id": "demo-product", "reviewer_id": reviewer, "rating": 5, "title": "Works locally",
@@ -287,7 +217,7 @@ Everything stays up until `make down`.""")
 
 def down(local: LocalDeployment) -> None:
     with step("Stopping the local API gateway"):
-        print("    stopped" if stop_gateway(local) else "    none running")
+        print("    stopped" if local.gateway.stop() else "    none running")
     if emulator.status(local.emulator_port):
         with step(f"Destroying {local.config.stack_name} with cdktf destroy"):
             if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.region):

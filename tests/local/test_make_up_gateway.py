@@ -1,5 +1,5 @@
-"""`make up` and the gateway port: it fails naming a taken port, and the API key goes only to
-the gateway process it started (checked through the gateway's identity route)."""
+"""`make up` (deploy/local.py) and the gateway port: it fails naming a taken port, and the API
+key goes only to the gateway process it started (checked through the gateway's identity route)."""
 
 import os
 import subprocess
@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from localaws import local_stack
+from deploy import local
+from localaws.gateway_process import GatewayError, GatewayProcess
 from tests.conftest import PROJECT_ROOT
 
 THE_API_KEY = "the-api-key-value"
@@ -59,42 +60,39 @@ def squatter():
         server.server_close()
 
 
-def local_deployment(emulator_port: int, gateway_port: int, state_dir) -> local_stack.LocalDeployment:
-    return local_stack.LocalDeployment.from_environment(state_dir=state_dir, environ={
-        "REVIEWS_EMULATOR_PORT": str(emulator_port), "REVIEWS_GATEWAY_PORT": str(gateway_port)})
+def make_up_target(emulator_port: int, gateway_port: int) -> local.Local:
+    return local.Local.load({"REVIEWS_EMULATOR_PORT": str(emulator_port), "REVIEWS_GATEWAY_PORT": str(gateway_port)})
 
 
 @pytest.fixture
 def deployed_without_terraform(monkeypatch):
-    """`make up`'s deploy step replaced: this is about the gateway, not Terraform."""
-    monkeypatch.setattr(local_stack, "deploy", lambda local: {"api_key_id": "key-id"})
-    monkeypatch.setattr(local_stack, "api_key_value", lambda local, key_id: THE_API_KEY)
+    """`make up`'s emulator and deploy steps replaced: this is about the gateway, not Terraform."""
+    monkeypatch.setattr(local, "start_emulator", lambda target: None)
+    monkeypatch.setattr(local, "deploy", lambda target: {})
+    monkeypatch.setattr(local, "api_key_value", lambda target: THE_API_KEY)
 
 
-def test_make_up_fails_naming_a_taken_gateway_port(running_emulator, squatter, tmp_path,
-                                                   deployed_without_terraform):
-    local = local_deployment(running_emulator.port, squatter.port, tmp_path)
-    with pytest.raises(local_stack.DeployError, match=f"port {squatter.port} is taken by another process"):
-        local_stack.up(local)
+def test_make_up_fails_naming_a_taken_gateway_port(running_emulator, squatter, deployed_without_terraform):
+    with pytest.raises(GatewayError, match=f"port {squatter.port} is taken by another process"):
+        local.up(make_up_target(running_emulator.port, squatter.port))
     assert not squatter.saw_the_key()
 
 
-def test_the_key_goes_only_to_the_gateway_make_up_started(running_emulator, squatter, tmp_path,
-                                                          deployed_without_terraform, monkeypatch):
+def test_the_key_goes_only_to_the_gateway_make_up_started(running_emulator, squatter, deployed_without_terraform,
+                                                          monkeypatch):
     """Even if a stranger answers on the port after the gateway started (it died, another
     process took the port), the smoke test does not send it the key."""
-    monkeypatch.setattr(local_stack, "start_gateway", lambda local: 4242)
-    local = local_deployment(running_emulator.port, squatter.port, tmp_path)
-    with pytest.raises(local_stack.DeployError, match="not the gateway started as pid 4242; the API key was not sent"):
-        local_stack.up(local)
+    monkeypatch.setattr(GatewayProcess, "start", lambda gateway: 4242)
+    with pytest.raises(GatewayError, match="not the local gateway started as pid 4242; nothing was sent"):
+        local.up(make_up_target(running_emulator.port, squatter.port))
     assert not squatter.saw_the_key()
 
 
-def test_our_gateway_is_recognized_by_its_pid(serve, running_emulator, squatter, tmp_path):
+def test_our_gateway_is_recognized_by_its_pid(serve, running_emulator, squatter):
     gateway_port = urllib.parse.urlsplit(serve("dev")).port  # served by this process
-    assert local_stack.is_our_gateway(local_deployment(running_emulator.port, gateway_port, tmp_path), os.getpid())
-    assert not local_stack.is_our_gateway(local_deployment(running_emulator.port, gateway_port, tmp_path), 1)
-    assert not local_stack.is_our_gateway(local_deployment(running_emulator.port, squatter.port, tmp_path), os.getpid())
+    assert make_up_target(running_emulator.port, gateway_port).gateway.is_ours(os.getpid())
+    assert not make_up_target(running_emulator.port, gateway_port).gateway.is_ours(os.getpid() + 1)
+    assert not make_up_target(running_emulator.port, squatter.port).gateway.is_ours(os.getpid())
 
 
 def test_gateway_command_fails_naming_a_taken_port(test_api, squatter):
