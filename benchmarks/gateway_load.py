@@ -1,8 +1,11 @@
 """The local API gateway (localaws) under load: GET /reviews through HTTP vs the handler called directly.
 
 Deploys the stack into a fresh emulator on free ports as `make up` does (localaws.local_stack),
-and drives GET /v1/reviews?product_id=... with 1 and 8
-concurrent clients. Any failure along the way turns the section into "not measured: <reason>".
+and drives GET /v1/reviews?product_id=... through the gateway with 1, 8 and 32 concurrent
+clients (a new connection per request), and the handler directly with 1 and 8. Every
+level reports its failures: `resets` (connection reset or closed without an answer) and
+`errors` (every failed request: resets, timeouts, statuses other than 200); both are
+expected to be zero. Any failure along the way turns the section into "not measured: <reason>".
 """
 
 import contextlib
@@ -25,7 +28,10 @@ from localaws import emulator, local_stack  # noqa: E402
 REGION = "us-east-2"
 ENVIRONMENT = "bench"
 STAGE = "v1"
-CONCURRENCY_LEVELS = (1, 8)
+GATEWAY_CONCURRENCY = (1, 8, 32)
+DIRECT_CONCURRENCY = (1, 8)
+# A connection the gateway dropped without answering (http.client.RemoteDisconnected is one).
+RESETS = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -46,9 +52,10 @@ def deployed_gateway(scratch: Path):
 
 
 def load(request, concurrency: int, seconds: float) -> dict:
-    """Calls `request()` from `concurrency` threads for `seconds`: requests/s and latency percentiles."""
+    """Calls `request()` from `concurrency` threads for `seconds`: requests/s, latency
+    percentiles, and the failures (resets among them) with a few examples."""
     latencies: list[float] = []
-    errors: list[str] = []
+    errors: list[Exception] = []
     deadline = time.perf_counter() + seconds
 
     def client():
@@ -57,7 +64,7 @@ def load(request, concurrency: int, seconds: float) -> dict:
             try:
                 request()
             except Exception as error:  # noqa: BLE001 - counted and reported
-                errors.append(str(error))
+                errors.append(error)
                 continue
             latencies.append(time.perf_counter() - started)  # list.append is atomic under the GIL
 
@@ -70,7 +77,10 @@ def load(request, concurrency: int, seconds: float) -> dict:
     elapsed = time.perf_counter() - started
     if not latencies:
         raise RuntimeError(f"every request failed, e.g. {errors[:1]}")
-    return {"requests": len(latencies), "errors": len(errors), "requests_per_second": len(latencies) / elapsed,
+    return {"requests": len(latencies), "errors": len(errors),
+            "resets": sum(isinstance(error, RESETS) for error in errors),
+            "error_examples": sorted({f"{type(error).__name__}: {error}" for error in errors})[:3],
+            "requests_per_second": len(latencies) / elapsed,
             "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
 
 
@@ -145,8 +155,9 @@ def measure(seconds: int) -> dict:
             with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
                 for call in (through_gateway, direct):  # warm the workers and the client
                     call()
-                for concurrency in CONCURRENCY_LEVELS:
+                for concurrency in GATEWAY_CONCURRENCY:
                     result["gateway"][concurrency] = load(through_gateway, concurrency, seconds)
+                for concurrency in DIRECT_CONCURRENCY:
                     result["direct_handler"][concurrency] = load(direct, concurrency, seconds)
             return result
     except Exception as error:  # noqa: BLE001 - any failure is reported, never raised

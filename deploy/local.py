@@ -212,9 +212,10 @@ def up(local: Local) -> None:
     start_emulator(local)
     deploy(local)
     with step(f"Starting the local API gateway on 127.0.0.1:{local.config.target.gateway_port}"):
-        local.gateway.start()
+        gateway_pid = local.gateway.start()
     url = local.gateway.url
     with step("Smoke test: POST a review, then list the product's reviews"):
+        local.gateway.require_ours(gateway_pid)  # the key goes only to the gateway make up started
         reviewer = f"smoke-{int(time.time())}"
         status, body = request("POST", f"{url}/reviews", {
             "product_id": SMOKE_PRODUCT, "reviewer_id": reviewer, "rating": 5, "title": "Works locally",

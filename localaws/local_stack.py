@@ -9,9 +9,7 @@ stacks/config.py). The target is always the local emulator here.
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localaws import emulator
+from localaws.gateway_process import GatewayProcess
 from stacks.config import StackConfig, load_config
+
 
 class DeployError(RuntimeError):
     """A cdktf/Terraform run failed; the message says why and what to do."""
@@ -75,7 +75,12 @@ class LocalDeployment:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway_port}/{self.config.api.stage_name}"
+        return self.gateway.url
+
+    @property
+    def gateway(self) -> GatewayProcess:
+        return GatewayProcess(self.endpoint, self.region, self.config.api.name, self.config.api.stage_name,
+                              self.gateway_port, self.state_dir)
 
     def outputs(self) -> dict:
         """The stack outputs of the last deploy (api_key_id, api_url, table_name, ...)."""
@@ -146,49 +151,6 @@ def deploy(local: LocalDeployment) -> dict:
     return local.outputs()
 
 
-def gateway_state_file(local: LocalDeployment) -> Path:
-    return local.state_dir / f"gateway-{local.gateway_port}.json"
-
-
-def start_gateway(local: LocalDeployment) -> int:
-    """Starts the local gateway in the background (idempotent) and waits until it answers."""
-    stop_gateway(local)
-    log = open(local.state_dir / f"gateway-{local.gateway_port}.log", "ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localaws", "gateway",
-         "--endpoint", local.endpoint, "--region", local.region,
-         "--rest-api-name", local.config.api.name, "--stage", local.config.api.stage_name,
-         "--port", str(local.gateway_port)],
-        cwd=emulator.PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True,
-    )
-    gateway_state_file(local).write_text(json.dumps({"pid": process.pid}))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise DeployError(f"the gateway exited with {process.returncode}; see {log.name}")
-        try:
-            urllib.request.urlopen(local.api_url + "/", timeout=1)
-        except urllib.error.HTTPError:
-            return process.pid  # any HTTP answer means it is serving
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise DeployError(f"the gateway did not answer on port {local.gateway_port}; see {log.name}")
-
-
-def stop_gateway(local: LocalDeployment) -> bool:
-    state = gateway_state_file(local)
-    if not state.exists():
-        return False
-    pid = json.loads(state.read_text())["pid"]
-    state.unlink()
-    try:
-        os.killpg(pid, signal.SIGTERM)  # the gateway and its warm workers
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def api_key_value(local: LocalDeployment, key_id: str) -> str:
     apigateway = emulator.client("apigateway", local.endpoint, local.region)
     return apigateway.get_api_key(apiKey=key_id, includeValue=True)["value"]
@@ -212,10 +174,10 @@ def serving(local: LocalDeployment):
     emulator.start(local.emulator_port, local.state_dir)
     try:
         deploy(local)
-        start_gateway(local)
+        local.gateway.start()
         yield local
     finally:
-        stop_gateway(local)
+        local.gateway.stop()
         emulator.stop(local.emulator_port, local.state_dir)
 
 
@@ -225,10 +187,11 @@ def up(local: LocalDeployment) -> None:
         print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
     outputs = deploy(local)
     with step(f"Starting the local API gateway on 127.0.0.1:{local.gateway_port}"):
-        start_gateway(local)
+        gateway_pid = local.gateway.start()
     key = api_key_value(local, outputs["api_key_id"])
     url = local.api_url
     with step("Smoke test: POST a review, then list the product's reviews"):
+        local.gateway.require_ours(gateway_pid)  # the key goes only to the gateway we started
         reviewer = f"smoke-{int(time.time())}"
         status, body = request("POST", f"{url}/reviews", {
             "product_id": "demo-product", "reviewer_id": reviewer, "rating": 5, "title": "Works locally",
@@ -254,7 +217,7 @@ Everything stays up until `make down`.""")
 
 def down(local: LocalDeployment) -> None:
     with step("Stopping the local API gateway"):
-        print("    stopped" if stop_gateway(local) else "    none running")
+        print("    stopped" if local.gateway.stop() else "    none running")
     if emulator.status(local.emulator_port):
         with step(f"Destroying {local.config.stack_name} with cdktf destroy"):
             if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.region):

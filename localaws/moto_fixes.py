@@ -1,13 +1,16 @@
-"""Fixes for operations moto 5.2.5 lacks but the Terraform AWS provider calls.
+"""Fixes for moto 5.2.5: operations it lacks that the Terraform AWS provider calls, and
+behaviour that differs from AWS in ways the project depends on.
 
 `apply()` runs inside the emulator process, before moto serves a request.
 """
 
 import json
+import threading
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.dynamodb.responses import DynamoHandler
 
 # ARN -> {key: value}. Scalable-target ARNs embed a random id, so one flat store is enough.
 _APPAUTOSCALING_TAGS: dict[str, dict[str, str]] = {}
@@ -43,6 +46,36 @@ def _patch_register_scalable_target() -> None:
         return response
 
     ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
+
+
+def _serialize_dynamodb_requests() -> None:
+    """One DynamoDB request at a time in the emulator process.
+
+    What moto 5.2.5 does wrong: moto server runs each request in its own thread, and its
+    DynamoDB backend has no locks. TransactWriteItems deep-copies every table it touches,
+    applies the items one by one and, when one condition fails, puts the copies back. Two
+    transactions at once therefore undo each other's acknowledged writes (the restored copy
+    predates the other write) or both pass a condition meant to let only one through.
+    A conditional PutItem or UpdateItem has the same check-then-write gap.
+
+    What real DynamoDB guarantees: each item write is atomic and conditions are checked
+    atomically with it; a transaction is all-or-nothing and isolated (serializable) from
+    other transactions and from single-item writes; a read never sees part of a
+    transaction. Conflicts cancel a transaction (TransactionConflict); nothing is lost.
+
+    What we do: hold one lock for every request moto's DynamoDB handler dispatches,
+    reads included, so no reader sees a half-applied or rolled-back transaction. That is
+    stricter than DynamoDB (no request runs beside another), never weaker, and cheap at
+    local scale: moto answers a request in about a millisecond.
+    """
+    lock = threading.Lock()
+    dispatch_one = DynamoHandler._dispatch  # `DynamoHandler.dispatch` calls it on a new handler
+
+    def dispatch_serialized(self: DynamoHandler, *args, **kwargs):
+        with lock:
+            return dispatch_one(self, *args, **kwargs)
+
+    DynamoHandler._dispatch = dispatch_serialized
 
 
 def _patch_put_rest_api() -> None:
@@ -97,8 +130,10 @@ def apply() -> list[str]:
     ApplicationAutoScalingResponse.tag_resource = _tag_resource
     ApplicationAutoScalingResponse.untag_resource = _untag_resource
     _patch_register_scalable_target()
+    _serialize_dynamodb_requests()
     _patch_put_rest_api()
     return [
         "application-autoscaling ListTagsForResource/TagResource/UntagResource",
+        "dynamodb: one request at a time (moto's transactions are not thread-safe)",
         "apigateway PutRestApi: API-key requirements and gateway responses from the OpenAPI body",
     ]
