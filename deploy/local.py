@@ -238,6 +238,20 @@ Try it:
 Logs: {local.state_dir}/ (apply, gateway). Everything stays up until `make down`.""")
 
 
+@contextmanager
+def serving(local: Local) -> Iterator[Local]:
+    """Emulator, deployment and gateway for as long as the block runs (tests, benchmarks);
+    stops the gateway and the emulator afterwards, which discards the deployment."""
+    start_emulator(local)
+    try:
+        deploy(local)
+        local.gateway.start()
+        yield local
+    finally:
+        local.gateway.stop()
+        emulator.stop(local.config.target.emulator_port, local.state_dir)
+
+
 def destroy(local: Local) -> None:
     """Destroys the deployment in a running emulator (nothing to do if it holds no state)."""
     with step(f"Destroying {local.config.stack_name} (terraform destroy)"):

@@ -14,6 +14,7 @@ from .aws import (
 from .config import ApiConfig, TargetConfig
 from .function import ReviewsFunction
 from .iam import assume_role_policy
+from .lifecycle import replaced_with
 from .openapi import api_gateway_definition, invoke_uri
 
 # One JSON object per request; no bodies, no query strings (they can hold customer text).
@@ -102,6 +103,7 @@ class ReviewsApi(Construct):
             rest_api_id=api.id,
             stage_name=stage.stage_name,
             method_path="*/*",
+            lifecycle=replaced_with(stage),
             settings=api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
                 throttling_rate_limit=config.throttle_rate,
                 throttling_burst_limit=config.throttle_burst,
@@ -114,8 +116,7 @@ class ReviewsApi(Construct):
         return stage
 
     def _invoke_permission(self, api: api_gateway_rest_api.ApiGatewayRestApi, function: ReviewsFunction) -> None:
-        """Lets the stage invoke the function. A replaced function loses its resource policy, so
-        the permission is replaced with it (a code update keeps both)."""
+        """Lets the stage invoke the function (a replaced function loses this resource policy)."""
         lambda_permission.LambdaPermission(
             self, "invoke",
             statement_id="AllowApiGatewayInvoke",
@@ -123,8 +124,7 @@ class ReviewsApi(Construct):
             function_name=function.function.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=f"{api.execution_arn}/{self.config.stage_name}/*/*",
-            # A bare reference: lifecycle arguments take no "${...}" interpolation.
-            lifecycle=TerraformResourceLifecycle(replace_triggered_by=[f"{function.address}.id"]),
+            lifecycle=replaced_with(function.function),
         )
 
     def _storefront_key(
@@ -148,6 +148,7 @@ class ReviewsApi(Construct):
             quota_settings=api_gateway_usage_plan.ApiGatewayUsagePlanQuotaSettings(
                 limit=config.api_key_quota_per_day, period="DAY"
             ),
+            lifecycle=replaced_with(stage),
         )
         api_gateway_usage_plan_key.ApiGatewayUsagePlanKey(
             self, "usage_plan_key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id
@@ -163,6 +164,7 @@ class ReviewsApi(Construct):
             assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
         )
         iam_role_policy_attachment.IamRolePolicyAttachment(
-            self, "cloudwatch_role_policy", role=role.name, policy_arn=PUSH_TO_CLOUDWATCH_POLICY
+            self, "cloudwatch_role_policy", role=role.name, policy_arn=PUSH_TO_CLOUDWATCH_POLICY,
+            lifecycle=replaced_with(role),
         )
         return api_gateway_account.ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn)

@@ -13,6 +13,7 @@ from handlers.reviews import contract
 from .aws import cloudwatch_log_group, iam_role, iam_role_policy_attachment, lambda_function
 from .config import FunctionConfig
 from .iam import assume_role_policy
+from .lifecycle import replaced_with
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HANDLER_SOURCE = PROJECT_ROOT / "handlers"
@@ -59,7 +60,7 @@ class ReviewsFunction(Construct):
         )
         for label, policy_arn in MANAGED_POLICIES.items():
             iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, label, role=role.name, policy_arn=policy_arn
+                self, label, role=role.name, policy_arn=policy_arn, lifecycle=replaced_with(role)
             )
 
         # Created before the function so Lambda never makes one without retention.
@@ -93,4 +94,3 @@ class ReviewsFunction(Construct):
         )
         self.name = config.name
         self.arn = self.function.arn
-        self.address = f"{self.function.terraform_resource_type}.{self.function.friendly_unique_id}"

@@ -11,6 +11,7 @@ from .api import ReviewsApi
 from .aws import cloudwatch_dashboard, cloudwatch_metric_alarm, kms_alias, kms_key, sns_topic, sns_topic_subscription
 from .config import MonitoringConfig, TargetConfig
 from .function import ReviewsFunction
+from .lifecycle import replaced_with
 from .table import ReviewsTable
 
 PERIOD_SECONDS = 300
@@ -60,6 +61,7 @@ class ReviewsMonitoring(Construct):
             sns_topic_subscription.SnsTopicSubscription(
                 self, "alarm_email",
                 topic_arn=self.topic.arn, protocol="email", endpoint=config.alarm_email,
+                lifecycle=replaced_with(self.topic),
             )
         table_dims = {"TableName": table.name}
         metrics = Metrics(

@@ -12,6 +12,7 @@ from .aws import (
 )
 from .config import TableConfig
 from .iam import allow, policy_document
+from .lifecycle import replaced_with
 
 # The four things that scale: (label, scalable dimension, predefined utilization metric).
 READ_WRITE = (
@@ -68,6 +69,7 @@ class ReviewsTable(Construct):
             self, "handler_access",
             name="reviews-table-access",
             role=role.id,
+            lifecycle=replaced_with(role),
             policy=policy_document(
                 allow(contract.TABLE_ACTIONS, self.arn),
                 *(allow(contract.INDEX_ACTIONS, self.index_arn(index)) for index in contract.INDEXES),
@@ -96,6 +98,7 @@ class ReviewsTable(Construct):
                     service_namespace=target.service_namespace,
                     resource_id=target.resource_id,
                     scalable_dimension=target.scalable_dimension,
+                    lifecycle=replaced_with(target),
                     target_tracking_scaling_policy_configuration=(
                         appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
                             target_value=self.config.target_utilization,

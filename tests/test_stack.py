@@ -293,6 +293,26 @@ def test_lambda_permission_is_scoped_to_this_api_stage_and_replaced_with_the_fun
     assert permission["lifecycle"] == {"replace_triggered_by": [f"{function}.id"]}
 
 
+@pytest.mark.parametrize(("child_type", "parent_type", "argument"), [
+    ("aws_iam_role_policy_attachment", "aws_iam_role", "role"),
+    ("aws_iam_role_policy", "aws_iam_role", "role"),
+    ("aws_lambda_permission", "aws_lambda_function", "function_name"),
+    ("aws_api_gateway_method_settings", "aws_api_gateway_stage", "stage_name"),
+    ("aws_api_gateway_usage_plan", "aws_api_gateway_stage", "api_stages"),
+    ("aws_appautoscaling_policy", "aws_appautoscaling_target", "resource_id"),
+    ("aws_sns_topic_subscription", "aws_sns_topic", "topic_arn"),
+])
+def test_what_aws_deletes_with_its_parent_is_replaced_with_it(synth, child_type, parent_type, argument):
+    # A replaced parent keeps its name, so the child's arguments do not change: without
+    # replace_triggered_by, Terraform would keep a child AWS deleted with the old parent.
+    stack = synth(REVIEWS_ALARM_EMAIL="oncall@example.com").terraform
+    children = stack["resource"][child_type]
+    assert children
+    for child in children.values():
+        [parent] = re.findall(rf"\b({parent_type}\.[A-Za-z0-9_]+)\.", json.dumps(child[argument]))
+        assert child["lifecycle"] == {"replace_triggered_by": [f"{parent}.id"]}
+
+
 def test_deployment_is_replaced_when_the_definition_changes(stack, synth):
     deployment = one(stack, "aws_api_gateway_deployment")
     assert deployment["lifecycle"] == {"create_before_destroy": True}
