@@ -25,9 +25,11 @@ from localaws.gateway_process import GatewayProcess
 from stacks.config import StackConfig
 
 from . import locks
+from .failures import explain
 from .private_files import write_private
 from .project_env import PROJECT_ROOT
 from .secrets import redact_text, secrets_in_state
+from .terraform import TerraformFailed
 from .workspace import DeployError, Workspace
 
 SMOKE_PRODUCT = "demo-product"
@@ -136,7 +138,10 @@ def deploy(local: Local) -> dict[str, str]:
         secrets = secrets_in_state(state)
         stack = workspace.terraform(lambda text: redact_text(text, secrets))
         options = () if refresh else ("-refresh=false",)
-        output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress)
+        try:
+            output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress)
+        except TerraformFailed as failure:
+            raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Apply complete", "No changes"))]
         print(f"    {summary[-1] if summary else 'applied'}")
     state = local.state()
@@ -264,7 +269,10 @@ def destroy(local: Local) -> None:
         release_stale_lock(local)
         secrets = secrets_in_state(local.state())
         stack = workspace.terraform(lambda text: redact_text(text, secrets))
-        output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+        try:
+            output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+        except TerraformFailed as failure:
+            raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Destroy complete", "No changes"))]
         print(f"    {summary[-1] if summary else 'destroyed'}")
         (workspace.log_dir / "deployed.json").unlink(missing_ok=True)
