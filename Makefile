@@ -18,7 +18,7 @@ STACK_DIR = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps synth test up down api-key plan bench clean
+.PHONY: help deps synth test up down api-key plan bench clean docs
 
 help:
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
@@ -28,6 +28,7 @@ help:
 	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
+	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
 
 .venv/.synced: Pipfile.lock
 	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock)")
@@ -54,6 +55,11 @@ synth: deps
 test: deps
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest
+
+# docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
+docs: .venv/.synced
+	@$(PYTHON) -m stacks.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+	@echo "wrote docs/openapi.json"
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis
