@@ -151,7 +151,8 @@ def public_document() -> dict[str, object]:
                 **components.OPERATIONS[route.operation_id]}
 
     def preflight(path: str) -> Operation:
-        parameters = path_parameters(path, components.ref("schemas", "Id"))
+        # A preflight is answered for the resource, whatever the parameter's value.
+        parameters = path_parameters(path, {"type": "string", "minLength": 1})
         return {
             "operationId": preflight_operation_id(path),
             "summary": f"CORS preflight: the methods of {path}",
