@@ -16,11 +16,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("up", help="start the emulator, deploy the stack, serve it (make up)")
     commands.add_parser("down", help="destroy the deployment, stop gateway and emulator (make down)")
     commands.add_parser("api-key", help="print the local storefront API key (make api-key)")
+    commands.add_parser("emulator", help="start only the emulator and its state bucket, for the plain "
+                                         "cdktf CLI (docs/cli.md); make down stops it")
     args = parser.parse_args(argv)
     try:
         target = local.Local.load()
         if args.command == "api-key":
             print(local.api_key_value(target))
+        elif args.command == "emulator":
+            local.start_emulator(target)
         else:
             (local.up if args.command == "up" else local.down)(target)
     except Interrupted as error:
