@@ -6,7 +6,6 @@ variables Terraform needs are set here, before any test module imports cdktf.
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,21 +49,6 @@ def synth_stack(outdir: Path, environ: dict) -> Synthesized:
 
     directory = synthesize(App(outdir=str(outdir)), load_config({}, environ, NO_ENVIRONMENT_FILES))
     return Synthesized(json.loads((directory / "cdk.tf.json").read_text()), directory)
-
-
-def copy_project(destination: Path, names: tuple[str, ...]) -> Path:
-    """A copy of the project's files and folders `names` in `destination`, sharing its installed
-    tools and caches, so a test can run the project's commands (and edit its code) without
-    touching the real tree."""
-    for name in names:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, destination / name)
-    for name in (".venv", "node_modules", ".cache"):
-        (destination / name).symlink_to(PROJECT_ROOT / name)
-    return destination
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from deploy import local as deploy_local
 from localaws import emulator
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
 

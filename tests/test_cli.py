@@ -19,15 +19,10 @@ import pytest
 from deploy.project_env import tool_settings
 from deploy.workspace import is_setting
 from localaws import emulator
-from tests.conftest import PROJECT_ROOT, copy_project
+from tests.support import PROJECT_ROOT, copy_project
 
 pytestmark = pytest.mark.emulator
 
-# What `pipenv run cdktf ...` and `python -m deploy emulator` read in the project folder.
-PROJECT_FILES = (
-    "Pipfile", "Pipfile.lock", ".env", "cdktf.json", "main.py", ".terraform.lock.hcl", ".terraformrc",
-    "stacks", "handlers", "environments", "deploy", "localaws",
-)
 NOISE = re.compile(r"!!|end-of-life|checkpoint|ENOTFOUND", re.IGNORECASE)
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 COMMAND_TIMEOUT_SECONDS = 240
@@ -66,7 +61,7 @@ def pipenv_run(project: Path, environ: dict[str, str], *command: str) -> str:
 
 
 def test_pipenv_run_cdktf_deploys_outputs_diffs_and_destroys_on_the_emulator(tmp_path):
-    project = copy_project(tmp_path, PROJECT_FILES)
+    project = copy_project(tmp_path)
     emulator_port, gateway_port = emulator.free_port(), emulator.free_port()
     environ = shell_environment(project, {
         "ENVIRONMENT_SUFFIX": "cli",

@@ -26,15 +26,10 @@ from deploy import local as local_target
 from deploy.review.render import render_review
 from deploy.workspace import DeployError
 from localaws import emulator
-from tests.conftest import copy_project
+from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
 
-# What a deploy needs from the project; tests, docs and benchmarks stay behind.
-PROJECT_FILES = (
-    "main.py", "cdktf.json", ".env", ".terraform.lock.hcl", ".terraformrc",
-    "environments", "stacks", "handlers", "deploy", "localaws",
-)
 # Functional requests stay under the stage's 10 requests/s; only the burst test exceeds it.
 REQUEST_INTERVAL_SECONDS = 0.12
 PRODUCT = "cycle-kept"
@@ -84,7 +79,7 @@ class Cycle:
 
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("project"), PROJECT_FILES)
+    project = copy_project(tmp_path_factory.mktemp("project"))
     cycle = Cycle(project, {
         "ENVIRONMENT_SUFFIX": "cycle",
         "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev

@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from handlers.reviews import validation
 from handlers.reviews.model import InvalidInput
 from stacks.openapi import api_gateway_definition, public_document, to_json
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 from tests.openapi_document import assert_documented, resolve, validator
 
 DOCUMENT_FILE = PROJECT_ROOT / "docs" / "openapi.json"

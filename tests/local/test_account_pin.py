@@ -7,6 +7,7 @@ import pytest
 from deploy import local as local_target
 from deploy.workspace import DeployError
 from localaws import emulator
+from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
 
@@ -17,8 +18,8 @@ def test_a_deploy_with_another_accounts_credentials_changes_nothing_and_says_why
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
     local = local_target.Local.load({
         **os.environ, "ENVIRONMENT_SUFFIX": "wrong-account", "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-    })
-    running = emulator.start(local.config.target.emulator_port, tmp_path)
+    }, project_dir=copy_project(tmp_path))
+    running = emulator.start(local.config.target.emulator_port, local.state_dir)
     try:
         emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region)
         with pytest.raises(DeployError) as refused:
@@ -28,4 +29,4 @@ def test_a_deploy_with_another_accounts_credentials_changes_nothing_and_says_why
         assert "REVIEWS_ACCOUNT_ID" in message and "Nothing was changed" in message
         assert local.client("dynamodb").list_tables()["TableNames"] == []
     finally:
-        emulator.stop(running.port, tmp_path)
+        emulator.stop(running.port, local.state_dir)
