@@ -16,7 +16,7 @@ from stacks.config import StackConfig, load_config
 
 from . import locks, terraform
 from .project_env import PROJECT_ROOT, tool_settings
-from .secrets import redact_text, secrets_in_state
+from .secrets import redact_text
 
 
 class DeployError(RuntimeError):
@@ -95,6 +95,5 @@ class Workspace:
 
     def redaction(self) -> Callable[[str], str]:
         """Redacts the secrets the current state holds (the API key, ...) from any text."""
-        pulled = self.terraform().run("state", "pull")
-        secrets = secrets_in_state(json.loads(pulled)) if pulled.strip() else set()
+        secrets = self.terraform().state_secrets()
         return lambda text: redact_text(text, secrets)
