@@ -117,11 +117,6 @@ def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInf
             return run_plan(workspace.terraform(), out_dir, lock=lock, run=run, scan_security=False).has_changes
 
 
-def deployment_parameter(workspace: Workspace) -> str:
-    """The SSM parameter that says what was deployed last, when and by which run."""
-    return f"{workspace.config.parameter_prefix}deployment"
-
-
 def _initialize(workspace: Workspace) -> None:
     with step("Preparing Terraform (init when needed)"):
         workspace.initialize()
@@ -145,14 +140,16 @@ def _apply_saved_plan(workspace: Workspace, plan_file: Path) -> None:
 
 
 def _record_deployment(workspace: Workspace, run: RunInfo) -> None:
-    """Kept out of the Terraform state on purpose: a tag or output naming the commit or the
-    person would make every deploy by someone else change every resource."""
+    """What was deployed last, when and by which run, in the SSM parameter
+    /productreviews/<env>/deployment. Kept out of the Terraform state on purpose: a tag or
+    output naming the commit or the person would make every deploy by someone else change
+    every resource."""
     deployment = {
         "commit": run.commit or _checked_out_commit(workspace.project_dir) or "unknown",
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_url": run.run_url,
     }
-    name = deployment_parameter(workspace)
+    name = f"{workspace.config.parameter_prefix}deployment"
     workspace.client("ssm").put_parameter(
         Name=name, Value=json.dumps(deployment), Type="String", Overwrite=True)
     print(f"    {name} = {json.dumps(deployment)}")
