@@ -6,6 +6,7 @@ variables Terraform needs are set here, before any test module imports cdktf.
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,28 @@ AWS_SETTINGS = {
     "REVIEWS_REPOSITORY": "example/product-reviews",
 }
 NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
+
+# What synth and `python -m deploy` need of the project, copied so that a test can change it
+# and write into it (cdktf.out/, .local/, build/) without touching the real tree; tests,
+# docs and benchmarks stay behind ...
+PROJECT_COPIED = ("main.py", "cdktf.json", ".env", ".terraform.lock.hcl", ".checkov.yaml",
+                  "stacks", "handlers", "deploy", "localaws", "environments")
+# ... and what it shares with it: installed packages, Terraform CLI config, jsii and checkov.
+PROJECT_LINKED = (".venv", "node_modules", ".terraformrc", ".cache")
+
+
+def copy_project(destination: Path) -> Path:
+    """A copy of the project in `destination` that deploys like the real one."""
+    (PROJECT_ROOT / ".cache").mkdir(exist_ok=True)
+    for name in PROJECT_COPIED:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, destination / name)
+    for name in PROJECT_LINKED:
+        (destination / name).symlink_to(PROJECT_ROOT / name)
+    return destination
 
 
 @dataclass(frozen=True)
