@@ -20,6 +20,7 @@ stops it again afterwards.
 
 import json
 import subprocess
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -69,7 +70,7 @@ def synthesize(workspace: Workspace) -> str:
     return configuration
 
 
-def plan(workspace: Workspace, out_dir: Path, *, lock: bool = True, replace: list[str] = (),
+def plan(workspace: Workspace, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (),
          run: RunInfo) -> Planned:
     """Plans the workspace into out_dir/plan.bin with its review, and records beside it the
     configuration planned (written last: a failed plan leaves no plan to apply)."""

@@ -53,7 +53,7 @@ def test_jobs_select_an_environment_and_a_target_and_set_no_other_setting():
     for name, workflow in WORKFLOWS.items():
         for holder in mappings_with(workflow, "env"):
             env = set(holder["env"])
-            settings = {variable for variable in env if variable.startswith("REVIEWS_") or variable == "ENVIRONMENT_SUFFIX"}
+            settings = {name for name in env if name.startswith("REVIEWS_") or name == "ENVIRONMENT_SUFFIX"}
             assert settings <= SELECTION, f"{name} sets {settings - SELECTION}"
             assert not {"COMMIT_AUTHOR", "REPOSITORY"} & env, name
     for script in run_scripts():

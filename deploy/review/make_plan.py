@@ -15,6 +15,7 @@ writes into one directory (0700), every file 0600:
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class Planned:
         return bool(self.security and (self.security.failed or self.security.error))
 
 
-def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: list[str] = (),
+def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (),
              run: RunInfo = UNKNOWN_RUN, scan_security: bool = True) -> Planned:
     """Plans the initialized `stack` (`replace`: addresses to plan replacing), prints
     Terraform's output and the review, and writes the files above into `out_dir`.
