@@ -20,13 +20,13 @@ stops it again afterwards.
 
 import json
 import subprocess
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import locks
+from .failures import explain
 from .local import Local, emulator_running, step
 from .private_files import private_directory, write_private
 from .review.make_plan import Planned, run_plan
@@ -36,8 +36,6 @@ from .workspace import DeployError, Workspace, file_sha256
 
 PLAN_FILE = "plan.bin"
 PLAN_RECORD = "plan-record.json"  # beside plan.bin: the configuration it was planned from
-# What Terraform says when a saved plan was made against another state than the current one.
-STALE_PLAN_ERRORS = ("Saved plan is stale", "Saved plan does not match the given state")
 
 
 @dataclass(frozen=True)
@@ -55,10 +53,6 @@ class PlanRecord:
             raise DeployError(f"{path} is missing: apply only a plan.bin that `python -m deploy plan` wrote, "
                               "with the record it keeps beside it")
         return cls(**json.loads(path.read_text()))
-
-
-class StalePlan(DeployError):
-    """The state changed since the plan was made; Terraform applied nothing."""
 
 
 def synthesize(workspace: Workspace) -> str:
@@ -125,19 +119,7 @@ def _initialize(workspace: Workspace) -> None:
 
 def _apply_saved_plan(workspace: Workspace, plan_file: Path) -> None:
     stack = workspace.terraform(workspace.redaction())
-    try:
-        stack.run("apply", *NON_INTERACTIVE, str(plan_file.resolve()), log_name="apply", echo=print)
-    except TerraformFailed as failed:
-        locked = locks.lock_error_message(failed.output, workspace.stack_dir)
-        if locked:
-            raise DeployError(locked) from None
-        if any(error in failed.output for error in STALE_PLAN_ERRORS):
-            raise StalePlan(
-                f"{plan_file} is stale: the state of {workspace.config.stack_name} changed after it was planned "
-                "(another apply ran). Terraform applied nothing. Re-run the plan and review it again: "
-                f"`python -m deploy plan --environment {workspace.config.environment}`, or in GitHub Actions "
-                "re-run all jobs of the deploy run (re-running only the apply job reuses this plan).") from None
-        raise
+    stack.run("apply", *NON_INTERACTIVE, str(plan_file.resolve()), log_name="apply", echo=print)
 
 
 def _record_deployment(workspace: Workspace, run: RunInfo) -> None:
@@ -162,6 +144,12 @@ def _checked_out_commit(project_dir: Path) -> str | None:
     return found.stdout.strip() if found.returncode == 0 else None
 
 
-def _target_ready(workspace: Workspace) -> AbstractContextManager:
-    """The local target's state lives in the emulator: it must run while Terraform does."""
-    return emulator_running(Local(workspace)) if workspace.config.target.is_local else nullcontext()
+@contextmanager
+def _target_ready(workspace: Workspace) -> Iterator[None]:
+    """The local target's state lives in the emulator: it runs while Terraform does. A failed
+    Terraform run is explained in words a user can act on (deploy/failures.py)."""
+    with emulator_running(Local(workspace)) if workspace.config.target.is_local else nullcontext():
+        try:
+            yield
+        except TerraformFailed as failure:
+            raise DeployError(explain(failure, workspace)) from None

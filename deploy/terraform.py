@@ -108,11 +108,12 @@ class Stack:
         secrets = frozenset(secrets)
         return dataclasses.replace(self, redact=lambda text: redact_text(text, secrets))
 
-    def plan_has_changes(self, *args: str, echo: Callable[[str], None] | None = None) -> bool:
+    def plan_has_changes(self, *args: str, log_name: str | None = None,
+                         echo: Callable[[str], None] | None = None) -> bool:
         """`terraform plan -detailed-exitcode <args>`: True when it plans changes. Terraform
         says so by exiting 2, which is no failure."""
         try:
-            self.run("plan", "-detailed-exitcode", *args, echo=echo)
+            self.run("plan", "-detailed-exitcode", *args, log_name=log_name, echo=echo)
         except TerraformFailed as exited:
             if exited.returncode != 2:
                 raise

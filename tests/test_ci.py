@@ -206,7 +206,8 @@ def test_a_stale_plan_is_refused_with_the_advice_to_plan_again(change_planned_tw
     stale = local.deploy("apply", "--plan", str(change_planned_twice[0] / "plan.bin"), **THROTTLED)
     assert stale.returncode == 1
     assert "Saved plan is stale" in stale.stdout  # what Terraform says, shown as it comes
-    assert "is stale: the state of product-reviews-reviewed-local changed after it was planned" in stale.stderr
+    assert "the plan is stale: the state of product-reviews-reviewed-local changed after it was planned" \
+        in stale.stderr
     assert "Re-run the plan and review it again" in stale.stderr
 
 

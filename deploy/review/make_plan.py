@@ -11,6 +11,9 @@ writes into one directory (0700), every file 0600:
 - plan.txt: `terraform show -no-color`, redacted;
 - checkov.json: checkov's results (not written when the scan is skipped);
 - review.md: the review, also printed.
+
+Terraform's plan output is printed as it comes and logged to plan.log in the stack's log
+directory (redacted too).
 """
 
 import json
@@ -51,7 +54,7 @@ def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequenc
     secrets = stack.state_secrets()
     has_changes = stack.redacting(secrets).plan_has_changes(
         *NON_INTERACTIVE, f"-out={plan_bin}", *([] if lock else ["-lock=false"]),
-        *[f"-replace={address}" for address in replace], echo=print)
+        *[f"-replace={address}" for address in replace], log_name="plan", echo=print)
     make_private(plan_bin)
     plan = _plan_json(stack, plan_bin, secrets)
     secrets |= secrets_in_plan(plan)
