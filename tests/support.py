@@ -8,12 +8,15 @@ import shutil
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# What deploying needs from the project (python -m deploy, pipenv run cdktf ...); tests, docs
-# and benchmarks stay behind.
+# What deploying needs from the project (python -m deploy, pipenv run cdktf ...), copied so
+# that a test can change it and write into it (cdktf.out/, .local/, build/); tests, docs and
+# benchmarks stay behind ...
 DEPLOYABLE_FILES = (
-    "Pipfile", "Pipfile.lock", ".env", "cdktf.json", "main.py", ".terraform.lock.hcl", ".terraformrc",
+    "Pipfile", "Pipfile.lock", ".env", "cdktf.json", "main.py", ".terraform.lock.hcl", ".checkov.yaml",
     "environments", "stacks", "handlers", "deploy", "localaws",
 )
+# ... and what the copy shares: installed packages, Terraform CLI config, jsii and checkov.
+SHARED = (".venv", "node_modules", ".terraformrc", ".cache")
 
 
 def copy_project(destination: Path, names: tuple[str, ...] = DEPLOYABLE_FILES) -> Path:
@@ -26,6 +29,7 @@ def copy_project(destination: Path, names: tuple[str, ...] = DEPLOYABLE_FILES) -
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, destination / name)
-    for name in (".venv", "node_modules", ".cache"):
+    (PROJECT_ROOT / ".cache").mkdir(exist_ok=True)
+    for name in SHARED:
         (destination / name).symlink_to(PROJECT_ROOT / name)
     return destination
