@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from stacks.jsii_kernel import enable_fast_synth
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORMRC = PROJECT_ROOT / ".terraformrc"
 
@@ -22,7 +24,7 @@ os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(PROJECT_ROOT / ".ca
 if not TERRAFORMRC.exists():
     subprocess.run([str(PROJECT_ROOT / "scripts" / "terraformrc.sh"), str(TERRAFORMRC)], check=True)
 os.environ["TF_CLI_CONFIG_FILE"] = str(TERRAFORMRC)
-import stacks  # noqa: E402,F401 -- before cdktf: lazy provider loading in the jsii kernel
+enable_fast_synth()  # as main.py does, before any test module imports cdktf
 
 # Settings every stack test starts from: the production shape, deployed to AWS.
 AWS_SETTINGS = {

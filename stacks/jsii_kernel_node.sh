@@ -1,0 +1,22 @@
+#!/bin/sh
+# The node that runs the jsii kernel for our synths (JSII_NODE, set by stacks/jsii_kernel.py).
+#
+# jsii's Python client starts its kernel as
+#   $JSII_NODE --max-old-space-size=4069 <runtime>/bin/jsii-runtime.js
+# and that script only starts a second node process, <runtime>/lib/program.js, and relays
+# messages and console output between it and the client: ~80 ms and ~40 MB per synth. This
+# runs program.js itself, with jsii_kernel_io.js doing the relay's job in-process, and the
+# flag the relay gives it (--preserve-symlinks: packages linked from jsii's package cache
+# must resolve one another where they are linked). A call of any other shape runs unchanged.
+here=${0%/*}
+if [ $# -eq 2 ]; then
+  case "$2" in
+    */bin/jsii-runtime.js)
+      program="${2%/bin/jsii-runtime.js}/lib/program.js"
+      if [ -f "$program" ]; then
+        exec node --preserve-symlinks --require "$here/jsii_kernel_io.js" "$1" "$program"
+      fi
+      ;;
+  esac
+fi
+exec node "$@"
