@@ -19,8 +19,11 @@ package has its manifest, or fails after INDEX_WAIT_SECONDS.
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
+
+from stacks import aws
+from stacks.jsii_kernel import enable_fast_synth
 
 INDEX_FILES = (".jsii.runtime-defs.v1.jsonl", ".jsii.runtime-index.v1", ".jsii.runtime.v1.json")
 # The file jsii writes into a package's cache directory once it is completely unpacked.
@@ -49,24 +52,16 @@ def package_label(root: Path, package: Path) -> str:
     return f"{'/'.join(name)} {version}"
 
 
-def check_index_is_possible(environ: Mapping[str, str]) -> Path:
-    """The cache root; fails first on settings under which jsii never writes an index."""
-    root = environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT")
-    if not root:
-        raise CacheNotReady("JSII_RUNTIME_PACKAGE_CACHE_ROOT is not set (the Makefile sets it to .cache/jsii)")
+def check_index_is_possible(environ: Mapping[str, str]) -> None:
+    """Fails at once on settings under which jsii never writes an index."""
     if environ.get("JSII_RUNTIME_PACKAGE_CACHE", "enabled").lower() != "enabled":
         raise CacheNotReady("JSII_RUNTIME_PACKAGE_CACHE disables jsii's package cache: unset it")
     if environ.get("JSII_VALIDATE_ASSEMBLIES"):
         raise CacheNotReady("JSII_VALIDATE_ASSEMBLIES stops jsii from using a runtime index: unset it")
-    return Path(root)
 
 
 def load_synth_assemblies() -> None:
     """Starts a kernel and loads constructs, cdktf and the provider into it, as a synth does."""
-    from stacks import aws
-    from stacks.jsii_kernel import enable_fast_synth
-
-    enable_fast_synth()
     import cdktf  # noqa: F401 -- loads the constructs and cdktf assemblies
 
     aws.load_assembly()
@@ -92,19 +87,22 @@ def wait_for_indexes(root: Path, timeout: float, poll: float = POLL_SECONDS) -> 
 
 def main() -> int:
     started = time.perf_counter()
+    enable_fast_synth()  # the kernel a synth starts, with the project's cache unless told otherwise
+    root = Path(os.environ["JSII_RUNTIME_PACKAGE_CACHE_ROOT"])
     try:
-        root = check_index_is_possible(os.environ)
+        check_index_is_possible(os.environ)
         indexed_before = {p for p in cached_packages(root) if has_index(p)}
-        print(f"loading the assemblies a synth loads (cache: {root}) ...", flush=True)
+        print(f"loading what a synth loads into a jsii kernel (cache: {root}) ...", flush=True)
         load_synth_assemblies()
         loaded = time.perf_counter()
-        print(f"  loaded in {loaded - started:.1f} s; waiting for jsii's runtime index ...", flush=True)
+        print(f"  loaded in {loaded - started:.1f} s; keeping the kernel up until jsii has indexed every package",
+              flush=True)
         packages = wait_for_indexes(root, INDEX_WAIT_SECONDS)
     except CacheNotReady as problem:
         print(f"jsii package cache not ready: {problem}", file=sys.stderr)
         return 1
     written = [package_label(root, p) for p in packages if p not in indexed_before]
-    print(f"  runtime index written in {time.perf_counter() - loaded:.1f} s more for: {', '.join(written) or 'none needed'}")
+    print(f"  {time.perf_counter() - loaded:.1f} s more; runtime index written for: {', '.join(written) or 'none (all had it)'}")
     print(f"jsii package cache ready in {time.perf_counter() - started:.1f} s: "
           f"{', '.join(package_label(root, p) for p in packages)}, each with its runtime index")
     return 0

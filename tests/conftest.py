@@ -19,8 +19,6 @@ TERRAFORMRC = PROJECT_ROOT / ".terraformrc"
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
-# The project's own jsii package cache, as the Makefile sets it (a shared one races).
-os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(PROJECT_ROOT / ".cache" / "jsii"))
 if not TERRAFORMRC.exists():
     subprocess.run([str(PROJECT_ROOT / "scripts" / "terraformrc.sh"), str(TERRAFORMRC)], check=True)
 os.environ["TF_CLI_CONFIG_FILE"] = str(TERRAFORMRC)
