@@ -77,8 +77,9 @@ up: deps
 down: deps
 	@$(PYTHON) -m localaws down
 
-# Figures for the "synthesize in under 3 seconds" issue: writes benchmarks/results.md (+ .json).
-# BENCH_RUNS, BENCH_COLD_START_RUNS, BENCH_GATEWAY_SECONDS, BENCH_MAKE_TEST=1: see benchmarks/run.py.
+# Synth from empty jsii caches vs the predecessor's AWS CDK app, handler, gateway: writes
+# benchmarks/results.md (+ .json). BENCH_RUNS, BENCH_FRESH_CACHES, BENCH_COLD_START_RUNS,
+# BENCH_GATEWAY_SECONDS, BENCH_MAKE_TEST=1, BENCH_PREDECESSOR_APP: see benchmarks/run.py.
 bench: deps
 	$(call step,"Benchmarks (several minutes): benchmarks/results.md")
 	@$(PYTHON) benchmarks/run.py

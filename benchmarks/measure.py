@@ -73,6 +73,9 @@ class ProcessTreeMemory:
             self.peak_rss_kb_by_process[key] = max(self.peak_rss_kb_by_process.get(key, 0), hwm[1])
         self.peak_total_rss_kb = max(self.peak_total_rss_kb, total)
 
+    def largest_process_mb(self) -> float:
+        return max(self.peak_rss_kb_by_process.values(), default=0) / 1024
+
     def peak_mb_by_command(self) -> dict[str, float]:
         """Summed per command name (python, node, ...): the figure to compare with a budget."""
         by_command: dict[str, float] = {}
@@ -87,6 +90,7 @@ class TimedRun:
     started_at: float  # time.time() at start, to place file mtimes on the same clock
     peak_mb_by_command: dict[str, float]
     peak_total_mb: float  # the largest simultaneous sum seen by polling
+    largest_process_mb: float  # the highest peak of any one process
 
     @property
     def peak_mb(self) -> float:
@@ -112,4 +116,5 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300)
     reader.join()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {b''.join(stderr).decode()[-2000:]}")
-    return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024)
+    return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024,
+                    memory.largest_process_mb())
