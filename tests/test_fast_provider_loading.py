@@ -202,26 +202,38 @@ def test_the_jsii_kernel_runs_as_one_node_process():
 
 
 KERNEL_NODE = PROJECT_ROOT / "stacks" / "jsii_kernel_node.sh"
-KERNEL_IO = PROJECT_ROOT / "stacks" / "jsii_kernel_io.js"
-# What jsii's kernel program does with its channel (fd 3), plus a line printed in between.
+# What jsii's kernel program does with its channel (fd 3), with output of both kinds in between.
 ANSWER_ON_THE_KERNEL_CHANNEL = """
 const fs = require("fs");
 const buffer = Buffer.alloc(64);
 const request = buffer.subarray(0, fs.readSync(3, buffer, 0, 64, null)).toString().trim();
 console.log("a line the kernel prints");
-fs.writeSync(3, Buffer.from(`answer to ${request}\\n`));
+fs.writeSync(1, "written to fd 1 directly\\n");
+fs.writeSync(3, `answer to ${request}\\n`);
 """
 
 
-def test_the_one_process_kernel_keeps_console_output_out_of_its_responses():
-    result = subprocess.run(
-        ["node", "--require", str(KERNEL_IO), "-e", ANSWER_ON_THE_KERNEL_CHANNEL],
+def fake_jsii_runtime(folder: Path) -> Path:
+    """jsii's runtime folder: bin/jsii-runtime.js (the relay) and lib/program.js (the kernel)."""
+    (folder / "bin").mkdir()
+    (folder / "lib").mkdir()
+    (folder / "bin" / "jsii-runtime.js").write_text("throw new Error('the relay ran');\n")
+    (folder / "lib" / "program.js").write_text(ANSWER_ON_THE_KERNEL_CHANNEL)
+    return folder / "bin" / "jsii-runtime.js"
+
+
+def test_the_one_process_kernel_keeps_everything_else_out_of_its_responses(tmp_path):
+    relay = fake_jsii_runtime(tmp_path)
+    result = subprocess.run(  # as jsii's Python client starts its kernel
+        [str(KERNEL_NODE), "--max-old-space-size=4069", str(relay)],
         input="request\n", capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "answer to request\n"
+    wrapped, raw = result.stderr.splitlines()
     # Wrapped as jsii's relay wraps it; jsii's Python client prints the decoded text.
-    assert json.loads(result.stderr) == {"stdout": base64.b64encode(b"a line the kernel prints\n").decode()}
+    assert json.loads(wrapped) == {"stdout": base64.b64encode(b"a line the kernel prints\n").decode()}
+    assert raw == "written to fd 1 directly"
 
 
 def test_the_kernel_node_runs_any_other_call_unchanged(tmp_path):
