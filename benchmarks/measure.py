@@ -57,7 +57,7 @@ class ProcessTreeMemory:
 
     root_pid: int
     interval: float = 0.02
-    peak_rss_kb_by_process: dict[tuple[int, str], int] = field(default_factory=dict)
+    peak_rss_kb_by_process: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid: (command, kB)
     peak_total_rss_kb: int = 0
 
     def poll(self) -> None:
@@ -69,17 +69,23 @@ class ProcessTreeMemory:
             if rss is None or hwm is None:
                 continue
             total += rss[1]
-            key = (pid, hwm[0])
-            self.peak_rss_kb_by_process[key] = max(self.peak_rss_kb_by_process.get(key, 0), hwm[1])
+            self._record(pid, *hwm)
         self.peak_total_rss_kb = max(self.peak_total_rss_kb, total)
 
+    def _record(self, pid: int, command: str, peak_kb: int) -> None:
+        """A forked child shows its parent's pages until it execs: a process counts as what it became."""
+        known_command, known_peak = self.peak_rss_kb_by_process.get(pid, (command, 0))
+        if known_command != command:
+            known_peak = 0
+        self.peak_rss_kb_by_process[pid] = (command, max(known_peak, peak_kb))
+
     def largest_process_mb(self) -> float:
-        return max(self.peak_rss_kb_by_process.values(), default=0) / 1024
+        return max((kb for _, kb in self.peak_rss_kb_by_process.values()), default=0) / 1024
 
     def peak_mb_by_command(self) -> dict[str, float]:
         """Summed per command name (python, node, ...): the figure to compare with a budget."""
         by_command: dict[str, float] = {}
-        for (_, command), kb in self.peak_rss_kb_by_process.items():
+        for command, kb in self.peak_rss_kb_by_process.values():
             by_command[command] = by_command.get(command, 0.0) + kb / 1024
         return by_command
 
