@@ -1,5 +1,6 @@
 """Small measuring tools shared by the benchmark sections: summaries and process-tree memory."""
 
+import resource
 import statistics
 import subprocess
 import threading
@@ -97,6 +98,7 @@ class TimedRun:
     peak_mb_by_command: dict[str, float]
     peak_total_mb: float  # the largest simultaneous sum seen by polling
     largest_process_mb: float  # the highest peak of any one process
+    cpu_seconds: float  # user + system time of the process and every descendant it waited for
 
     @property
     def peak_mb(self) -> float:
@@ -108,6 +110,7 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300)
     """Runs `command` to completion and returns its wall time and process-tree memory peaks."""
     started_at = time.time()
     started = time.perf_counter()
+    cpu_before = _children_cpu_seconds()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     memory = ProcessTreeMemory(process.pid)
     stderr: list[bytes] = []
@@ -123,4 +126,11 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {b''.join(stderr).decode()[-2000:]}")
     return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024,
-                    memory.largest_process_mb())
+                    memory.largest_process_mb(), _children_cpu_seconds() - cpu_before)
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (and theirs): on a loaded machine, closer to
+    what a command costs than its wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -68,6 +68,7 @@ def markdown(results: dict, notes: str) -> str:
         "| | ours, first | ours, later | predecessor, first | predecessor, later |",
         "|---|---|---|---|---|",
         _synth_row("wall time, s", synth, "seconds", 2),
+        _synth_row("CPU time (user + sys, whole process tree), s", synth, "cpu_seconds", 2),
         _synth_row("template written after, s", synth, "json_written_after", 2),
         _synth_row("peak RSS, largest process, MB", synth, "largest_process_mb", 0),
         _synth_row("peak RSS, each process's peak summed, MB", synth, "peak_mb", 0),

@@ -94,8 +94,8 @@ def synth_apps(scratch: Path) -> dict[str, SynthApp]:
 
 
 def run_figures(timed: TimedRun) -> dict:
-    return {"seconds": timed.seconds, "largest_process_mb": timed.largest_process_mb, "peak_mb": timed.peak_mb,
-            "peak_mb_by_command": timed.peak_mb_by_command}
+    return {"seconds": timed.seconds, "cpu_seconds": timed.cpu_seconds, "largest_process_mb": timed.largest_process_mb,
+            "peak_mb": timed.peak_mb, "peak_mb_by_command": timed.peak_mb_by_command}
 
 
 def set_up(cache: Path) -> dict:
@@ -133,7 +133,7 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
 
 
 def report_run(name: str, kind: str, figures: dict) -> dict:
-    print(f"  synth {name:11} {kind:5}: {figures['seconds']:.2f} s, largest process "
+    print(f"  synth {name:11} {kind:5}: {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s), largest process "
           f"{figures['largest_process_mb']:.0f} MB, sum {figures['peak_mb']:.0f} MB "
           f"{fmt_mb(figures['peak_mb_by_command'])}", flush=True)
     return figures
