@@ -8,23 +8,22 @@ SHELL := /bin/bash
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
-# Node 20 prints an end-of-life banner on every jsii start unless told the major version.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# A jsii package cache owned by the project: a shared one races with other processes.
-export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
-export CHECKPOINT_DISABLE := 1
-export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc
+# The tool settings pipenv also loads (.env), so make and `pipenv run cdktf ...` agree.
+PWD := $(CURDIR)
+include .env
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' .env)
 
 PYTHON := .venv/bin/python
 STACK_DIR = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps jsii-cache synth test up down plan bench clean
+.PHONY: help deps jsii-cache synth test up down api-key plan bench clean
 
 help:
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
 	@echo "make down   destroy the local deployment and stop the emulator and gateway"
+	@echo "make api-key  print the local storefront API key (never written to a file)"
 	@echo "make test   install everything and run the test suite"
 	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/review.md"
@@ -72,10 +71,13 @@ clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis
 
 up: deps
-	@$(PYTHON) -m localaws up
+	@$(PYTHON) -m deploy up
 
 down: deps
-	@$(PYTHON) -m localaws down
+	@$(PYTHON) -m deploy down
+
+api-key: deps
+	@$(PYTHON) -m deploy api-key
 
 # Synth from empty jsii caches vs the predecessor's AWS CDK app, handler, gateway: writes
 # benchmarks/results.md (+ .json). BENCH_RUNS, BENCH_FRESH_CACHES, BENCH_COLD_START_RUNS,
@@ -107,8 +109,9 @@ test: checkov
 # make plan: synth, init, plan and review the target (REVIEWS_TARGET=local by default: the
 # emulator at REVIEWS_EMULATOR_ENDPOINT, started here and stopped again if it was not
 # running; REVIEWS_TARGET=aws needs credentials and REVIEWS_STATE_BUCKET). Writes
-# $(PLAN_DIR)/plan.bin, plan.json, checkov.json and review.md; fails on unskipped findings.
-# PLAN_ARGS=--no-lock plans without taking the state lock (read-only CI role).
+# $(PLAN_DIR)/plan.bin, plan.json, plan.txt, checkov.json and review.md (0600, secrets
+# redacted except in plan.bin); fails on unskipped findings. PLAN_ARGS=--no-lock plans
+# without taking the state lock (read-only CI role); --replace ADDRESS plans a replacement.
 plan: deps checkov
 	$(call step,"Planning product-reviews-$${ENVIRONMENT_SUFFIX:-dev} on $${REVIEWS_TARGET:-local}")
 	@started=; \
@@ -123,4 +126,5 @@ plan: deps checkov
 	fi; \
 	$(PYTHON) main.py; \
 	rm -rf $(PLAN_DIR); \
-	$(PYTHON) scripts/plan_review.py plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) $${PLAN_ARGS:-}
+	$(PYTHON) -m deploy.review plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) \
+	  --environment "$${ENVIRONMENT_SUFFIX:-dev}" $${PLAN_ARGS:-}

@@ -12,7 +12,7 @@ enable_fast_synth()
 from cdktf import App  # noqa: E402
 
 from stacks.config import ConfigError, load_config  # noqa: E402
-from stacks.reviews_stack import ReviewsStack  # noqa: E402
+from stacks.synthesis import synthesize  # noqa: E402
 
 
 def main() -> None:
@@ -21,8 +21,7 @@ def main() -> None:
         config = load_config(app.node.get_all_context(), os.environ)
     except ConfigError as error:
         sys.exit(f"synth failed: {error}")
-    ReviewsStack(app, config)
-    app.synth()
+    synthesize(app, config)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """The local API gateway (localaws) under load: GET /reviews through HTTP vs the handler called directly.
 
-Deploys the stack into a fresh emulator on free ports as `make up` does (localaws.local_stack),
-and drives GET /v1/reviews?product_id=... with 1 and 8
-concurrent clients. Any failure along the way turns the section into "not measured: <reason>".
+Deploys the stack into a fresh emulator on free ports as `make up` does (deploy.local),
+and drives GET /v1/reviews?product_id=... through the gateway with 1, 8 and 32 concurrent
+clients (a new connection per request), and the handler directly with 1 and 8. Every
+level reports its failures: `resets` (connection reset or closed without an answer) and
+`errors` (every failed request: resets, timeouts, statuses other than 200); both are
+expected to be zero. Any failure along the way turns the section into "not measured: <reason>".
 """
 
 import contextlib
@@ -10,7 +13,6 @@ import http.client
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -20,35 +22,42 @@ from measure import percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
-from localaws import emulator, local_stack  # noqa: E402
+from deploy import local as local_target  # noqa: E402 - after the project is on the path
+from localaws import emulator  # noqa: E402
 
 REGION = "us-east-2"
 ENVIRONMENT = "bench"
 STAGE = "v1"
-CONCURRENCY_LEVELS = (1, 8)
+GATEWAY_CONCURRENCY = (1, 8, 32)
+DIRECT_CONCURRENCY = (1, 8)
+# A connection the gateway dropped without answering (http.client.RemoteDisconnected is one).
+RESETS = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true"}
 
 
 @contextlib.contextmanager
-def deployed_gateway(scratch: Path):
+def deployed_gateway():
     """Deploys the stack as `make up` does, into a fresh emulator on free ports; yields the
-    LocalDeployment and stops the gateway and the emulator afterwards."""
-    local = local_stack.LocalDeployment.from_environment(state_dir=scratch, environ={
+    Local deployment and stops the gateway and the emulator afterwards."""
+    local = local_target.Local.load({
+        **os.environ,
         "ENVIRONMENT_SUFFIX": ENVIRONMENT,
+        "REVIEWS_DELETION_PROTECTION": "false",
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
         # Stage throttling would answer 429 to a load test.
         "REVIEWS_THROTTLE_RATE": "5000", "REVIEWS_THROTTLE_BURST": "5000",
     })
-    with local_stack.serving(local):
+    with local_target.serving(local):
         yield local
 
 
 def load(request, concurrency: int, seconds: float) -> dict:
-    """Calls `request()` from `concurrency` threads for `seconds`: requests/s and latency percentiles."""
+    """Calls `request()` from `concurrency` threads for `seconds`: requests/s, latency
+    percentiles, and the failures (resets among them) with a few examples."""
     latencies: list[float] = []
-    errors: list[str] = []
+    errors: list[Exception] = []
     deadline = time.perf_counter() + seconds
 
     def client():
@@ -57,7 +66,7 @@ def load(request, concurrency: int, seconds: float) -> dict:
             try:
                 request()
             except Exception as error:  # noqa: BLE001 - counted and reported
-                errors.append(str(error))
+                errors.append(error)
                 continue
             latencies.append(time.perf_counter() - started)  # list.append is atomic under the GIL
 
@@ -70,7 +79,10 @@ def load(request, concurrency: int, seconds: float) -> dict:
     elapsed = time.perf_counter() - started
     if not latencies:
         raise RuntimeError(f"every request failed, e.g. {errors[:1]}")
-    return {"requests": len(latencies), "errors": len(errors), "requests_per_second": len(latencies) / elapsed,
+    return {"requests": len(latencies), "errors": len(errors),
+            "resets": sum(isinstance(error, RESETS) for error in errors),
+            "error_examples": sorted({f"{type(error).__name__}: {error}" for error in errors})[:3],
+            "requests_per_second": len(latencies) / elapsed,
             "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
 
 
@@ -87,8 +99,8 @@ def http_get(host: str, path: str, headers: dict):
 
 
 def api_key_and_function_env(local) -> tuple[str, dict]:
-    api_key = local_stack.api_key_value(local, local.outputs()["api_key_id"])
-    function = emulator.client("lambda", local.endpoint, local.region).get_function_configuration(
+    api_key = local_target.api_key_value(local)
+    function = local.client("lambda").get_function_configuration(
         FunctionName=local.config.function.name
     )
     return api_key, function["Environment"]["Variables"]
@@ -130,10 +142,9 @@ def measure(seconds: int) -> dict:
         return {"not_measured": "localaws/ is not in the project yet"}
     started = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-gateway-") as scratch, \
-                deployed_gateway(Path(scratch)) as local:
+        with deployed_gateway() as local:
             deploy_seconds = time.perf_counter() - started
-            host, endpoint = f"127.0.0.1:{local.gateway_port}", local.endpoint
+            host, endpoint = f"127.0.0.1:{local.config.target.gateway_port}", local.endpoint
             api_key, function_env = api_key_and_function_env(local)
             product_id = f"bench-{uuid.uuid4().hex[:8]}"
             seed_review(host, api_key, product_id)
@@ -145,8 +156,9 @@ def measure(seconds: int) -> dict:
             with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
                 for call in (through_gateway, direct):  # warm the workers and the client
                     call()
-                for concurrency in CONCURRENCY_LEVELS:
+                for concurrency in GATEWAY_CONCURRENCY:
                     result["gateway"][concurrency] = load(through_gateway, concurrency, seconds)
+                for concurrency in DIRECT_CONCURRENCY:
                     result["direct_handler"][concurrency] = load(direct, concurrency, seconds)
             return result
     except Exception as error:  # noqa: BLE001 - any failure is reported, never raised

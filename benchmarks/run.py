@@ -33,7 +33,8 @@ RESULTS_JSON = BENCH_DIR / "results.json"
 RESULTS_MD = BENCH_DIR / "results.md"
 STACK = "product-reviews-bench"
 SYNTH_ENV = {
-    "REVIEWS_TARGET": "aws", "REVIEWS_STATE_BUCKET": "example-bucket", "ENVIRONMENT_SUFFIX": "bench",
+    "REVIEWS_TARGET": "aws", "REVIEWS_ACCOUNT_ID": "111122223333", "REVIEWS_STATE_BUCKET": "example-bucket",
+    "ENVIRONMENT_SUFFIX": "bench",
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CHECKPOINT_DISABLE": "1",
 }
 # Fake credentials and no config files: creating a client must not look for real ones or call IMDS.

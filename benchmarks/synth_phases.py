@@ -34,6 +34,7 @@ def synth_phase_by_phase() -> dict[str, float]:
     from stacks.reviews_stack import ReviewsStack
 
     marks["stack modules + provider (assembly, submodules)"] = time.time()
+    # stacks.synthesis.synthesize() in two steps (it also copies the provider lock file: ~0 ms).
     app = App()
     ReviewsStack(app, load_config(app.node.get_all_context(), os.environ))
     marks["building the construct tree"] = time.time()

@@ -1,4 +1,7 @@
-"""python -m localaws up | down | emulator start|stop|status | state-bucket | gateway  (see --help)."""
+"""python -m localaws emulator start|stop|status | state-bucket | gateway  (see --help).
+
+`make up` / `make down` are `python -m deploy up|down`, built on these pieces.
+"""
 
 import argparse
 import os
@@ -18,9 +21,6 @@ def _default_region() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localaws", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-
-    commands.add_parser("up", help="start the emulator, deploy the stack, serve it (make up)")
-    commands.add_parser("down", help="destroy the deployment, stop gateway and emulator (make down)")
 
     emu = commands.add_parser("emulator", help="moto server on 127.0.0.1 with the local fixes")
     emu.add_argument("action", choices=["start", "stop", "status"])
@@ -46,8 +46,6 @@ def main(argv: list[str] | None = None) -> int:
                     help="re-read the deployment at most this often; 0: only at start (default 5)")
 
     args = parser.parse_args(argv)
-    if args.command in ("up", "down"):
-        return _local_stack(args.command)
     if args.command == "emulator":
         return _emulator(args)
     if args.command == "state-bucket":
@@ -55,19 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         print("created" if created else "exists")
         return 0
     return _gateway(args)
-
-
-def _local_stack(command: str) -> int:
-    from localaws import local_stack
-    from stacks.config import ConfigError
-
-    try:
-        local = local_stack.LocalDeployment.from_environment()
-        (local_stack.up if command == "up" else local_stack.down)(local)
-    except (ConfigError, local_stack.DeployError, RuntimeError) as error:
-        print(f"make {command} failed: {error}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _emulator(args) -> int:

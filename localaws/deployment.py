@@ -8,7 +8,7 @@ stack code says.
 import re
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from localaws.emulator import client
 
@@ -38,6 +38,15 @@ class Method:
 
 
 @dataclass(frozen=True)
+class GatewayResponse:
+    """The API's customization of one gateway response type (see `gateway_responses`)."""
+
+    status_code: int | None  # None: the type's own status
+    parameters: dict[str, str]  # gatewayresponse.header.<Name> -> '<static>' | method.request.<location>.<name>
+    templates: dict[str, str]  # content type -> body template
+
+
+@dataclass(frozen=True)
 class Deployment:
     endpoint: str
     rest_api_id: str
@@ -48,6 +57,7 @@ class Deployment:
     rate_limit: float | None  # stage method settings */*; None: not throttled
     burst_limit: int | None
     functions: dict[str, Function]  # ARN -> Function
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)  # response type -> customization
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
         """The resource path template serving `path`, and its path parameters.
@@ -123,7 +133,21 @@ def load(endpoint: str, region: str, rest_api_name: str, stage: str) -> Deployme
         rate_limit=throttle.get("throttlingRateLimit"),
         burst_limit=throttle.get("throttlingBurstLimit"),
         functions={arn: _load_function(endpoint, arn) for arn in function_arns},
+        gateway_responses=_gateway_responses(apigateway, api["id"]),
     )
+
+
+def _gateway_responses(apigateway, rest_api_id: str) -> dict[str, GatewayResponse]:
+    """The types the API customizes. AWS also lists every other type, marked defaultResponse."""
+    return {
+        item["responseType"]: GatewayResponse(
+            status_code=int(item["statusCode"]) if item.get("statusCode") else None,
+            parameters=item.get("responseParameters") or {},
+            templates=item.get("responseTemplates") or {},
+        )
+        for item in apigateway.get_gateway_responses(restApiId=rest_api_id, limit=500)["items"]
+        if not item.get("defaultResponse")
+    }
 
 
 def _stage_api_keys(apigateway, rest_api_id: str, stage: str) -> dict[str, str]:

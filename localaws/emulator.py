@@ -63,7 +63,7 @@ def health(endpoint: str, timeout: float = 1.0) -> dict | None:
         return None
 
 
-def _port_in_use(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
@@ -78,7 +78,7 @@ def start(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> Emul
     if running:
         _write_state(state_dir, running["pid"], port)
         return Emulator(running["pid"], port, reused=True)
-    if _port_in_use(port):
+    if port_in_use(port):
         raise RuntimeError(f"port {port} is taken by something that is not the emulator")
 
     state_dir = Path(state_dir)
@@ -124,13 +124,13 @@ def stop(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> bool:
     # stranger that reused a stale pid from the state file.
     pid = running["pid"]
     os.kill(pid, signal.SIGTERM)
-    if not _wait_until(lambda: not _pid_alive(pid) and not _port_in_use(port)):
+    if not wait_until(lambda: not pid_alive(pid) and not port_in_use(port)):
         os.kill(pid, signal.SIGKILL)
-        _wait_until(lambda: not _pid_alive(pid))
+        wait_until(lambda: not pid_alive(pid))
     return True
 
 
-def _wait_until(condition, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
+def wait_until(condition, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -139,7 +139,7 @@ def _wait_until(condition, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
     return condition()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

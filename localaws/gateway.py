@@ -3,24 +3,42 @@
 Serves http://127.0.0.1:<port>/<stage>/<path> like the invoke URL, answering as API
 Gateway does: 403 Missing Authentication Token (no such route or method), 403 Forbidden
 (API key missing or not valid for the stage), 429 (stage throttling), 502 (function
-error or malformed proxy response), 504 (function timeout). Functions run in warm
-worker processes (`workers`). The deployment is re-read every `refresh_seconds`, so a
-`terraform apply` (new code, keys, routes) is served without a restart.
+error or malformed proxy response), 504 (function timeout), each shaped by the API's
+gateway responses (`gateway_responses`). Functions run in warm worker processes
+(`workers`). The deployment is re-read every `refresh_seconds`, so a `terraform apply`
+(new code, keys, routes) is served without a restart. The HTTP side (connections,
+framing, limits) is `gateway_http`.
 """
 
-import json
+import os
 import threading
 import time
-import traceback
-import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from localaws import deployment as deployment_module
-from localaws.deployment import Deployment, Function
+from localaws import gateway_http
+from localaws.deployment import Deployment, Method
+from localaws.gateway_responses import (
+    FUNCTION_FAILED,
+    INTEGRATION_TIMEOUT,
+    INVALID_API_KEY,
+    MISSING_AUTHENTICATION_TOKEN,
+    THROTTLED,
+    UNSUPPORTED_INTEGRATION,
+    GatewayError,
+    Refusal,
+    RequestValues,
+    render,
+)
 from localaws.proxy_events import HttpRequest, MalformedResponse, build_event, to_http_response
 from localaws.workers import FunctionPool, InvocationFailed, InvocationTimeout
 
 ACCOUNT_ID = "123456789012"  # moto's default account
+# The methods a REST API method can be defined for; ANY stands for these, not for any verb.
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
 
 
 class TokenBucket:
@@ -42,146 +60,139 @@ class TokenBucket:
             return True
 
 
+@dataclass(frozen=True)
+class Serving:
+    """One deployment and the warm workers of its functions, swapped as a whole on refresh."""
+
+    deployment: Deployment
+    pools: dict[str, FunctionPool]  # function ARN -> pool
+
+
 class LocalGateway:
-    """The state behind the HTTP handler: deployment, function pools, throttle buckets."""
+    """The state behind the HTTP side: deployment, function pools, throttle buckets."""
 
     def __init__(self, endpoint: str, region: str, rest_api_name: str, stage: str,
                  workers_per_function: int = 2, refresh_seconds: float = 5.0):
         self.source = (endpoint, region, rest_api_name, stage)
         self.workers_per_function = workers_per_function
         self.refresh_seconds = refresh_seconds
-        self.pools: dict[Function, FunctionPool] = {}
         # Per method, as */* settings apply, and per limits: a redeploy with new limits starts fresh.
         self.buckets: dict[tuple[str, str, float, int], TokenBucket] = {}
         self.lock = threading.Lock()
-        self.deployment = self._load()
+        self.refreshing = threading.Lock()  # one refresh at a time; other requests keep serving
+        self.serving = self._load(previous_pools={})
         self.loaded_at = time.monotonic()
 
-    def _load(self) -> Deployment:
+    def _load(self, previous_pools: dict[str, FunctionPool]) -> Serving:
         deployed = deployment_module.load(*self.source)
         # A new Function value (new code or configuration) gets a new pool; others stay warm.
-        retired = [pool for function, pool in self.pools.items() if function not in deployed.functions.values()]
-        for function in deployed.functions.values():
-            if function not in self.pools:
-                code = deployment_module.fetch_code(deployed.endpoint, function)
-                self.pools[function] = FunctionPool(function, code, deployed.endpoint, self.workers_per_function)
-        for pool in retired:
-            del self.pools[pool.function]
-            pool.close()
-        return deployed
+        unchanged = {pool.function: pool for pool in previous_pools.values()}
+        pools = {}
+        for arn, function in deployed.functions.items():
+            pools[arn] = unchanged.pop(function, None) or FunctionPool(
+                function, deployment_module.fetch_code(deployed.endpoint, function),
+                deployed.endpoint, self.workers_per_function,
+            )
+        for retired in unchanged.values():
+            retired.close()
+        return Serving(deployed, pools)
 
-    def current(self) -> Deployment:
-        with self.lock:
-            if self.refresh_seconds and time.monotonic() - self.loaded_at > self.refresh_seconds:
+    def current(self) -> Serving:
+        due = self.refresh_seconds and time.monotonic() - self.loaded_at > self.refresh_seconds
+        if due and self.refreshing.acquire(blocking=False):
+            try:
                 self.loaded_at = time.monotonic()
-                try:
-                    self.deployment = self._load()
-                except Exception as error:  # e.g. emulator restarting: keep serving, retry later
-                    print(f"deployment refresh failed, serving the previous one: {error!r}", flush=True)
-            return self.deployment
+                self.serving = self._load(self.serving.pools)
+            except Exception as error:  # noqa: BLE001 - e.g. emulator restarting or gone: keep serving, retry later
+                print(f"deployment refresh failed, serving the previous one: {error!r}", flush=True)
+            finally:
+                self.refreshing.release()
+        return self.serving
 
-    def handle(self, request: HttpRequest, stage: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    def identity(self) -> dict:
+        """Who answers on this port: `make up` checks it before sending anything secret."""
+        _, _, rest_api_name, stage = self.source
+        return {"service": "localaws-gateway", "pid": os.getpid(), "rest_api_name": rest_api_name, "stage": stage}
+
+    def handle(self, request: HttpRequest, stage: str, request_id: str) -> Answer:
         """API Gateway's answer to one request (already stripped of the /<stage> prefix)."""
-        deployed = self.current()
-        request_id = str(uuid.uuid4())
+        serving = self.current()
+        deployed = serving.deployment
         matched = deployed.match(request.path) if stage == deployed.stage else None
-        methods = deployed.methods.get(matched[0], {}) if matched else {}
-        method = methods.get(request.method) or methods.get("ANY")
-        if method is None:
-            return _error(403, "Missing Authentication Token", request_id)
-
-        api_key = None  # the event carries a key only where the method requires one
-        if method.api_key_required:
-            api_key = next((v for k, v in request.headers if k.lower() == "x-api-key"), None)
-            if api_key not in deployed.api_keys:
-                return _error(403, "Forbidden", request_id)
-        if not self._take_token(deployed, method.resource_path, method.http_method):
-            return _error(429, "Too Many Requests", request_id)
-        if method.function_arn not in deployed.functions:
-            return _error(500, "Local gateway serves only AWS_PROXY Lambda integrations", request_id)
-
-        event = build_event(
-            request,
-            resource=method.resource_path,
-            resource_id=method.resource_id,
-            path_parameters=matched[1],
-            stage=deployed.stage,
-            rest_api_id=deployed.rest_api_id,
-            account_id=ACCOUNT_ID,
-            request_id=request_id,
-            api_key=api_key,
-            api_key_id=deployed.api_keys.get(api_key),
-            binary_media_types=deployed.binary_media_types,
-        )
-        pool = self.pools[deployed.functions[method.function_arn]]
+        path_parameters = matched[1] if matched else {}
         try:
-            status, headers, body = to_http_response(pool.invoke(event, request_id))
-        except InvocationTimeout:
-            return _error(504, "Endpoint request timed out", request_id)
-        except (InvocationFailed, MalformedResponse) as error:
-            print(f"[{request_id}] {type(error).__name__}: {str(error).strip()[-500:]}", flush=True)
-            return _error(502, "Internal server error", request_id)
-        return status, headers + [("x-amzn-RequestId", request_id)], body
+            method = _method(deployed, matched, request.method)
+            api_key = self._check_api_key(deployed, method, request)
+            if not self._take_token(deployed, method):
+                raise Refusal(THROTTLED)
+            pool = serving.pools.get(method.function_arn)
+            if pool is None:
+                raise Refusal(UNSUPPORTED_INTEGRATION)
+            event = build_event(
+                request,
+                resource=method.resource_path,
+                resource_id=method.resource_id,
+                path_parameters=path_parameters,
+                stage=deployed.stage,
+                rest_api_id=deployed.rest_api_id,
+                account_id=ACCOUNT_ID,
+                request_id=request_id,
+                api_key=api_key,
+                api_key_id=deployed.api_keys.get(api_key),
+                binary_media_types=deployed.binary_media_types,
+            )
+            status, headers, body = _invoke(pool, event, request_id)
+            return status, headers + [("x-amzn-RequestId", request_id)], body
+        except Refusal as refusal:
+            values = RequestValues(request.headers, dict(parse_qsl(request.query)), path_parameters)
+            return render(refusal.error, deployed.gateway_responses, values, request_id)
 
-    def _take_token(self, deployed: Deployment, resource_path: str, http_method: str) -> bool:
+    def refuse(self, error: GatewayError, request: RequestValues, request_id: str) -> Answer:
+        """The gateway's own answer to a request it could not hand to `handle` (bad framing,
+        too many connections), shaped by the deployed API's gateway responses."""
+        return render(error, self.serving.deployment.gateway_responses, request, request_id)
+
+    def _check_api_key(self, deployed: Deployment, method: Method, request: HttpRequest) -> str | None:
+        """The request's API key where the method requires one (the event carries it only then)."""
+        if not method.api_key_required:
+            return None
+        api_key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
+        if api_key not in deployed.api_keys:
+            raise Refusal(INVALID_API_KEY)
+        return api_key
+
+    def _take_token(self, deployed: Deployment, method: Method) -> bool:
         if deployed.rate_limit is None or deployed.burst_limit is None:
             return True
-        key = (resource_path, http_method, deployed.rate_limit, deployed.burst_limit)
+        key = (method.resource_path, method.http_method, deployed.rate_limit, deployed.burst_limit)
         with self.lock:
             bucket = self.buckets.setdefault(key, TokenBucket(deployed.rate_limit, deployed.burst_limit))
         return bucket.take()
 
     def close(self) -> None:
-        with self.lock:
-            for pool in self.pools.values():
+        with self.refreshing:
+            for pool in self.serving.pools.values():
                 pool.close()
-            self.pools.clear()
 
 
-def _error(status: int, message: str, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
-               ("x-amzn-ErrorType", {403: "ForbiddenException", 429: "TooManyRequestsException"}.get(status, ""))]
-    return status, [h for h in headers if h[1]], json.dumps({"message": message}).encode()
+def _method(deployed: Deployment, matched: tuple[str, dict] | None, http_method: str) -> Method:
+    methods = deployed.methods.get(matched[0], {}) if matched else {}
+    method = methods.get(http_method) or (methods.get("ANY") if http_method in HTTP_METHODS else None)
+    if method is None:  # no such route, or a verb API Gateway has no method for (FOO, PROPFIND)
+        raise Refusal(MISSING_AUTHENTICATION_TOKEN)
+    return method
 
 
-def make_server(gateway: LocalGateway, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def _invoke(pool: FunctionPool, event: dict, request_id: str) -> Answer:
+    try:
+        return to_http_response(pool.invoke(event, request_id))
+    except InvocationTimeout:
+        raise Refusal(INTEGRATION_TIMEOUT) from None
+    except (InvocationFailed, MalformedResponse) as error:
+        print(f"[{request_id}] {type(error).__name__}: {str(error).strip()[-500:]}", flush=True)
+        raise Refusal(FUNCTION_FAILED) from None
 
-        def _serve(self) -> None:
-            started = time.monotonic()
-            path, _, query = self.path.partition("?")
-            stage, _, rest = path.lstrip("/").partition("/")
-            length = int(self.headers.get("Content-Length") or 0)
-            request = HttpRequest(
-                method=self.command,
-                path="/" + rest,
-                query=query,
-                headers=list(self.headers.items()),
-                body=self.rfile.read(length) if length else b"",
-                source_ip=self.client_address[0],
-            )
-            try:
-                status, headers, body = gateway.handle(request, stage)
-            except Exception:  # a gateway bug must still answer, as API Gateway would
-                traceback.print_exc()
-                status, headers, body = _error(500, "Internal server error", "-")
-            self.send_response_only(status)
-            for name, value in headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            elapsed_ms = (time.monotonic() - started) * 1000
-            print(f'{self.client_address[0]} "{self.command} {self.path}" {status} {len(body)}B {elapsed_ms:.0f}ms', flush=True)
-            if self.command != "HEAD":
-                self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
-
-        def log_message(self, format, *args):  # the access line above replaces the default log
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    return server
+def make_server(gateway: LocalGateway, port: int) -> "gateway_http.GatewayServer":
+    """The HTTP server for `gateway` on 127.0.0.1:port (0: any free port); call serve_forever()."""
+    return gateway_http.GatewayServer(gateway, port)

@@ -1,11 +1,16 @@
-"""Fixes for operations moto 5.2.5 lacks but the Terraform AWS provider calls.
+"""Fixes for moto 5.2.5: operations it lacks that the Terraform AWS provider calls, and
+behaviour that differs from AWS in ways the project depends on.
 
 `apply()` runs inside the emulator process, before moto serves a request.
 """
 
 import json
+import threading
+from typing import Any
 
+from moto.apigateway.models import APIGatewayBackend
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.dynamodb.responses import DynamoHandler
 
 # ARN -> {key: value}. Scalable-target ARNs embed a random id, so one flat store is enough.
 _APPAUTOSCALING_TAGS: dict[str, dict[str, str]] = {}
@@ -43,6 +48,79 @@ def _patch_register_scalable_target() -> None:
     ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
 
 
+def _serialize_dynamodb_requests() -> None:
+    """One DynamoDB request at a time in the emulator process.
+
+    What moto 5.2.5 does wrong: moto server runs each request in its own thread, and its
+    DynamoDB backend has no locks. TransactWriteItems deep-copies every table it touches,
+    applies the items one by one and, when one condition fails, puts the copies back. Two
+    transactions at once therefore undo each other's acknowledged writes (the restored copy
+    predates the other write) or both pass a condition meant to let only one through.
+    A conditional PutItem or UpdateItem has the same check-then-write gap.
+
+    What real DynamoDB guarantees: each item write is atomic and conditions are checked
+    atomically with it; a transaction is all-or-nothing and isolated (serializable) from
+    other transactions and from single-item writes; a read never sees part of a
+    transaction. Conflicts cancel a transaction (TransactionConflict); nothing is lost.
+
+    What we do: hold one lock for every request moto's DynamoDB handler dispatches,
+    reads included, so no reader sees a half-applied or rolled-back transaction. That is
+    stricter than DynamoDB (no request runs beside another), never weaker, and cheap at
+    local scale: moto answers a request in about a millisecond.
+    """
+    lock = threading.Lock()
+    dispatch_one = DynamoHandler._dispatch  # `DynamoHandler.dispatch` calls it on a new handler
+
+    def dispatch_serialized(self: DynamoHandler, *args, **kwargs):
+        with lock:
+            return dispatch_one(self, *args, **kwargs)
+
+    DynamoHandler._dispatch = dispatch_serialized
+
+
+def _patch_put_rest_api() -> None:
+    """PutRestApi (a REST API defined by an OpenAPI body, as the stack's is) creates resources,
+    methods and integrations in moto, but drops two things API Gateway imports:
+    - `security` naming an apiKey scheme: the method requires an API key (apiKeyRequired);
+    - `x-amazon-apigateway-gateway-responses`: the API's gateway responses.
+    It also keeps the extension's integration type as written ("aws_proxy"), where API Gateway
+    reports the enum ("AWS_PROXY").
+    """
+    original = APIGatewayBackend.put_rest_api
+    build_integration_args = APIGatewayBackend._build_integration_args
+
+    def integration_args(self: APIGatewayBackend, integration: dict[str, Any]) -> dict[str, Any]:
+        args = build_integration_args(self, integration)
+        args["integration_type"] = (args["integration_type"] or "").upper() or None
+        return args
+
+    def put_rest_api(self: APIGatewayBackend, function_id: str, api_doc: dict[str, Any],
+                     fail_on_warnings: bool, mode: str = "merge") -> Any:
+        api = original(self, function_id, api_doc, fail_on_warnings, mode)
+        schemes = api_doc.get("components", {}).get("securitySchemes", {})
+        key_schemes = {name for name, scheme in schemes.items() if scheme.get("type") == "apiKey"}
+        default_security = api_doc.get("security", [])
+        for path, operations in api_doc.get("paths", {}).items():
+            resource = api.get_resource_for_path(path)
+            for method_type, operation in operations.items():
+                security = operation.get("security", default_security)
+                if any(key_schemes & set(requirement) for requirement in security):
+                    resource.get_method(method_type.upper()).api_key_required = True
+        if mode == "overwrite":
+            api.gateway_responses.clear()
+        for response_type, response in api_doc.get("x-amazon-apigateway-gateway-responses", {}).items():
+            api.put_gateway_response(
+                response_type,
+                status_code=response.get("statusCode"),
+                response_parameters=response.get("responseParameters"),
+                response_templates=response.get("responseTemplates"),
+            )
+        return api
+
+    APIGatewayBackend.put_rest_api = put_rest_api  # type: ignore[method-assign]
+    APIGatewayBackend._build_integration_args = integration_args  # type: ignore[method-assign]
+
+
 def apply() -> list[str]:
     """Patch moto in this process; returns a short description of each fix."""
     # Missing in moto: aws_appautoscaling_target reads tags after create and the
@@ -52,4 +130,10 @@ def apply() -> list[str]:
     ApplicationAutoScalingResponse.tag_resource = _tag_resource
     ApplicationAutoScalingResponse.untag_resource = _untag_resource
     _patch_register_scalable_target()
-    return ["application-autoscaling ListTagsForResource/TagResource/UntagResource"]
+    _serialize_dynamodb_requests()
+    _patch_put_rest_api()
+    return [
+        "application-autoscaling ListTagsForResource/TagResource/UntagResource",
+        "dynamodb: one request at a time (moto's transactions are not thread-safe)",
+        "apigateway PutRestApi: API-key requirements and gateway responses from the OpenAPI body",
+    ]

@@ -8,6 +8,7 @@ when empty and base64 when binary.
 
 import base64
 import fnmatch
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -114,6 +115,8 @@ def _event_body(raw: bytes, headers: dict[str, str], binary_media_types) -> tupl
 
 
 _RESPONSE_FIELDS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BREAKS_HEADER_VALUE = re.compile(r"[\r\n\x00]")  # would end the header, or the whole answer, early
 
 
 def to_http_response(result) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -135,6 +138,9 @@ def to_http_response(result) -> tuple[int, list[tuple[str, str]], bytes]:
     # Merged as API Gateway does: a pair present in both appears once.
     header_list = [(name, str(value)) for name, values in multi_headers.items() for value in values]
     header_list += [(n, str(v)) for n, v in headers.items() if (n, str(v)) not in header_list]
+    for name, value in header_list:
+        if not _HEADER_NAME.fullmatch(name) or _BREAKS_HEADER_VALUE.search(value):
+            raise MalformedResponse(f"header not valid in HTTP: {name!r}: {value[:100]!r}")
     if body is None:
         payload = b""
     elif result.get("isBase64Encoded"):

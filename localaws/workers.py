@@ -3,6 +3,7 @@
 A `FunctionPool` unpacks the function's zip once and keeps up to `size` workers
 (`lambda_runtime` processes). A worker starts on demand (a cold start) and is reused by
 later invocations; one that times out or dies is killed and replaced by a fresh one.
+When all are busy, an invocation waits for one, for at most the function's timeout.
 """
 
 import io
@@ -118,8 +119,12 @@ class FunctionPool:
 
     def _acquire(self) -> Worker:
         with self._available:
-            while not self._closed and not self._idle and self._started >= self._size:
-                self._available.wait()
+            free = self._available.wait_for(
+                lambda: self._closed or self._idle or self._started < self._size,
+                timeout=self.function.timeout_seconds,
+            )
+            if not free:
+                raise InvocationTimeout(f"no worker free within {self.function.timeout_seconds}s")
             if self._closed:
                 raise InvocationFailed("function pool closed")
             if self._idle:

@@ -1,21 +1,21 @@
-"""ReviewsApi: the REST API in front of the function, its stage, logging and API key."""
+"""ReviewsApi: the REST API in front of the function, its stage, logging and the storefront's key."""
 
+import hashlib
 import json
-import re
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
-from handlers.reviews.routes import ROUTES, resource_paths
-
 from .aws import (
-    api_gateway_account, api_gateway_api_key, api_gateway_deployment, api_gateway_integration,
-    api_gateway_method, api_gateway_method_settings, api_gateway_resource, api_gateway_rest_api,
-    api_gateway_stage, api_gateway_usage_plan, api_gateway_usage_plan_key, cloudwatch_log_group,
-    iam_role, iam_role_policy_attachment, lambda_permission,
+    api_gateway_account, api_gateway_api_key, api_gateway_deployment, api_gateway_method_settings,
+    api_gateway_rest_api, api_gateway_stage, api_gateway_usage_plan, api_gateway_usage_plan_key,
+    cloudwatch_log_group, iam_role, iam_role_policy_attachment, lambda_permission,
 )
-from .config import ApiConfig
-from .function import ReviewsFunction, assume_role_policy
+from .config import ApiConfig, TargetConfig
+from .function import ReviewsFunction
+from .iam import assume_role_policy
+from .lifecycle import replaced_with
+from .openapi import api_gateway_definition, invoke_uri
 
 # One JSON object per request; no bodies, no query strings (they can hold customer text).
 ACCESS_LOG_FORMAT = json.dumps({
@@ -35,85 +35,44 @@ ACCESS_LOG_FORMAT = json.dumps({
 PUSH_TO_CLOUDWATCH_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
-def resource_tree() -> list[str]:
-    """Every API Gateway resource the routes need, parents before children: /a, /a/{b}, /a/{b}/c."""
-    paths = set()
-    for route in ROUTES:
-        parts = route.path.strip("/").split("/")
-        paths.update("/" + "/".join(parts[: i + 1]) for i in range(len(parts)))
-    return sorted(paths, key=lambda p: (p.count("/"), p))
-
-
-def slug(path: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")
-
-
 class ReviewsApi(Construct):
-    """Exposes `name`, `rest_api_id`, `stage_name`, `url` and `api_key_id`."""
+    """Exposes `name`, `stage_name`, `rest_api_id`, `url` and `api_key_id`."""
 
-    def __init__(self, scope: Construct, id: str, config: ApiConfig, function: ReviewsFunction):
+    def __init__(self, scope: Construct, id: str, config: ApiConfig, target: TargetConfig, function: ReviewsFunction):
         super().__init__(scope, id)
+        self.config = config
         self.name = config.name
         self.stage_name = config.stage_name
+        body = json.dumps(api_gateway_definition(
+            config.name, invoke_uri(target.region, target.account_id, function.name), config.cors_origins,
+        ))
         api = api_gateway_rest_api.ApiGatewayRestApi(
             self, "api",
             name=config.name,
             description="Product Reviews API",
-            endpoint_configuration=api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(
-                types=["REGIONAL"]
-            ),
+            body=body,
+            put_rest_api_mode="overwrite",
+            endpoint_configuration=api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
         )
-
-        resources = {"": api.root_resource_id}
-        for path in resource_tree():
-            parent, _, part = path.rpartition("/")
-            resources[path] = api_gateway_resource.ApiGatewayResource(
-                self, f"resource_{slug(path)}",
-                rest_api_id=api.id, parent_id=resources[parent], path_part=part,
-            ).id
-
-        # Every route and every resource's CORS preflight (OPTIONS) goes to the function,
-        # which knows the allowed origins and which methods each resource has.
-        methods = [(route.method, route.path, route.api_key_required) for route in ROUTES]
-        methods += [("OPTIONS", path, False) for path in resource_paths()]
-        deployed = []
-        for http_method, path, key_required in methods:
-            method = api_gateway_method.ApiGatewayMethod(
-                self, f"{http_method.lower()}_{slug(path)}",
-                rest_api_id=api.id,
-                resource_id=resources[path],
-                http_method=http_method,
-                authorization="NONE",
-                api_key_required=key_required,
-            )
-            integration = api_gateway_integration.ApiGatewayIntegration(
-                self, f"{http_method.lower()}_{slug(path)}_integration",
-                rest_api_id=api.id,
-                resource_id=resources[path],
-                http_method=method.http_method,
-                type="AWS_PROXY",
-                integration_http_method="POST",
-                uri=function.invoke_arn,
-            )
-            deployed += [method.id, integration.id]
-
-        lambda_permission.LambdaPermission(
-            self, "invoke",
-            statement_id="AllowApiGatewayInvoke",
-            action="lambda:InvokeFunction",
-            function_name=function.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=f"{api.execution_arn}/{config.stage_name}/*/*",
-        )
-
         deployment = api_gateway_deployment.ApiGatewayDeployment(
             self, "deployment",
             rest_api_id=api.id,
-            # A new deployment whenever a route, method or integration changes.
-            triggers={"redeployment": Fn.sha1(Fn.jsonencode(list(resources.values()) + deployed))},
+            # A new deployment whenever the definition changes; the stage moves to it before the
+            # old one is deleted. Its only dependency is the REST API (see openapi.invoke_uri).
+            triggers={"redeployment": hashlib.sha1(body.encode()).hexdigest()},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
+        stage = self._stage(api, deployment)
+        self._invoke_permission(api, function)
+        self.api_key_id = self._storefront_key(api, stage)
+        self.rest_api_id = api.id
+        self.url = stage.invoke_url
 
+    def _stage(
+        self, api: api_gateway_rest_api.ApiGatewayRestApi, deployment: api_gateway_deployment.ApiGatewayDeployment
+    ) -> api_gateway_stage.ApiGatewayStage:
+        """The stage with X-Ray, JSON access logs, execution logs and throttling."""
+        config = self.config
         access_logs = cloudwatch_log_group.CloudwatchLogGroup(
             self, "access_logs",
             name=f"/aws/apigateway/{config.name}/access",
@@ -125,10 +84,9 @@ class ReviewsApi(Construct):
             name=f"API-Gateway-Execution-Logs_{api.id}/{config.stage_name}",
             retention_in_days=config.log_retention_days,
         )
-        stage_dependencies = [execution_logs]
+        dependencies: list[object] = [execution_logs]
         if config.manage_account_logging_role:
-            stage_dependencies.append(self._account_logging_role(config))
-
+            dependencies.append(self._account_logging_role())
         stage = api_gateway_stage.ApiGatewayStage(
             self, "stage",
             rest_api_id=api.id,
@@ -138,13 +96,14 @@ class ReviewsApi(Construct):
             access_log_settings=api_gateway_stage.ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
-            depends_on=stage_dependencies,
+            depends_on=dependencies,
         )
         api_gateway_method_settings.ApiGatewayMethodSettings(
             self, "method_settings",
             rest_api_id=api.id,
             stage_name=stage.stage_name,
             method_path="*/*",
+            lifecycle=replaced_with(stage),
             settings=api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
                 throttling_rate_limit=config.throttle_rate,
                 throttling_burst_limit=config.throttle_burst,
@@ -154,7 +113,25 @@ class ReviewsApi(Construct):
                 data_trace_enabled=False,
             ),
         )
+        return stage
 
+    def _invoke_permission(self, api: api_gateway_rest_api.ApiGatewayRestApi, function: ReviewsFunction) -> None:
+        """Lets the stage invoke the function (a replaced function loses this resource policy)."""
+        lambda_permission.LambdaPermission(
+            self, "invoke",
+            statement_id="AllowApiGatewayInvoke",
+            action="lambda:InvokeFunction",
+            function_name=function.function.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{api.execution_arn}/{self.config.stage_name}/*/*",
+            lifecycle=replaced_with(function.function),
+        )
+
+    def _storefront_key(
+        self, api: api_gateway_rest_api.ApiGatewayRestApi, stage: api_gateway_stage.ApiGatewayStage
+    ) -> str:
+        """The API key POST /reviews needs, in a usage plan with throttling and a daily quota."""
+        config = self.config
         key = api_gateway_api_key.ApiGatewayApiKey(
             self, "storefront_key",
             name=f"{config.name}-storefront",
@@ -164,35 +141,30 @@ class ReviewsApi(Construct):
         plan = api_gateway_usage_plan.ApiGatewayUsagePlan(
             self, "usage_plan",
             name=f"{config.name}-storefront",
-            api_stages=[api_gateway_usage_plan.ApiGatewayUsagePlanApiStages(
-                api_id=api.id, stage=stage.stage_name
-            )],
+            api_stages=[api_gateway_usage_plan.ApiGatewayUsagePlanApiStages(api_id=api.id, stage=stage.stage_name)],
             throttle_settings=api_gateway_usage_plan.ApiGatewayUsagePlanThrottleSettings(
                 rate_limit=config.throttle_rate, burst_limit=config.throttle_burst
             ),
             quota_settings=api_gateway_usage_plan.ApiGatewayUsagePlanQuotaSettings(
                 limit=config.api_key_quota_per_day, period="DAY"
             ),
+            lifecycle=replaced_with(stage),
         )
         api_gateway_usage_plan_key.ApiGatewayUsagePlanKey(
             self, "usage_plan_key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id
         )
+        return key.id
 
-        self.rest_api_id = api.id
-        self.url = stage.invoke_url
-        self.api_key_id = key.id
-
-    def _account_logging_role(self, config: ApiConfig) -> api_gateway_account.ApiGatewayAccount:
+    def _account_logging_role(self) -> api_gateway_account.ApiGatewayAccount:
         """The account-wide role API Gateway logs through: one per account and region, so
         turn it off (REVIEWS_MANAGE_API_GATEWAY_ACCOUNT=false) where something else owns it."""
         role = iam_role.IamRole(
             self, "cloudwatch_role",
-            name=f"{config.name}-cloudwatch",
+            name=f"{self.config.name}-cloudwatch",
             assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
         )
         iam_role_policy_attachment.IamRolePolicyAttachment(
-            self, "cloudwatch_role_policy", role=role.name, policy_arn=PUSH_TO_CLOUDWATCH_POLICY
+            self, "cloudwatch_role_policy", role=role.name, policy_arn=PUSH_TO_CLOUDWATCH_POLICY,
+            lifecycle=replaced_with(role),
         )
-        return api_gateway_account.ApiGatewayAccount(
-            self, "account", cloudwatch_role_arn=role.arn
-        )
+        return api_gateway_account.ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn)

@@ -2,16 +2,18 @@
 
 import base64
 import hashlib
-import json
 import zipfile
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
 from constructs import Construct
 
-from .aws import cloudwatch_log_group, iam_role, iam_role_policy, iam_role_policy_attachment, lambda_function
+from handlers.reviews import contract
+
+from .aws import cloudwatch_log_group, iam_role, iam_role_policy_attachment, lambda_function
 from .config import FunctionConfig
-from .table import ReviewsTable
+from .iam import assume_role_policy
+from .lifecycle import replaced_with
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HANDLER_SOURCE = PROJECT_ROOT / "handlers"
@@ -19,11 +21,6 @@ HANDLER_PACKAGE = PROJECT_ROOT / "build" / "reviews-handler.zip"
 HANDLER = "reviews.app.handler"
 # Supported by AWS until mid-2029 and accepted by provider 5.100.0.
 RUNTIME = "python3.13"
-
-# Exactly what handlers/reviews calls (tests/test_iam_actions.py keeps the two in step);
-# TransactWriteItems is authorized per item as PutItem/UpdateItem/ConditionCheckItem.
-TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
-INDEX_ACTIONS = ("dynamodb:Query",)
 
 MANAGED_POLICIES = {
     "basic_execution": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
@@ -47,46 +44,24 @@ def package_handler(source: Path = HANDLER_SOURCE, destination: Path = HANDLER_P
     return destination
 
 
-def assume_role_policy(service: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-        }],
-    })
-
-
 class ReviewsFunction(Construct):
-    """Exposes `name`, `arn` and `invoke_arn` for the API, monitoring and parameters."""
+    """Exposes `name`, `arn`, `role` and `function` for the table's grant, the API, monitoring
+    and parameters. The handler learns the table's and index's names from its environment."""
 
-    def __init__(self, scope: Construct, id: str, config: FunctionConfig, table: ReviewsTable):
+    def __init__(self, scope: Construct, id: str, config: FunctionConfig, table_name: str):
         super().__init__(scope, id)
         package = package_handler()
         asset = TerraformAsset(self, "code", path=str(package), type=AssetType.FILE)
 
-        role = iam_role.IamRole(
+        self.role = role = iam_role.IamRole(
             self, "role",
             name=f"{config.name}-role",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
         )
         for label, policy_arn in MANAGED_POLICIES.items():
             iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, label, role=role.name, policy_arn=policy_arn
+                self, label, role=role.name, policy_arn=policy_arn, lifecycle=replaced_with(role)
             )
-        iam_role_policy.IamRolePolicy(
-            self, "table_access",
-            name="reviews-table-access",
-            role=role.id,
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": list(TABLE_ACTIONS), "Resource": table.arn},
-                    {"Effect": "Allow", "Action": list(INDEX_ACTIONS), "Resource": table.index_arn},
-                ],
-            }),
-        )
 
         # Created before the function so Lambda never makes one without retention.
         self.log_group = cloudwatch_log_group.CloudwatchLogGroup(
@@ -111,12 +86,11 @@ class ReviewsFunction(Construct):
             ),
             tracing_config=lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             environment=lambda_function.LambdaFunctionEnvironment(variables={
-                "TABLE_NAME": table.name,
-                "REVIEWER_INDEX_NAME": table.index_name,
-                "ALLOWED_ORIGINS": ",".join(config.cors_origins),
+                contract.TABLE_NAME_VARIABLE: table_name,
+                contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
+                contract.ALLOWED_ORIGINS_VARIABLE: ",".join(config.cors_origins),
             }),
             depends_on=[self.log_group],
         )
         self.name = config.name
         self.arn = self.function.arn
-        self.invoke_arn = self.function.invoke_arn

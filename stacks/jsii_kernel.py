@@ -4,9 +4,10 @@ The kernel is the node process that jsii's Python client starts when cdktf is fi
 imported; it gets a copy of the environment at that moment, so everything here works
 through the environment and must happen before that import (main.py and tests/conftest.py
 call it first thing):
-- the kernel uses the project's jsii package cache, which `make deps` fills with jsii's
-  runtime index (stacks/jsii_cache.py); a shared cache races with other projects' processes,
-  and one without the index costs every synth ~2.5 s and ~1.1 GB;
+- the kernel uses the project's jsii package cache (the folder .env names, for runs that did
+  not go through make, pipenv or the tests), which `make deps` fills with jsii's runtime index
+  (stacks/jsii_cache.py); a shared cache races with other projects' processes, and one
+  without the index costs every synth ~2.5 s and ~1.1 GB;
 - the provider's node modules load one at a time (stacks/aws.py, enable_fast_provider_loading);
 - the kernel runs as one node process instead of jsii's two (stacks/jsii_kernel_node.sh):
   ~0.1 s and ~40 MB less per synth.

@@ -1,34 +1,57 @@
 """ReviewsMonitoring: the dashboard, the alarm topic and the alarms that notify it."""
 
 import json
+from dataclasses import dataclass
 
 from constructs import Construct
 
-from .aws import (
-    cloudwatch_dashboard, cloudwatch_metric_alarm, data_aws_caller_identity, kms_alias, kms_key,
-    sns_topic, sns_topic_subscription,
-)
-from .config import MonitoringConfig
+from handlers.reviews import contract
+
 from .api import ReviewsApi
+from .aws import cloudwatch_dashboard, cloudwatch_metric_alarm, kms_alias, kms_key, sns_topic, sns_topic_subscription
+from .config import MonitoringConfig, TargetConfig
 from .function import ReviewsFunction
+from .lifecycle import replaced_with
 from .table import ReviewsTable
 
 PERIOD_SECONDS = 300
-# Where handlers/reviews counts its unhandled faults (CloudWatch Embedded Metric Format).
-FAULT_NAMESPACE, FAULT_METRIC = "ProductReviews", "Fault"
 
 
-def metric(namespace: str, name: str, dimensions: dict, stat: str = "Sum") -> dict:
+def metric(namespace: str, name: str, dimensions: dict[str, str], stat: str = "Sum") -> dict[str, object]:
     return {"namespace": namespace, "name": name, "dimensions": dimensions, "stat": stat}
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The metrics of one deployment, by where they come from."""
+
+    api: dict[str, str]
+    function: dict[str, str]
+    table: dict[str, str]
+    index: dict[str, str]
+
+    def of_api(self, name: str, stat: str = "Sum") -> dict[str, object]:
+        return metric("AWS/ApiGateway", name, self.api, stat)
+
+    def of_function(self, name: str, stat: str = "Sum") -> dict[str, object]:
+        return metric("AWS/Lambda", name, self.function, stat)
+
+    def fault(self) -> dict[str, object]:
+        """The handler's own count of requests it could not serve (Embedded Metric Format)."""
+        return metric(contract.METRIC_NAMESPACE, contract.FAULT_METRIC, self.function)
+
+    def of_table(self, name: str) -> list[dict[str, object]]:
+        return [metric("AWS/DynamoDB", name, dims) for dims in (self.table, self.index)]
 
 
 class ReviewsMonitoring(Construct):
     def __init__(
         self, scope: Construct, id: str, config: MonitoringConfig, *,
-        environment: str, region: str, api: ReviewsApi, function: ReviewsFunction, table: ReviewsTable,
+        environment: str, target: TargetConfig, api: ReviewsApi, function: ReviewsFunction, table: ReviewsTable,
     ):
         super().__init__(scope, id)
         self.name_prefix = f"ProductReviews-{environment}"
+        self.target = target
         self.topic = sns_topic.SnsTopic(
             self, "alarm_topic",
             name=f"{self.name_prefix}-alarms",
@@ -38,38 +61,33 @@ class ReviewsMonitoring(Construct):
             sns_topic_subscription.SnsTopicSubscription(
                 self, "alarm_email",
                 topic_arn=self.topic.arn, protocol="email", endpoint=config.alarm_email,
+                lifecycle=replaced_with(self.topic),
             )
-
-        api_dims = {"ApiName": api.name, "Stage": api.stage_name}
-        fn_dims = {"FunctionName": function.name}
         table_dims = {"TableName": table.name}
-        index_dims = {**table_dims, "GlobalSecondaryIndexName": table.index_name}
+        metrics = Metrics(
+            api={"ApiName": api.name, "Stage": api.stage_name},
+            function={contract.METRIC_DIMENSION: function.name},
+            table=table_dims,
+            index={**table_dims, "GlobalSecondaryIndexName": contract.REVIEWER_INDEX.name},
+        )
+        self._dashboard(metrics)
+        self._alarms(metrics)
 
-        api_metric = lambda name, stat="Sum": metric("AWS/ApiGateway", name, api_dims, stat)
-        fn_metric = lambda name, stat="Sum": metric("AWS/Lambda", name, fn_dims, stat)
-
+    def _dashboard(self, m: Metrics) -> None:
         widgets = [
-            ("API requests", [api_metric("Count")]),
-            ("API latency (p50, p99)", [api_metric("Latency", "p50"), api_metric("Latency", "p99")]),
-            ("API 4xx errors", [api_metric("4XXError")]),
-            ("API 5xx errors", [api_metric("5XXError")]),
-            ("Lambda invocations", [fn_metric("Invocations")]),
-            ("Lambda duration (avg, p99)", [fn_metric("Duration", "Average"), fn_metric("Duration", "p99")]),
-            ("Lambda errors and handler faults", [
-                fn_metric("Errors"), metric(FAULT_NAMESPACE, FAULT_METRIC, fn_dims),
-            ]),
-            ("Lambda throttles", [fn_metric("Throttles")]),
-            ("DynamoDB consumed read capacity", [
-                metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", table_dims),
-                metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", index_dims),
-            ]),
-            ("DynamoDB consumed write capacity", [
-                metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", table_dims),
-                metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", index_dims),
-            ]),
+            ("API requests", [m.of_api("Count")]),
+            ("API latency (p50, p99)", [m.of_api("Latency", "p50"), m.of_api("Latency", "p99")]),
+            ("API 4xx errors", [m.of_api("4XXError")]),
+            ("API 5xx errors", [m.of_api("5XXError")]),
+            ("Lambda invocations", [m.of_function("Invocations")]),
+            ("Lambda duration (avg, p99)", [m.of_function("Duration", "Average"), m.of_function("Duration", "p99")]),
+            ("Lambda errors and handler faults", [m.of_function("Errors"), m.fault()]),
+            ("Lambda throttles", [m.of_function("Throttles")]),
+            ("DynamoDB consumed read capacity", m.of_table("ConsumedReadCapacityUnits")),
+            ("DynamoDB consumed write capacity", m.of_table("ConsumedWriteCapacityUnits")),
             ("DynamoDB throttle events", [
                 metric("AWS/DynamoDB", name, dims)
-                for dims in (table_dims, index_dims)
+                for dims in (m.table, m.index)
                 for name in ("ReadThrottleEvents", "WriteThrottleEvents")
             ]),
         ]
@@ -82,50 +100,48 @@ class ReviewsMonitoring(Construct):
                     "x": (i % 2) * 12, "y": (i // 2) * 6, "width": 12, "height": 6,
                     "properties": {
                         "title": title,
-                        "region": region,
+                        "region": self.target.region,
                         "period": PERIOD_SECONDS,
                         "view": "timeSeries",
                         "metrics": [
-                            [m["namespace"], m["name"], *sum(m["dimensions"].items(), ()), {"stat": m["stat"]}]
-                            for m in metrics
+                            [q["namespace"], q["name"], *sum(q["dimensions"].items(), ()), {"stat": q["stat"]}]
+                            for q in queries
                         ],
                     },
                 }
-                for i, (title, metrics) in enumerate(widgets)
+                for i, (title, queries) in enumerate(widgets)
             ]}),
         )
 
+    def _alarms(self, m: Metrics) -> None:
         self._alarm(
             "api_4xx_rate",
             "More than 10% of API requests answered 4xx over 5 minutes",
             threshold=10,
             expression="IF(requests > 0, 100 * errors / requests, 0)",
-            metrics={"errors": api_metric("4XXError"), "requests": api_metric("Count")},
+            metrics={"errors": m.of_api("4XXError"), "requests": m.of_api("Count")},
             evaluation_periods=2, datapoints_to_alarm=1,
         )
         self._alarm(
             "api_5xx",
             "The API answered 5xx (function faults, timeouts or integration errors)",
-            threshold=0, metrics={"errors": api_metric("5XXError")},
+            threshold=0, metrics={"errors": m.of_api("5XXError")},
         )
         self._alarm(
             "lambda_errors",
-            "The function crashed or timed out, or the handler answered 500 (Fault metric)",
+            "The function crashed or timed out, or the handler could not serve a request (Fault metric)",
             threshold=0,
             expression="crashes + faults",
-            metrics={
-                "crashes": fn_metric("Errors"),
-                "faults": metric(FAULT_NAMESPACE, FAULT_METRIC, fn_dims),
-            },
+            metrics={"crashes": m.of_function("Errors"), "faults": m.fault()},
         )
         self._alarm(
             "lambda_throttles",
             "Invocations were throttled: reserved concurrency is exhausted",
-            threshold=0, metrics={"throttles": fn_metric("Throttles")},
+            threshold=0, metrics={"throttles": m.of_function("Throttles")},
         )
         throttle_metrics = {
             f"{scope}_{kind}": metric("AWS/DynamoDB", f"{kind.capitalize()}ThrottleEvents", dims)
-            for scope, dims in (("table", table_dims), ("index", index_dims))
+            for scope, dims in (("table", m.table), ("index", m.index))
             for kind in ("read", "write")
         }
         self._alarm(
@@ -137,7 +153,6 @@ class ReviewsMonitoring(Construct):
     def _alarm_topic_key(self) -> kms_key.KmsKey:
         """A customer-managed key for the alarm topic: CloudWatch cannot publish to a topic
         encrypted with the AWS managed key aws/sns, whose policy cannot be given to it."""
-        account = data_aws_caller_identity.DataAwsCallerIdentity(self, "account")
         key = kms_key.KmsKey(
             self, "alarm_topic_key",
             description=f"Encrypts the {self.name_prefix} alarm topic",
@@ -148,7 +163,7 @@ class ReviewsMonitoring(Construct):
                     {
                         "Sid": "AccountAdministersTheKey",
                         "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"},
+                        "Principal": {"AWS": f"arn:aws:iam::{self.target.account_id}:root"},
                         "Action": "kms:*",
                         "Resource": "*",
                     },
@@ -168,9 +183,9 @@ class ReviewsMonitoring(Construct):
         return key
 
     def _alarm(
-        self, key, description, *, threshold, metrics, expression=None,
-        evaluation_periods=1, datapoints_to_alarm=1,
-    ):
+        self, key: str, description: str, *, threshold: float, metrics: dict[str, dict[str, object]],
+        expression: str | None = None, evaluation_periods: int = 1, datapoints_to_alarm: int = 1,
+    ) -> None:
         """An alarm on one metric, or on `expression` over several, notifying on ALARM and OK.
         No data means no traffic, which is healthy: missing data never breaches."""
         queries = [
@@ -178,11 +193,11 @@ class ReviewsMonitoring(Construct):
                 id=query_id,
                 return_data=expression is None,
                 metric=cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric(
-                    namespace=m["namespace"], metric_name=m["name"], dimensions=m["dimensions"],
-                    stat=m["stat"], period=PERIOD_SECONDS,
+                    namespace=query["namespace"], metric_name=query["name"], dimensions=query["dimensions"],
+                    stat=query["stat"], period=PERIOD_SECONDS,
                 ),
             )
-            for query_id, m in metrics.items()
+            for query_id, query in metrics.items()
         ]
         if expression is not None:
             queries.append(cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(

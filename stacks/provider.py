@@ -54,6 +54,8 @@ class ProviderAndBackend(Construct):
         provider.AwsProvider(
             self, "aws",
             region=config.target.region,
+            # Refuses any other account's credentials before touching anything.
+            allowed_account_ids=[config.target.account_id],
             default_tags=[provider.AwsProviderDefaultTags(tags=dict(config.tags))],
             **emulator_provider_settings(config.target),
         )

@@ -18,12 +18,12 @@ class ReviewsStack(TerraformStack):
         ProviderAndBackend(self, "target", config)
 
         table = ReviewsTable(self, "table", config.table)
-        function = ReviewsFunction(self, "function", config.function, table)
-        api = ReviewsApi(self, "api", config.api, function)
+        function = ReviewsFunction(self, "function", config.function, table.name)
+        table.grant_handler_access(function.role)
+        api = ReviewsApi(self, "api", config.api, config.target, function)
         ReviewsMonitoring(
             self, "monitoring", config.monitoring,
-            environment=config.environment, region=config.target.region,
-            api=api, function=function, table=table,
+            environment=config.environment, target=config.target, api=api, function=function, table=table,
         )
         ReviewsParameters(self, "parameters", config.parameter_prefix, {
             "api/throttle-limit": (str(config.api.throttle_rate), "API stage throttle, requests per second"),
@@ -32,7 +32,9 @@ class ReviewsStack(TerraformStack):
             "lambda/function-arn": (function.arn, "Reviews handler function ARN"),
         })
 
-        TerraformOutput(self, "api_url", value=api.url, description="Invoke URL of the API stage")
+        # The local target has no execute-api URL: clients use the local gateway instead.
+        api_url = config.target.local_api_url if config.target.is_local else api.url
+        TerraformOutput(self, "api_url", value=api_url, description="URL of the API stage")
         TerraformOutput(self, "rest_api_id", value=api.rest_api_id, description="REST API id")
         TerraformOutput(self, "stage_name", value=api.stage_name, description="API stage name")
         TerraformOutput(self, "table_name", value=table.name, description="Reviews table name")

@@ -1,107 +1,145 @@
-"""ReviewsTable: the DynamoDB table, its reviewer index and their capacity autoscaling."""
+"""ReviewsTable: the DynamoDB table, its indexes, their capacity autoscaling, and the grant that
+lets the handler use them."""
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import Token
 from constructs import Construct
 
-from . import table_schema as schema
-from .aws import appautoscaling_policy, appautoscaling_target, dynamodb_table
+from handlers.reviews import contract
+
+from .aws import (
+    appautoscaling_policy, appautoscaling_target, data_aws_dynamodb_table, data_aws_dynamodb_tables,
+    dynamodb_table, iam_role, iam_role_policy,
+)
 from .config import TableConfig
+from .iam import allow, policy_document
+from .lifecycle import replaced_with
 
-INITIAL_CAPACITY = 5
-
-# (scalable dimension, predefined metric, resource-id suffix): the four things that scale.
-SCALING_DIMENSIONS = {
-    "table_read": ("dynamodb:table:ReadCapacityUnits", "DynamoDBReadCapacityUtilization", ""),
-    "table_write": ("dynamodb:table:WriteCapacityUnits", "DynamoDBWriteCapacityUtilization", ""),
-    "index_read": (
-        "dynamodb:index:ReadCapacityUnits", "DynamoDBReadCapacityUtilization",
-        f"/index/{schema.REVIEWER_INDEX_NAME}",
-    ),
-    "index_write": (
-        "dynamodb:index:WriteCapacityUnits", "DynamoDBWriteCapacityUtilization",
-        f"/index/{schema.REVIEWER_INDEX_NAME}",
-    ),
-}
+# The four things that scale: (label, scalable dimension, predefined utilization metric).
+READ_WRITE = (
+    ("read", "ReadCapacityUnits", "DynamoDBReadCapacityUtilization"),
+    ("write", "WriteCapacityUnits", "DynamoDBWriteCapacityUtilization"),
+)
 
 
 class ReviewsTable(Construct):
-    """Exposes `name`, `arn`, `index_name` and `index_arn` for the function's grant and for monitoring."""
+    """Exposes `name`, `arn` and `index_arn(index)`; `grant_handler_access(role)` grants the
+    handler exactly the contract's actions."""
 
     def __init__(self, scope: Construct, id: str, config: TableConfig):
         super().__init__(scope, id)
+        self.config = config
         provisioned = config.billing_mode == "provisioned"
-        capacity = (
-            {"read_capacity": INITIAL_CAPACITY, "write_capacity": INITIAL_CAPACITY}
-            if provisioned
-            else {}
-        )
+        if provisioned:
+            capacity = LiveCapacity(self, "live_capacity", config)
 
         self.table = dynamodb_table.DynamodbTable(
             self,
             "table",
             name=config.name,
             billing_mode="PROVISIONED" if provisioned else "PAY_PER_REQUEST",
-            hash_key=schema.PARTITION_KEY,
-            range_key=schema.SORT_KEY,
-            attribute=[
-                dynamodb_table.DynamodbTableAttribute(name=name, type="S")
-                for name in schema.KEY_ATTRIBUTES
-            ],
+            hash_key=contract.PARTITION_KEY,
+            range_key=contract.SORT_KEY,
+            attribute=[dynamodb_table.DynamodbTableAttribute(name=name, type="S") for name in contract.KEY_ATTRIBUTES],
             global_secondary_index=[
                 dynamodb_table.DynamodbTableGlobalSecondaryIndex(
-                    name=schema.REVIEWER_INDEX_NAME,
-                    hash_key=schema.REVIEWER_INDEX_PARTITION_KEY,
-                    range_key=schema.REVIEWER_INDEX_SORT_KEY,
-                    projection_type="ALL",
-                    **capacity,
+                    name=index.name,
+                    hash_key=index.partition_key,
+                    range_key=index.sort_key,
+                    projection_type=index.projection,
+                    **(capacity.of(index.name) if provisioned else {}),
                 )
+                for index in contract.INDEXES
             ],
-            ttl=dynamodb_table.DynamodbTableTtl(attribute_name=schema.TTL_ATTRIBUTE, enabled=True),
+            ttl=dynamodb_table.DynamodbTableTtl(attribute_name=contract.TTL_ATTRIBUTE, enabled=True),
             point_in_time_recovery=dynamodb_table.DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=dynamodb_table.DynamodbTableServerSideEncryption(enabled=True),
             deletion_protection_enabled=config.deletion_protection,
-            # The autoscaler owns capacity after creation; Terraform must not reset it.
-            lifecycle=TerraformResourceLifecycle(
-                ignore_changes=["read_capacity", "write_capacity", "global_secondary_index"]
-            )
-            if provisioned
-            else None,
-            **capacity,
+            **(capacity.of() if provisioned else {}),
         )
         self.name = config.name
-        self.index_name = schema.REVIEWER_INDEX_NAME
         self.arn = self.table.arn
-        self.index_arn = f"{self.table.arn}/index/{schema.REVIEWER_INDEX_NAME}"
-
         if provisioned:
-            self._autoscale(config)
+            self._autoscale()
 
-    def _autoscale(self, config: TableConfig) -> None:
-        for label, (dimension, metric, suffix) in SCALING_DIMENSIONS.items():
-            target = appautoscaling_target.AppautoscalingTarget(
-                self,
-                f"{label}_target",
-                service_namespace="dynamodb",
-                resource_id=f"table/{config.name}{suffix}",
-                scalable_dimension=dimension,
-                min_capacity=config.min_capacity,
-                max_capacity=config.max_capacity,
-                depends_on=[self.table],
-            )
-            appautoscaling_policy.AppautoscalingPolicy(
-                self,
-                f"{label}_policy",
-                name=f"{config.name}-{label.replace('_', '-')}-utilization",
-                policy_type="TargetTrackingScaling",
-                service_namespace=target.service_namespace,
-                resource_id=target.resource_id,
-                scalable_dimension=target.scalable_dimension,
-                target_tracking_scaling_policy_configuration=(
-                    appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                        target_value=config.target_utilization,
-                        predefined_metric_specification=appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                            predefined_metric_type=metric,
-                        ),
-                    )
-                ),
-            )
+    def index_arn(self, index: contract.Index) -> str:
+        return f"{self.arn}/index/{index.name}"
+
+    def grant_handler_access(self, role: iam_role.IamRole) -> None:
+        iam_role_policy.IamRolePolicy(
+            self, "handler_access",
+            name="reviews-table-access",
+            role=role.id,
+            lifecycle=replaced_with(role),
+            policy=policy_document(
+                allow(contract.TABLE_ACTIONS, self.arn),
+                *(allow(contract.INDEX_ACTIONS, self.index_arn(index)) for index in contract.INDEXES),
+            ),
+        )
+
+    def _autoscale(self) -> None:
+        """Target tracking on reads and writes of the table and of every index."""
+        scaled = [("table", "table", f"table/{self.name}")]
+        scaled += [(f"index_{i.name}", "index", f"table/{self.name}/index/{i.name}") for i in contract.INDEXES]
+        for label, kind, resource_id in scaled:
+            for operation, units, metric in READ_WRITE:
+                target = appautoscaling_target.AppautoscalingTarget(
+                    self, f"{label}_{operation}_target",
+                    service_namespace="dynamodb",
+                    resource_id=resource_id,
+                    scalable_dimension=f"dynamodb:{kind}:{units}",
+                    min_capacity=self.config.min_capacity,
+                    max_capacity=self.config.max_capacity,
+                    depends_on=[self.table],
+                )
+                appautoscaling_policy.AppautoscalingPolicy(
+                    self, f"{label}_{operation}_policy",
+                    name=f"{self.name}-{label}-{operation}-utilization",
+                    policy_type="TargetTrackingScaling",
+                    service_namespace=target.service_namespace,
+                    resource_id=target.resource_id,
+                    scalable_dimension=target.scalable_dimension,
+                    lifecycle=replaced_with(target),
+                    target_tracking_scaling_policy_configuration=(
+                        appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                            target_value=self.config.target_utilization,
+                            predefined_metric_specification=appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                                predefined_metric_type=metric,
+                            ),
+                        )
+                    ),
+                )
+
+
+class LiveCapacity(Construct):
+    """The capacity the autoscaler has set, read from the live table at plan time.
+
+    The autoscaler owns capacity after creation. The usual `ignore_changes` on
+    `global_secondary_index` would also hide every index change (projection, keys, a new
+    index), and the provider cannot ignore capacity inside that block alone. So the table's
+    configuration carries the live capacity instead: an autoscaled value never shows as drift,
+    and every other index change plans and applies. Before the table exists (and for a new
+    index) the value is the configured minimum.
+    """
+
+    def __init__(self, scope: Construct, id: str, config: TableConfig):
+        super().__init__(scope, id)
+        self.minimum = config.min_capacity
+        tables = data_aws_dynamodb_tables.DataAwsDynamodbTables(self, "tables")
+        self.current = data_aws_dynamodb_table.DataAwsDynamodbTable(
+            self, "current",
+            name=config.name,
+            # `names` is null, not [], in a region without tables.
+            count=Token.as_number(f'${{try(contains({tables.fqn}.names, "{config.name}"), false) ? 1 : 0}}'),
+        )
+
+    def of(self, index_name: str | None = None) -> dict[str, float]:
+        """read_capacity / write_capacity arguments for the table, or for one of its indexes."""
+        return {f"{operation}_capacity": Token.as_number(self._expression(operation, index_name))
+                for operation, _, _ in READ_WRITE}
+
+    def _expression(self, operation: str, index_name: str | None) -> str:
+        current = f"{self.current.fqn}[0]"
+        if index_name is None:
+            return f"${{try({current}.{operation}_capacity, {self.minimum})}}"
+        live = f"[for index in {current}.global_secondary_index : index.{operation}_capacity if index.name == \"{index_name}\"]"
+        return f"${{try(one({live}), {self.minimum})}}"

@@ -12,25 +12,27 @@ from pathlib import Path
 
 import pytest
 
+from deploy.project_env import tool_settings
 from stacks.jsii_kernel import enable_fast_synth
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORMRC = PROJECT_ROOT / ".terraformrc"
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+# The tool settings make, pipenv and the CLI use (.env): jsii cache, Terraform CLI config, ...
+os.environ.update(tool_settings())
 if not TERRAFORMRC.exists():
     subprocess.run([str(PROJECT_ROOT / "scripts" / "terraformrc.sh"), str(TERRAFORMRC)], check=True)
-os.environ["TF_CLI_CONFIG_FILE"] = str(TERRAFORMRC)
 enable_fast_synth()  # as main.py does, before any test module imports cdktf
 
-# Settings every stack test starts from: the production shape, deployed to AWS.
+# Settings every stack test starts from: the production shape, deployed to AWS. Stack tests
+# read no environments/ file, so each states exactly the settings it depends on.
 AWS_SETTINGS = {
     "REVIEWS_TARGET": "aws",
+    "REVIEWS_ACCOUNT_ID": "111122223333",
     "REVIEWS_STATE_BUCKET": "example-terraform-state",
-    "REPOSITORY": "example/product-reviews",
-    "COMMIT_AUTHOR": "ci-bot",
+    "REVIEWS_REPOSITORY": "example/product-reviews",
 }
+NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,9 @@ def synth_stack(outdir: Path, environ: dict) -> Synthesized:
     from cdktf import App
 
     from stacks.config import load_config
-    from stacks.reviews_stack import ReviewsStack
+    from stacks.synthesis import synthesize
 
-    config = load_config({}, environ)
-    app = App(outdir=str(outdir))
-    ReviewsStack(app, config)
-    app.synth()
-    directory = outdir / "stacks" / config.stack_name
+    directory = synthesize(App(outdir=str(outdir)), load_config({}, environ, NO_ENVIRONMENT_FILES))
     return Synthesized(json.loads((directory / "cdk.tf.json").read_text()), directory)
 
 
@@ -66,6 +64,12 @@ def synth(tmp_path_factory):
         return cache[key]
 
     return _synth
+
+
+@pytest.fixture
+def synth_default_into():
+    """synth_default_into(outdir) -> Synthesized: the default stack synthesized afresh."""
+    return lambda outdir: synth_stack(outdir, AWS_SETTINGS)
 
 
 @pytest.fixture(scope="session")

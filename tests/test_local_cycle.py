@@ -1,30 +1,91 @@
-"""One full `make up` cycle: the real stack deployed by cdktf into the emulator, served by the
-local gateway, changed, locked out and destroyed. The tests run in file order and share one
-deployment of a copy of the project (so editing its handler never touches the real tree).
+"""`make up` on the second day: the real stack deployed into the emulator and served locally,
+then changed, interrupted, tainted, locked out and destroyed, the way users and failures do.
+
+The tests run in file order and share one deployment of a copy of the project (so editing
+its handler or contract never touches the real tree). Each step checks what a user relies
+on: the API answers, the reviews in the table survive, and the API key leaks nowhere.
 """
 
 import json
+import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
+import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import redirect_stdout
+from io import StringIO
+from pathlib import Path
 
 import pytest
 
-from localaws import emulator, local_stack
-from tests.conftest import PROJECT_ROOT
+from deploy import local as local_target
+from deploy.review.render import render_review
+from deploy.workspace import DeployError
+from localaws import emulator
 
 pytestmark = pytest.mark.emulator
 
-# What a deploy needs from the project; the rest (tests, docs, localaws) stays behind.
-PROJECT_FILES = ("main.py", "cdktf.json", "stacks", "handlers")
-PROJECT_LINKS = (".venv", "node_modules")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# What a deploy needs from the project; tests, docs and benchmarks stay behind.
+PROJECT_FILES = (
+    "main.py", "cdktf.json", ".env", ".terraform.lock.hcl", ".terraformrc",
+    "environments", "stacks", "handlers", "deploy", "localaws",
+)
+PROJECT_LINKS = (".venv", "node_modules", ".cache")
 # Functional requests stay under the stage's 10 requests/s; only the burst test exceeds it.
 REQUEST_INTERVAL_SECONDS = 0.12
+PRODUCT = "cycle-kept"
+
+
+class Cycle:
+    """The shared deployment, and everything it printed (to search for secrets at the end)."""
+
+    def __init__(self, project: Path, settings: dict[str, str]):
+        self.project = project
+        self.settings = settings
+        self.printed: list[str] = []
+        self.api_keys: set[str] = set()
+
+    def local(self, **extra: str) -> local_target.Local:
+        return local_target.Local.load({**os.environ, **self.settings, **extra}, project_dir=self.project)
+
+    def up(self, **extra: str) -> str:
+        output = StringIO()
+        with redirect_stdout(output):
+            local_target.up(self.local(**extra))
+        self.printed.append(output.getvalue())
+        self.api_keys.add(self.api_key())
+        return output.getvalue()
+
+    def api_key(self) -> str:
+        return local_target.api_key_value(self.local())
+
+    def call(self, method: str, path: str, body: dict | None = None, key: str | None = "current"):
+        time.sleep(REQUEST_INTERVAL_SECONDS)
+        headers = {"x-api-key": self.api_key() if key == "current" else key} if key else {}
+        status, text = local_target.request(method, self.local().gateway.url + path, body, headers)
+        return status, json.loads(text) if text else None
+
+    def terraform(self, *args: str) -> subprocess.CompletedProcess:
+        workspace = self.local().workspace
+        return subprocess.run(
+            ["terraform", f"-chdir={workspace.stack_dir}", *args, "-no-color"],
+            env=workspace.process_environment(), capture_output=True, text=True,
+        )
+
+    def reviews_of(self, product: str) -> list[str]:
+        status, page = self.call("GET", f"/reviews?product_id={product}&limit=100")
+        assert status == 200
+        return [review["review_id"] for review in page["reviews"]]
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory):
+def cycle(tmp_path_factory):
     project = tmp_path_factory.mktemp("project")
     for name in PROJECT_FILES:
         source = PROJECT_ROOT / name
@@ -34,71 +95,56 @@ def local(tmp_path_factory):
             shutil.copy(source, project / name)
     for name in PROJECT_LINKS:
         (project / name).symlink_to(PROJECT_ROOT / name)
-    deployment = local_stack.LocalDeployment.from_environment(
-        project_dir=project,
-        state_dir=project / ".local",
-        environ={
-            "ENVIRONMENT_SUFFIX": "cycle",
-            "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-        },
-    )
-    with local_stack.serving(deployment):
-        yield deployment
+    cycle = Cycle(project, {
+        "ENVIRONMENT_SUFFIX": "cycle",
+        "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
+        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+    })
+    try:
+        cycle.up()
+        yield cycle
+    finally:
+        local = cycle.local()
+        local.gateway.stop()
+        emulator.stop(local.config.target.emulator_port, local.state_dir)
 
 
-@pytest.fixture(scope="module")
-def api(local):
-    """Calls the gateway at a pace under the stage's rate limit; returns (status, json body)."""
-    api_key = local_stack.api_key_value(local, local.outputs()["api_key_id"])
-
-    def call(method: str, path: str, body: dict | None = None, key: str | None = api_key):
-        time.sleep(REQUEST_INTERVAL_SECONDS)
-        headers = {"x-api-key": key} if key else {}
-        status, text = local_stack.request(method, local.api_url + path, body, headers)
-        return status, json.loads(text) if text else None
-
-    return call
+def test_make_up_deploys_every_resource_and_serves_the_api(cycle):
+    assert "Apply complete! Resources: 41 added, 0 changed, 0 destroyed." in cycle.printed[0]
+    assert re.search(r"POST /reviews -> 201", cycle.printed[0])
 
 
-def terraform(local, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["terraform", *args, "-no-color"], cwd=local.stack_dir,
-        env=local.cdktf_environment(), capture_output=True, text=True,
-    )
-
-
-def test_plan_right_after_apply_reports_no_changes(local):
-    plan = terraform(local, "plan", "-input=false", "-detailed-exitcode")
+def test_another_person_deploying_the_same_stack_plans_no_changes(cycle):
+    # Who deploys (user, CI actor, commit author) reaches no resource: a full plan, refresh
+    # included, of the stack synthesized in their shell, finds nothing to do.
+    someone_else = {"USER": "mallory", "COMMIT_AUTHOR": "mallory", "GITHUB_ACTOR": "mallory"}
+    cycle.local(**someone_else).workspace.synthesize()
+    plan = cycle.terraform("plan", "-input=false", "-detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "No changes" in plan.stdout
 
 
-def test_post_needs_the_api_key(api):
+def test_post_needs_the_api_key(cycle):
     review = {"product_id": "cycle-key", "reviewer_id": "r-1", "rating": 5}
-    assert api("POST", "/reviews", review, key=None) == (403, {"message": "Forbidden"})
-    assert api("POST", "/reviews", review, key="not-the-key")[0] == 403
-    status, created = api("POST", "/reviews", review)
+    assert cycle.call("POST", "/reviews", review, key=None) == (403, {"message": "Forbidden"})
+    assert cycle.call("POST", "/reviews", review, key="not-the-key")[0] == 403
+    status, created = cycle.call("POST", "/reviews", review)
     assert status == 201 and created["rating"] == 5 and created["review_id"]
 
 
-def test_listings_page_through_every_review_by_product_and_by_reviewer(api):
+def test_listings_page_through_every_review_by_product_and_by_reviewer(cycle):
     created = []
     for n in range(5):
-        status, review = api("POST", "/reviews", {
-            "product_id": "cycle-list", "reviewer_id": f"lister-{n}", "rating": 1 + n % 5,
-        })
+        status, review = cycle.call("POST", "/reviews", {"product_id": PRODUCT, "reviewer_id": f"lister-{n}", "rating": 1 + n % 5})
         assert status == 201
         created.append(review["review_id"])
-        assert api("POST", "/reviews", {
-            "product_id": f"cycle-other-{n}", "reviewer_id": "lister-0", "rating": 4,
-        })[0] == 201
+        assert cycle.call("POST", "/reviews", {"product_id": f"cycle-other-{n}", "reviewer_id": "lister-0", "rating": 4})[0] == 201
 
     def walk(query: str) -> list[str]:
         seen, token = [], None
         for _ in range(10):
-            status, page = api("GET", f"/reviews?{query}&limit=2" + (f"&next_token={token}" if token else ""))
+            status, page = cycle.call("GET", f"/reviews?{query}&limit=2" + (f"&next_token={token}" if token else ""))
             assert status == 200 and len(page["reviews"]) <= 2
             seen += [review["review_id"] for review in page["reviews"]]
             token = page["next_token"]
@@ -106,91 +152,218 @@ def test_listings_page_through_every_review_by_product_and_by_reviewer(api):
                 return seen
         pytest.fail("pagination did not end")
 
-    assert walk("product_id=cycle-list") == created[::-1]  # newest first
+    assert walk(f"product_id={PRODUCT}") == created[::-1]  # newest first
     by_reviewer = walk("reviewer_id=lister-0")
     assert len(by_reviewer) == len(set(by_reviewer)) == 6 and created[0] in by_reviewer
 
 
-def test_rating_summary_counts_the_product_reviews(api):
-    for n, rating in enumerate((5, 4, 4)):
-        assert api("POST", "/reviews", {"product_id": "cycle-rated", "reviewer_id": f"rater-{n}", "rating": rating})[0] == 201
-    status, summary = api("GET", "/products/cycle-rated/rating")
+def test_rating_summary_counts_the_product_reviews(cycle):
+    status, summary = cycle.call("GET", f"/products/{PRODUCT}/rating")
     assert status == 200
-    assert summary["review_count"] == 3 and summary["average_rating"] == pytest.approx(13 / 3, abs=0.01)
-    assert summary["ratings"] == {"1": 0, "2": 0, "3": 0, "4": 2, "5": 1}
+    assert summary["review_count"] == 5 and summary["ratings"] == {"1": 1, "2": 1, "3": 1, "4": 1, "5": 1}
 
 
-def test_unknown_routes_and_methods_are_missing_authentication_token(api):
-    assert api("GET", "/nothing-here") == (403, {"message": "Missing Authentication Token"})
-    assert api("DELETE", "/reviews")[0] == 403
+def test_unknown_routes_and_methods_are_missing_authentication_token(cycle):
+    assert cycle.call("GET", "/nothing-here") == (403, {"message": "Missing Authentication Token"})
+    assert cycle.call("DELETE", "/reviews")[0] == 403
 
 
-def test_a_burst_beyond_the_stage_limits_gets_429s(local):
+def test_a_burst_beyond_the_stage_limits_gets_429s(cycle):
     time.sleep(2.5)  # let the token bucket (rate 10/s, burst 20) refill
-    url = local.api_url + "/reviews?product_id=cycle-burst"
+    url = cycle.local().gateway.url + f"/reviews?product_id={PRODUCT}"
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda _: local_stack.request("GET", url)[0], range(60)))
+        statuses = list(pool.map(lambda _: local_target.request("GET", url)[0], range(60)))
     assert set(statuses) <= {200, 429}
     assert statuses.count(429) >= 10 and statuses.count(200) >= 20
+    time.sleep(2.5)
 
 
-def test_a_held_state_lock_fails_the_deploy_with_a_clear_error(local):
-    s3 = emulator.client("s3", local.endpoint, local.region)
-    lock_key = local.config.backend.key + ".tflock"
-    s3.put_object(Bucket=local.config.backend.bucket, Key=lock_key, Body=json.dumps({
-        "ID": "11111111-2222-3333-4444-555555555555", "Operation": "OperationTypeApply",
-        "Who": "someone@elsewhere", "Version": "1.11.4", "Created": "2026-01-01T00:00:00Z",
-        "Path": f"{local.config.backend.bucket}/{local.config.backend.key}",
-    }))
-    try:
-        with pytest.raises(local_stack.DeployError) as error:
-            local_stack.run_cdktf(local, "deploy")
-        assert "locked by another run" in str(error.value)
-        assert "11111111-2222-3333-4444-555555555555" in str(error.value)
-    finally:
-        s3.delete_object(Bucket=local.config.backend.bucket, Key=lock_key)
+def test_a_handler_change_is_live_when_make_up_returns_and_changes_only_the_function(cycle):
+    responses = cycle.project / "handlers" / "reviews" / "responses.py"
+    responses.write_text(responses.read_text().replace('MAX_AGE_SECONDS = "600"', 'MAX_AGE_SECONDS = "601"'))
+
+    output = cycle.up()
+
+    assert "skipping the refresh" in output  # state and emulator were ours alone
+    assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in output
+    changed = re.findall(r"^(\S+): Modifying\.\.\.", (cycle.local().workspace.log_dir / "apply.log").read_text(), re.M)
+    assert [address.split(".")[0] for address in changed] == ["aws_lambda_function"]
+    preflight = urllib.request.Request(cycle.local().gateway.url + "/reviews", method="OPTIONS")
+    with urllib.request.urlopen(preflight, timeout=10) as reply:
+        assert reply.status == 204 and reply.headers["Access-Control-Max-Age"] == "601"
 
 
-def test_a_handler_code_change_redeploys_only_the_function(local, api):
-    lambda_client = emulator.client("lambda", local.endpoint, local.region)
-    function_name = local.config.function.name
-    before = lambda_client.get_function(FunctionName=function_name)["Configuration"]["CodeSha256"]
-    app = local.project_dir / "handlers" / "reviews" / "app.py"
-    app.write_text(app.read_text() + "\n# a code change: only the function should redeploy\n")
-
-    synth = subprocess.run(
-        [str(local.project_dir / ".venv" / "bin" / "python"), "main.py"],
-        cwd=local.project_dir, env=local.cdktf_environment(), capture_output=True, text=True,
+def _put_lock(cycle, who: str) -> str:
+    local = cycle.local()
+    lock_id = "11111111-2222-3333-4444-555555555555"
+    local.client("s3").put_object(
+        Bucket=local.config.backend.bucket, Key=local.config.backend.key + ".tflock",
+        Body=json.dumps({"ID": lock_id, "Operation": "OperationTypeApply", "Who": who,
+                         "Version": "1.11.4", "Created": "2026-11-28T05:00:00Z"}),
     )
-    assert synth.returncode == 0, synth.stderr
-    plan = terraform(local, "plan", "-input=false", "-out=tfplan")
-    assert plan.returncode == 0, plan.stderr
-    changes = json.loads(terraform(local, "show", "-json", "tfplan").stdout)["resource_changes"]
-    changed = [(c["type"], c["change"]["actions"]) for c in changes if c["change"]["actions"] != ["no-op"]]
-    assert changed == [("aws_lambda_function", ["update"])]
-
-    local_stack.deploy(local)
-    after = lambda_client.get_function(FunctionName=function_name)["Configuration"]["CodeSha256"]
-    assert after != before
-    assert api("GET", "/products/cycle-rated/rating")[0] == 200
+    return lock_id
 
 
-def test_a_deploy_after_the_emulator_moved_ports_reinitializes_the_backend(local):
-    # Terraform caches backend settings in .terraform/; make it remember another endpoint,
-    # as after `make up` on a different REVIEWS_EMULATOR_PORT.
-    cache = local.stack_dir / ".terraform" / "terraform.tfstate"
-    cached = json.loads(cache.read_text())
+def _lock_exists(cycle) -> bool:
+    local = cycle.local()
+    listed = local.client("s3").list_objects_v2(Bucket=local.config.backend.bucket, Prefix=local.config.backend.key + ".tflock")
+    return listed.get("KeyCount", 0) > 0
+
+
+def test_a_lock_a_running_deploy_holds_stops_make_up_with_who_and_the_release_command(cycle, tmp_path):
+    lock_id = _put_lock(cycle, f"root@{socket.gethostname()}")
+    stack_dir = cycle.local().workspace.stack_dir
+    # A Terraform process working on this state (a copy of sleep, named terraform, in the stack's folder).
+    holder_binary = tmp_path / "terraform"
+    holder_binary.write_bytes(Path("/bin/sleep").read_bytes())
+    holder_binary.chmod(0o755)
+    holder = subprocess.Popen([str(holder_binary), "60"], cwd=stack_dir)
+    try:
+        time.sleep(0.2)
+        with pytest.raises(DeployError) as error:
+            local_target.release_stale_lock(cycle.local())
+        assert f"pid {holder.pid}" in str(error.value) and lock_id in str(error.value)
+        assert f"terraform -chdir={stack_dir} force-unlock {lock_id}" in str(error.value)
+        assert _lock_exists(cycle)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lock_taken_on_another_machine_is_never_released(cycle):
+    _put_lock(cycle, "runner@ci-host")
+    with pytest.raises(DeployError, match="force-unlock"):
+        local_target.release_stale_lock(cycle.local())
+    assert _lock_exists(cycle)
+
+
+def test_a_lock_left_by_a_deploy_that_died_is_released_and_make_up_carries_on(cycle):
+    _put_lock(cycle, f"root@{socket.gethostname()}")  # nothing on this machine holds it
+    output = cycle.up()
+    assert "released a stale lock 11111111-2222-3333-4444-555555555555" in output
+    assert not _lock_exists(cycle)
+
+
+def test_a_tainted_function_and_api_key_are_replaced_keeping_every_review(cycle):
+    before = cycle.reviews_of(PRODUCT)
+    old_key = cycle.api_key()
+    workspace = cycle.local().workspace
+    addresses = _addresses(cycle, "aws_lambda_function", "aws_api_gateway_api_key")
+    for address in addresses:
+        assert cycle.terraform("taint", address).returncode == 0
+
+    output = cycle.up()
+
+    assert "Apply complete!" in output and "0 destroyed" not in output
+    assert cycle.reviews_of(PRODUCT) == before  # the table was never touched
+    assert cycle.api_key() != old_key
+    assert cycle.call("POST", "/reviews", {"product_id": PRODUCT, "reviewer_id": "after-taint", "rating": 3})[0] == 201
+    assert cycle.call("POST", "/reviews", {"product_id": PRODUCT, "reviewer_id": "old-key", "rating": 3}, key=old_key)[0] == 403
+    assert "(sensitive)" in (workspace.log_dir / "apply.log").read_text()  # the replaced key's value
+
+
+def _addresses(cycle, *resource_types: str) -> list[str]:
+    listed = cycle.terraform("state", "list").stdout.split()
+    return [address for address in listed if address.split(".")[0] in resource_types]
+
+
+def test_an_interrupted_make_up_recovers_by_itself_with_the_data_kept(cycle):
+    before = cycle.reviews_of(PRODUCT)
+    for address in _addresses(cycle, "aws_lambda_function", "aws_iam_role", "aws_cloudwatch_log_group"):
+        cycle.terraform("taint", address)
+    environ = {**os.environ, **cycle.settings}
+    make_up = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "up"], cwd=cycle.project, env=environ,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    printed = []
+    for line in make_up.stdout:
+        printed.append(line)
+        if re.search(r": (Destroying|Creating)\.\.\.", line):
+            make_up.send_signal(signal.SIGINT)  # Ctrl-C in the middle of the apply
+            break
+    printed += make_up.stdout.readlines()
+    assert make_up.wait(timeout=300) == 130, "".join(printed)
+    cycle.printed.append("".join(printed))
+    assert "stopped safely" in "".join(printed)
+    assert not _lock_exists(cycle)  # Terraform released it on the way out
+
+    output = cycle.up()  # no manual step in between
+
+    assert "Apply complete!" in output
+    assert cycle.reviews_of(PRODUCT) == before
+    assert cycle.call("GET", f"/products/{PRODUCT}/rating")[0] == 200
+
+
+def test_a_moved_emulator_port_needs_no_reconfigure(cycle):
+    # Terraform remembers the backend's endpoint in .terraform/; synth forgets it when it moved.
+    remembered = cycle.local().workspace.stack_dir / ".terraform" / "terraform.tfstate"
+    cached = json.loads(remembered.read_text())
     cached["backend"]["config"]["endpoints"]["s3"] = "http://127.0.0.1:1"
-    cached["backend"]["hash"] += 1
-    cache.write_text(json.dumps(cached))
+    remembered.write_text(json.dumps(cached))
+    cycle.local().workspace.synthesize()
+    assert not remembered.exists()
 
-    output = local_stack.run_cdktf(local, "deploy")
-    assert "No changes" in output or "0 added, 0 changed, 0 destroyed" in output
+    output = cycle.up()  # init again, against the current endpoint, then nothing to do
+
+    assert "Nothing to apply" in output and remembered.exists()
 
 
-def test_destroy_leaves_nothing_behind_and_down_stops_everything(local):
-    local_stack.run_cdktf(local, "destroy")
-    client = lambda service: emulator.client(service, local.endpoint, local.region)
+def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cycle):
+    local = cycle.local()
+    dynamodb = local.client("dynamodb")
+    table, index = local.config.table.name, "ReviewerIdIndex"
+    # The autoscaler raises capacity: never a change Terraform wants to undo.
+    dynamodb.update_table(
+        TableName=table, ProvisionedThroughput={"ReadCapacityUnits": 9, "WriteCapacityUnits": 8},
+        GlobalSecondaryIndexUpdates=[{"Update": {"IndexName": index, "ProvisionedThroughput": {
+            "ReadCapacityUnits": 17, "WriteCapacityUnits": 13}}}],
+    )
+    plan = cycle.terraform("plan", "-input=false", "-detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+
+    # A user changes the index's projection: the plan shows it, with the review's callout ...
+    contract = cycle.project / "handlers" / "reviews" / "contract.py"
+    contract.write_text(contract.read_text().replace('projection="ALL"', 'projection="KEYS_ONLY"'))
+    local.workspace.synthesize()
+    assert cycle.terraform("plan", "-input=false", "-out=index.plan").returncode == 0
+    plan = json.loads(cycle.terraform("show", "-json", "index.plan").stdout)
+    (local.workspace.stack_dir / "index.plan").unlink()  # it embeds the state, API key included
+    changed = [(c["address"].split(".")[0], c["change"]["actions"]) for c in plan["resource_changes"]
+               if c["change"]["actions"] != ["no-op"]]
+    assert ("aws_dynamodb_table", ["update"]) in changed
+    assert all(kind in ("aws_dynamodb_table", "aws_lambda_function", "aws_api_gateway_rest_api",
+                        "aws_api_gateway_deployment", "aws_api_gateway_stage") for kind, _ in changed)
+    assert "rebuilt" in render_review(plan, "cycle").lower()
+
+    # ... and make up applies it, keeping the autoscaler's capacity.
+    cycle.up()
+    [described] = dynamodb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    assert described["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    assert described["ProvisionedThroughput"]["ReadCapacityUnits"] == 17
+
+
+def test_the_api_key_is_in_no_file_or_log(cycle):
+    assert len(cycle.api_keys) >= 2  # the first key and the one that replaced it
+    written = [path for folder in (".local", "cdktf.out", "build") for path in (cycle.project / folder).rglob("*")
+               if path.is_file() and "providers" not in path.parts]
+    for key in cycle.api_keys:
+        for path in written:
+            assert key.encode() not in path.read_bytes(), f"{path} holds the API key"
+        for printed in cycle.printed:
+            assert key not in printed
+    # What deploys write (logs, outputs) is readable by its owner alone.
+    logs = list((cycle.project / ".local" / cycle.local().config.stack_name).iterdir())
+    assert logs and all(path.stat().st_mode & 0o077 == 0 for path in logs)
+
+
+def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):
+    local = cycle.local()
+    output = StringIO()
+    with redirect_stdout(output):
+        local_target.destroy(local)
+    cycle.printed.append(output.getvalue())
+    client = local.client
     assert client("dynamodb").list_tables()["TableNames"] == []
     assert client("lambda").list_functions()["Functions"] == []
     assert client("apigateway").get_rest_apis()["items"] == []
@@ -200,11 +373,10 @@ def test_destroy_leaves_nothing_behind_and_down_stops_everything(local):
     assert client("logs").describe_log_groups()["logGroups"] == []
     assert client("sns").list_topics()["Topics"] == []
     assert client("application-autoscaling").describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"] == []
-    roles = [r["RoleName"] for r in client("iam").list_roles()["Roles"]]
-    assert not [r for r in roles if "cycle" in r]
-    state = client("s3").get_object(Bucket=local.config.backend.bucket, Key=local.config.backend.key)
-    assert json.loads(state["Body"].read())["resources"] == []
+    assert not [r for r in client("iam").list_roles()["Roles"] if "cycle" in r["RoleName"]]
+    assert local.state()["resources"] == []
 
-    local_stack.down(local)
-    assert emulator.status(local.emulator_port) is None
-    assert not local_stack.gateway_state_file(local).exists()
+    with redirect_stdout(StringIO()):
+        local_target.down(local)
+    assert emulator.status(local.config.target.emulator_port) is None
+    assert not local.gateway.state_file.exists()

@@ -15,22 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from scripts import plan_review
+from deploy.review import checkov
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 ACTIONLINT = PROJECT_ROOT / "node_modules" / "@tktco" / "node-actionlint" / "bin" / "node-actionlint.js"
 
 
-def scan_json(terraform: dict, directory: Path) -> plan_review.Scan:
+def scan_json(terraform: dict, directory: Path) -> checkov.Scan:
     path = directory / "cdk.tf.json"
     path.write_text(json.dumps(terraform))
-    result, _ = plan_review.scan(path, "terraform_json")
+    result, _ = checkov.scan(path, "terraform_json")
     assert result.error is None, result.error
     return result
 
 
-def describe(result: plan_review.Scan) -> str:
+def describe(result: checkov.Scan) -> str:
     return "\n".join(f"{f['check_id']} {f['resource']}: {f['check_name']}" for f in result.failed)
 
 
@@ -52,18 +52,18 @@ def test_weakened_stack_fails_the_gate(synth, tmp_path):
     path.write_text(json.dumps(weakened))
     results = tmp_path / "checkov.json"
     run = subprocess.run(  # the command line make plan uses: exit 1 and name the checks
-        [sys.executable, plan_review.__file__, "scan", "--framework", "terraform_json", str(path),
+        [sys.executable, "-m", "deploy.review", "scan", "--framework", "terraform_json", str(path),
          "--output", str(results)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
     )
     assert run.returncode == 1, run.stdout + run.stderr
-    failed = {f["check_id"] for f in plan_review.load_checkov(json.loads(results.read_text())).failed}
+    failed = {f["check_id"] for f in checkov.load_checkov(json.loads(results.read_text())).failed}
     assert {"CKV_AWS_276", "CKV_AWS_66"} <= failed, run.stdout
     assert "FAILED CKV_AWS_276" in run.stdout and "FAILED CKV_AWS_66" in run.stdout, run.stdout
 
 
 def test_every_skipped_check_has_a_reason_and_is_documented():
-    skipped = plan_review.skipped_checks()
+    skipped = checkov.skipped_checks()
     assert len(skipped) >= 10
     docs = (PROJECT_ROOT / "docs" / "plan-review.md").read_text()
     for check, reason in skipped.items():

@@ -3,13 +3,13 @@
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import zipfile
 
 import pytest
 
-from handlers.reviews.routes import ROUTES
-from stacks import table_schema as schema
+from handlers.reviews import contract
 from stacks.function import package_handler
 
 
@@ -40,19 +40,23 @@ def ref(stack: dict, resource_type: str, attribute: str, **match) -> str:
 
 # --- DynamoDB ---------------------------------------------------------------------------
 
-def test_table_keys_and_reviewer_index_match_the_shared_schema(stack):
+def test_table_keys_and_reviewer_index_follow_the_contract(stack):
     table = one(stack, "aws_dynamodb_table")
     assert table["name"] == "ProductReviews-dev"
-    assert (table["hash_key"], table["range_key"]) == (schema.PARTITION_KEY, schema.SORT_KEY)
-    assert {(a["name"], a["type"]) for a in table["attribute"]} == {
-        (name, "S") for name in schema.KEY_ATTRIBUTES
-    }
+    assert (table["hash_key"], table["range_key"]) == (contract.PARTITION_KEY, contract.SORT_KEY)
+    assert {(a["name"], a["type"]) for a in table["attribute"]} == {(name, "S") for name in contract.KEY_ATTRIBUTES}
     [index] = table["global_secondary_index"]
-    assert index["name"] == schema.REVIEWER_INDEX_NAME
-    assert index["hash_key"] == schema.REVIEWER_INDEX_PARTITION_KEY
-    assert index["range_key"] == schema.REVIEWER_INDEX_SORT_KEY
-    assert index["projection_type"] == "ALL"
-    assert table["ttl"] == {"attribute_name": schema.TTL_ATTRIBUTE, "enabled": True}
+    assert index["name"] == contract.REVIEWER_INDEX.name
+    assert index["hash_key"] == contract.REVIEWER_INDEX.partition_key
+    assert index["range_key"] == contract.REVIEWER_INDEX.sort_key
+    assert index["projection_type"] == contract.REVIEWER_INDEX.projection == "ALL"
+    assert table["ttl"] == {"attribute_name": contract.TTL_ATTRIBUTE, "enabled": True}
+
+
+def test_the_tables_terraform_address_never_changes(stack):
+    # A new address plans the table's destruction with all reviews in it (deletion protection
+    # stops it outside dev): construct ids on the path to the table must stay as they are.
+    assert list(stack["resource"]["aws_dynamodb_table"]) == ["table_43360BC0"]
 
 
 def test_table_is_recoverable_and_encrypted(stack):
@@ -67,13 +71,32 @@ def test_deletion_protection_is_off_in_dev_and_on_elsewhere(stack, synth):
     assert one(prod, "aws_dynamodb_table")["deletion_protection_enabled"] is True
 
 
-def test_provisioned_capacity_starts_at_five_and_terraform_ignores_scaler_drift(stack):
+def test_capacity_is_the_live_capacity_so_index_changes_plan_and_scaler_changes_do_not(stack):
     table = one(stack, "aws_dynamodb_table")
     assert table["billing_mode"] == "PROVISIONED"
-    assert (table["read_capacity"], table["write_capacity"]) == (5, 5)
+    # Nothing is ignored: every index change shows in the plan and is applied ...
+    assert "lifecycle" not in table
+    # ... while capacity is whatever the autoscaler set, read from the table at plan time,
+    # or the configured minimum before the table (or a new index) exists.
+    [current] = stack["data"]["aws_dynamodb_table"]
+    live = f"data.aws_dynamodb_table.{current}[0]"
+    assert table["read_capacity"] == f"${{try({live}.read_capacity, 5)}}"
+    assert table["write_capacity"] == f"${{try({live}.write_capacity, 5)}}"
     [index] = table["global_secondary_index"]
-    assert (index["read_capacity"], index["write_capacity"]) == (5, 5)
-    assert set(table["lifecycle"]["ignore_changes"]) >= {"read_capacity", "write_capacity"}
+    assert index["read_capacity"] == (
+        f"${{try(one([for index in {live}.global_secondary_index : index.read_capacity "
+        f'if index.name == "{contract.REVIEWER_INDEX.name}"]), 5)}}'
+    )
+    [tables] = stack["data"]["aws_dynamodb_tables"]
+    assert stack["data"]["aws_dynamodb_table"][current]["count"] == (
+        f'${{try(contains(data.aws_dynamodb_tables.{tables}.names, "ProductReviews-dev"), false) ? 1 : 0}}'
+    )
+
+
+def test_initial_capacity_follows_the_configured_minimum(synth):
+    table = one(synth(REVIEWS_MIN_CAPACITY="10").terraform, "aws_dynamodb_table")
+    assert table["read_capacity"].endswith(", 10)}")
+    assert table["global_secondary_index"][0]["write_capacity"].endswith(", 10)}")
 
 
 def test_autoscaling_tracks_70_percent_on_table_and_index_reads_and_writes(stack):
@@ -81,8 +104,8 @@ def test_autoscaling_tracks_70_percent_on_table_and_index_reads_and_writes(stack
     assert {(t["resource_id"], t["scalable_dimension"]) for t in targets} == {
         ("table/ProductReviews-dev", "dynamodb:table:ReadCapacityUnits"),
         ("table/ProductReviews-dev", "dynamodb:table:WriteCapacityUnits"),
-        ("table/ProductReviews-dev/index/ReviewerIdIndex", "dynamodb:index:ReadCapacityUnits"),
-        ("table/ProductReviews-dev/index/ReviewerIdIndex", "dynamodb:index:WriteCapacityUnits"),
+        (f"table/ProductReviews-dev/index/{contract.REVIEWER_INDEX.name}", "dynamodb:index:ReadCapacityUnits"),
+        (f"table/ProductReviews-dev/index/{contract.REVIEWER_INDEX.name}", "dynamodb:index:WriteCapacityUnits"),
     }
     assert all((t["min_capacity"], t["max_capacity"]) == (5, 100) for t in targets)
     policies = resources(stack, "aws_appautoscaling_policy")
@@ -110,6 +133,7 @@ def test_on_demand_billing_drops_capacity_and_autoscaling(synth):
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert "read_capacity" not in table and "lifecycle" not in table
     assert "read_capacity" not in table["global_secondary_index"][0]
+    assert "data" not in stack  # no live capacity to read
     assert "aws_appautoscaling_target" not in stack["resource"]
     assert "aws_appautoscaling_policy" not in stack["resource"]
 
@@ -125,9 +149,9 @@ def test_function_settings(stack):
     assert function["reserved_concurrent_executions"] == 50
     assert function["tracing_config"] == {"mode": "Active"}
     assert function["environment"]["variables"] == {
-        "TABLE_NAME": "ProductReviews-dev",
-        "REVIEWER_INDEX_NAME": schema.REVIEWER_INDEX_NAME,
-        "ALLOWED_ORIGINS": "*",
+        contract.TABLE_NAME_VARIABLE: "ProductReviews-dev",
+        contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
+        contract.ALLOWED_ORIGINS_VARIABLE: "*",
     }
     assert "inline" not in json.dumps(function) and "zip_file" not in function
 
@@ -143,7 +167,7 @@ def test_function_code_is_the_handlers_package_with_its_hash(stack, synth):
     data = package.read_bytes()
     assert function["source_code_hash"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
     names = zipfile.ZipFile(package).namelist()
-    assert "reviews/app.py" in names and "reviews/routes.py" in names
+    assert "reviews/app.py" in names and "reviews/contract.py" in names
     assert all(name.endswith(".py") and "__pycache__" not in name for name in names)
 
 
@@ -189,7 +213,10 @@ def test_table_access_is_limited_to_the_table_and_its_index(stack):
     policy = json.loads(one(stack, "aws_iam_role_policy")["policy"])
     table_arn = ref(stack, "aws_dynamodb_table", "arn")
     by_resource = {s["Resource"]: set(s["Action"]) for s in policy["Statement"]}
-    assert set(by_resource) == {table_arn, f"{table_arn}/index/{schema.REVIEWER_INDEX_NAME}"}
+    assert by_resource == {
+        table_arn: set(contract.TABLE_ACTIONS),
+        f"{table_arn}/index/{contract.REVIEWER_INDEX.name}": set(contract.INDEX_ACTIONS),
+    }
     granted = set().union(*by_resource.values())
     assert not {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:*"} & granted
     assert all(s["Effect"] == "Allow" and "*" not in s["Resource"] for s in policy["Statement"])
@@ -197,51 +224,115 @@ def test_table_access_is_limited_to_the_table_and_its_index(stack):
 
 # --- API Gateway ------------------------------------------------------------------------
 
-def api_resource_paths(stack: dict) -> dict[str, str]:
-    """Maps each aws_api_gateway_resource's full path to its id reference."""
-    by_name = stack["resource"]["aws_api_gateway_resource"]
-    root = ref(stack, "aws_api_gateway_rest_api", "root_resource_id")
-    paths = {root: ""}
-    while len(paths) <= len(by_name):
-        for name, body in by_name.items():
-            if body["parent_id"] in paths:
-                paths[f"${{aws_api_gateway_resource.{name}.id}}"] = f"{paths[body['parent_id']]}/{body['path_part']}"
-    return {path: reference for reference, path in paths.items()}
+def api_definition(stack: dict) -> dict:
+    return json.loads(one(stack, "aws_api_gateway_rest_api")["body"])
 
 
-def test_every_route_is_a_lambda_proxy_method_with_its_api_key_requirement(stack):
-    paths = api_resource_paths(stack)
-    methods = {
-        (m["http_method"], m["resource_id"]): m["api_key_required"]
-        for m in resources(stack, "aws_api_gateway_method")
-    }
-    expected = {(r.method, paths[r.path]): r.api_key_required for r in ROUTES}
-    expected.update({("OPTIONS", paths[r.path]): False for r in ROUTES})
-    assert methods == expected
-    assert dict(methods)[("POST", paths["/reviews"])] is True
-    invoke_arn = ref(stack, "aws_lambda_function", "invoke_arn")
-    integrations = resources(stack, "aws_api_gateway_integration")
-    assert len(integrations) == len(methods)
-    assert all(
-        (i["type"], i["integration_http_method"], i["uri"]) == ("AWS_PROXY", "POST", invoke_arn)
-        for i in integrations
+def references(body: object) -> set[str]:
+    """The `type.name` of every resource or data source a resource's settings refer to."""
+    text = json.dumps(body)
+    found = set(re.findall(r"\$\{(?:data\.)?(aws_[a-z0-9_]+\.[A-Za-z0-9_]+)", text))
+    found.update(re.findall(r"\b(aws_[a-z0-9_]+\.[A-Za-z0-9_]+)\b", json.dumps(body.get("depends_on", []))))
+    return found
+
+
+def dependencies(stack: dict, address: str) -> set[str]:
+    """Everything `address` depends on, directly or not."""
+    bodies = {f"{t}.{n}": b for section in ("resource", "data") for t, r in stack.get(section, {}).items() for n, b in r.items()}
+    seen, todo = set(), [address]
+    while todo:
+        for found in references(bodies[todo.pop()]) - seen:
+            seen.add(found)
+            todo.append(found)
+    return seen
+
+
+def test_every_route_is_a_lambda_proxy_operation_with_its_api_key_requirement(stack):
+    definition = api_definition(stack)
+    uri = (
+        "arn:aws:apigateway:us-east-2:lambda:path/2015-03-31/functions/"
+        "arn:aws:lambda:us-east-2:111122223333:function:ReviewProcessor-dev/invocations"
     )
+    operations = {
+        (method.upper(), path): operation for path, methods in definition["paths"].items() for method, operation in methods.items()
+    }
+    expected = {(r.method, r.path) for r in contract.ROUTES} | {("OPTIONS", p) for p in contract.resource_paths()}
+    assert set(operations) == expected
+    for (method, path), operation in operations.items():
+        assert operation["x-amazon-apigateway-integration"] == {"type": "aws_proxy", "httpMethod": "POST", "uri": uri}
+        required = any(r.api_key_required for r in contract.ROUTES if (r.method, r.path) == (method, path))
+        assert ("security" in operation) == required, (method, path)
+    assert operations[("POST", "/reviews")]["security"] == [{"api_key": []}]
+    assert definition["components"]["securitySchemes"]["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
+    assert definition["x-amazon-apigateway-api-key-source"] == "HEADER"
+    assert one(stack, "aws_api_gateway_rest_api")["put_rest_api_mode"] == "overwrite"
 
 
-def test_lambda_permission_is_scoped_to_this_api_stage(stack):
+@pytest.mark.parametrize(("origins", "allow_origin"), [
+    ("*", "'*'"),
+    ("https://shop.example.com", "'https://shop.example.com'"),
+    ("https://shop.example.com,https://admin.example.com", "method.request.header.Origin"),
+])
+def test_api_gateways_own_errors_carry_cors_headers(synth, origins, allow_origin):
+    responses = api_definition(synth(REVIEWS_CORS_ORIGINS=origins).terraform)["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        assert response["responseParameters"] == {
+            "gatewayresponse.header.Access-Control-Allow-Origin": allow_origin,
+            "gatewayresponse.header.Vary": "'Origin'",
+        }
+
+
+def test_lambda_permission_is_scoped_to_this_api_stage_and_replaced_with_the_function(stack):
     permission = one(stack, "aws_lambda_permission")
     assert permission["principal"] == "apigateway.amazonaws.com"
     assert permission["source_arn"] == ref(stack, "aws_api_gateway_rest_api", "execution_arn") + "/v1/*/*"
+    assert permission["function_name"] == ref(stack, "aws_lambda_function", "function_name")
+    # A destroyed function takes its resource policy with it.
+    function = address(stack, "aws_lambda_function")
+    assert permission["lifecycle"] == {"replace_triggered_by": [f"{function}.id"]}
 
 
-def test_deployment_is_replaced_when_routes_change(stack):
+@pytest.mark.parametrize(("child_type", "parent_type", "argument"), [
+    ("aws_iam_role_policy_attachment", "aws_iam_role", "role"),
+    ("aws_iam_role_policy", "aws_iam_role", "role"),
+    ("aws_lambda_permission", "aws_lambda_function", "function_name"),
+    ("aws_api_gateway_method_settings", "aws_api_gateway_stage", "stage_name"),
+    ("aws_api_gateway_usage_plan", "aws_api_gateway_stage", "api_stages"),
+    ("aws_appautoscaling_policy", "aws_appautoscaling_target", "resource_id"),
+    ("aws_sns_topic_subscription", "aws_sns_topic", "topic_arn"),
+])
+def test_what_aws_deletes_with_its_parent_is_replaced_with_it(synth, child_type, parent_type, argument):
+    # A replaced parent keeps its name, so the child's arguments do not change: without
+    # replace_triggered_by, Terraform would keep a child AWS deleted with the old parent.
+    stack = synth(REVIEWS_ALARM_EMAIL="oncall@example.com").terraform
+    children = stack["resource"][child_type]
+    assert children
+    for child in children.values():
+        [parent] = re.findall(rf"\b({parent_type}\.[A-Za-z0-9_]+)\.", json.dumps(child[argument]))
+        assert child["lifecycle"] == {"replace_triggered_by": [f"{parent}.id"]}
+
+
+def test_deployment_is_replaced_when_the_definition_changes(stack, synth):
     deployment = one(stack, "aws_api_gateway_deployment")
     assert deployment["lifecycle"] == {"create_before_destroy": True}
-    trigger = deployment["triggers"]["redeployment"]
-    for method_name in stack["resource"]["aws_api_gateway_method"]:
-        assert f"aws_api_gateway_method.{method_name}.id" in trigger
-    for integration_name in stack["resource"]["aws_api_gateway_integration"]:
-        assert f"aws_api_gateway_integration.{integration_name}.id" in trigger
+    body = one(stack, "aws_api_gateway_rest_api")["body"]
+    assert deployment["triggers"] == {"redeployment": hashlib.sha1(body.encode()).hexdigest()}
+    other = one(synth(REVIEWS_CORS_ORIGINS="https://shop.example.com").terraform, "aws_api_gateway_deployment")
+    assert other["triggers"] != deployment["triggers"]
+
+
+def test_nothing_with_a_fixed_name_is_created_before_its_old_copy_is_destroyed(stack):
+    # create_before_destroy passes to everything a resource depends on. The deployment's only
+    # dependency is the REST API (whose name need not be unique); a function, log group or API
+    # key created before its old copy is destroyed would clash on its name.
+    creating_first = {
+        f"{t}.{n}" for t, r in stack["resource"].items() for n, b in r.items()
+        if b.get("lifecycle", {}).get("create_before_destroy")
+    }
+    assert {a.split(".")[0] for a in creating_first} == {"aws_api_gateway_deployment"}
+    for deployment in creating_first:
+        assert {a.split(".")[0] for a in dependencies(stack, deployment)} == {"aws_api_gateway_rest_api"}
 
 
 def test_stage_traces_and_writes_json_access_logs_with_retention(stack):
@@ -406,34 +497,48 @@ def test_provider_is_pinned_and_tags_everything(stack):
     assert stack["terraform"]["required_providers"]["aws"]["version"] == "5.100.0"
     [provider] = stack["provider"]["aws"]
     assert provider["region"] == "us-east-2"
+    # Nothing that depends on who deploys: another person's deploy of the same stack plans no change.
     assert provider["default_tags"] == [{"tags": {
-        "Environment": "dev", "Repository": "example/product-reviews", "Author": "ci-bot",
-        "Project": "ProductReviews",
+        "Environment": "dev", "Repository": "example/product-reviews", "Project": "ProductReviews",
     }}]
+    assert provider["allowed_account_ids"] == ["111122223333"]
     assert "endpoints" not in provider and "access_key" not in provider
 
 
 def test_local_target_points_provider_and_backend_at_the_emulator(synth):
-    stack = synth(REVIEWS_TARGET="local", REVIEWS_STATE_BUCKET="").terraform
+    local = synth(REVIEWS_TARGET="local", REVIEWS_EMULATOR_PORT="4599", REVIEWS_GATEWAY_PORT="8099")
+    stack = local.terraform
     [provider] = stack["provider"]["aws"]
     [endpoints] = provider["endpoints"]
-    assert set(endpoints.values()) == {"http://127.0.0.1:4566"}
+    assert set(endpoints.values()) == {"http://127.0.0.1:4599"}
     assert {"dynamodb", "lambda", "apigateway", "applicationautoscaling", "sts"} <= set(endpoints)
     assert provider["max_retries"] <= 3
+    assert provider["allowed_account_ids"] == ["123456789012"]  # the emulator's account
     backend = stack["terraform"]["backend"]["s3"]
-    assert backend["endpoints"] == {"s3": "http://127.0.0.1:4566"} and backend["use_lockfile"] is True
-    # Same constructs either way: only provider and backend differ.
-    aws = synth().terraform
-    assert json.dumps(stack["resource"], sort_keys=True) == json.dumps(aws["resource"], sort_keys=True)
+    assert backend["endpoints"] == {"s3": "http://127.0.0.1:4599"} and backend["use_lockfile"] is True
+    assert backend["bucket"] == "product-reviews-tfstate-local"
+    # A stack (and cdktf.out folder) of its own: switching targets never needs -reconfigure.
+    assert local.directory.name == "product-reviews-dev-local"
+    # `cdktf output` gives the URL the local gateway serves.
+    assert stack["output"]["api_url"]["value"] == "http://127.0.0.1:8099/v1"
+
+
+def test_the_targets_differ_only_in_provider_backend_account_and_url(synth):
+    local = synth(REVIEWS_TARGET="local", REVIEWS_ACCOUNT_ID="123456789012").terraform
+    aws = synth(REVIEWS_ACCOUNT_ID="123456789012").terraform
+
+    def without_metadata(resources: dict) -> str:  # metadata names the stack, which differs
+        return json.dumps({t: {n: {k: v for k, v in b.items() if k != "//"} for n, b in r.items()}
+                           for t, r in resources.items()}, sort_keys=True)
+
+    assert without_metadata(local["resource"]) == without_metadata(aws["resource"])
 
 
 # --- Whole-stack checks -----------------------------------------------------------------
 
-def test_synth_is_byte_identical_twice(tmp_path):
-    from tests.conftest import AWS_SETTINGS, synth_stack
-
-    first = synth_stack(tmp_path / "a", AWS_SETTINGS).directory / "cdk.tf.json"
-    second = synth_stack(tmp_path / "b", AWS_SETTINGS).directory / "cdk.tf.json"
+def test_synth_is_byte_identical_twice(tmp_path, synth_default_into):
+    first = synth_default_into(tmp_path / "a").directory / "cdk.tf.json"
+    second = synth_default_into(tmp_path / "b").directory / "cdk.tf.json"
     assert first.read_bytes() == second.read_bytes()
 
 

@@ -7,10 +7,13 @@ keeps only the last value of a repeated query key in queryStringParameters.
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
-from .errors import ApiError, bad_request
+from . import contract
+from .errors import HttpError
+from .model import InvalidInput
 
-MAX_BODY_BYTES = 16 * 1024
+Event = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Request:
         return values[-1] if values else None
 
 
-def parse_headers(event: dict) -> dict[str, tuple[str, ...]]:
+def parse_headers(event: Event) -> dict[str, tuple[str, ...]]:
     values: dict[str, list[str]] = {}
     for name, value in (event.get("headers") or {}).items():
         values.setdefault(name.lower(), []).append(value)
@@ -39,14 +42,14 @@ def parse_headers(event: dict) -> dict[str, tuple[str, ...]]:
     return {name: tuple(dict.fromkeys(found)) for name, found in values.items()}
 
 
-def parse_query(event: dict) -> dict[str, tuple[str, ...]]:
+def parse_query(event: Event) -> dict[str, tuple[str, ...]]:
     many = event.get("multiValueQueryStringParameters")
     if many:
         return {name: tuple(values or ()) for name, values in many.items()}
     return {name: (value,) for name, value in (event.get("queryStringParameters") or {}).items()}
 
 
-def decode_body(event: dict) -> bytes:
+def decode_body(event: Event) -> bytes:
     body = event.get("body")
     if body is None:
         return b""
@@ -54,15 +57,15 @@ def decode_body(event: dict) -> bytes:
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise bad_request("The body is marked base64 but is not valid base64.") from None
+            raise InvalidInput("The body is marked base64 but is not valid base64.") from None
     else:
         raw = body.encode("utf-8", "surrogatepass")
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    if len(raw) > contract.MAX_BODY_BYTES:
+        raise HttpError(413, "payload_too_large", f"The body exceeds {contract.MAX_BODY_BYTES} bytes.")
     return raw
 
 
-def parse_request(event: dict, headers: dict[str, tuple[str, ...]]) -> Request:
+def parse_request(event: Event, headers: dict[str, tuple[str, ...]]) -> Request:
     return Request(
         method=event.get("httpMethod") or "",
         resource=event.get("resource") or "",
@@ -73,7 +76,6 @@ def parse_request(event: dict, headers: dict[str, tuple[str, ...]]) -> Request:
     )
 
 
-def request_id(event: dict, context) -> str:
-    return (event.get("requestContext") or {}).get("requestId") or getattr(
-        context, "aws_request_id", "-"
-    )
+def request_id(event: Event, context: object) -> str:
+    found = (event.get("requestContext") or {}).get("requestId") or getattr(context, "aws_request_id", "-")
+    return str(found)

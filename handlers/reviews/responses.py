@@ -1,38 +1,65 @@
-"""Lambda proxy responses: exactly {statusCode, headers, body: str, isBase64Encoded: false}."""
+"""Lambda proxy responses, exactly {statusCode, headers, body: str, isBase64Encoded: false},
+and the one place where domain errors become HTTP statuses."""
 
 import json
+from typing import Any
 
-from .errors import ApiError
+from . import contract
+from .errors import HttpError
+from .model import IdempotencyKeyReused, InvalidInput, ReviewExists, TemporarilyUnavailable
+
+Response = dict[str, Any]
 
 ANY_ORIGIN = "*"
-PREFLIGHT_ALLOWED_HEADERS = "Content-Type, X-Api-Key, Idempotency-Key"
+PREFLIGHT_ALLOWED_HEADERS = f"Content-Type, X-Api-Key, {contract.IDEMPOTENCY_KEY_HEADER}"
 PREFLIGHT_MAX_AGE_SECONDS = "600"
+# Every error a client can act on, and how it is answered.
+ERRORS = (InvalidInput, ReviewExists, IdempotencyKeyReused, TemporarilyUnavailable, HttpError)
 
 
-def json_response(status: int, body: str, headers: dict[str, str] | None = None) -> dict:
+def to_json(payload: object) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> Response:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": body,
+        "body": to_json(payload),
         "isBase64Encoded": False,
     }
 
 
-def to_json(payload) -> str:
-    return json.dumps(payload, separators=(",", ":"))
+def error_body(code: str, message: str, details: list[dict[str, str]] | None = None) -> dict[str, object]:
+    return {"error": code, "message": message, "details": details or []}
 
 
-def error_response(error: ApiError) -> dict:
-    payload = {"error": error.code, "message": error.message, "details": error.details}
-    return json_response(error.status, to_json(payload), error.headers)
+def error_response(error: Exception) -> Response:
+    """The answer to one of ERRORS."""
+    if isinstance(error, InvalidInput):
+        code = "invalid_json" if error.malformed else "bad_request"
+        details = [{"field": p.field, "message": p.message} for p in error.problems]
+        return json_response(400, error_body(code, error.message, details))
+    if isinstance(error, ReviewExists):
+        details = [{"field": "reviewer_id", "message": "already reviewed this product", "review_id": error.review_id}]
+        return json_response(409, error_body("review_exists", "This reviewer has already reviewed this product.", details))
+    if isinstance(error, IdempotencyKeyReused):
+        message = f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with a different request."
+        return json_response(422, error_body("idempotency_key_reused", message))
+    if isinstance(error, TemporarilyUnavailable):
+        message = "Too many requests right now; retry shortly."
+        retry_after = {"Retry-After": str(contract.RETRY_AFTER_SECONDS)}
+        return json_response(503, error_body("service_unavailable", message), retry_after)
+    if isinstance(error, HttpError):
+        return json_response(error.status, error_body(error.code, error.message), error.headers)
+    raise TypeError(f"no HTTP answer for {type(error).__name__}") from error
 
 
-def internal_error_response() -> dict:
-    payload = {"error": "internal_error", "message": "Something went wrong on our side.", "details": []}
-    return json_response(500, to_json(payload))
+def internal_error_response() -> Response:
+    return json_response(500, error_body("internal_error", "Something went wrong on our side."))
 
 
-def preflight_response(methods: tuple[str, ...]) -> dict:
+def preflight_response(methods: tuple[str, ...]) -> Response:
     return {
         "statusCode": 204,
         "headers": {

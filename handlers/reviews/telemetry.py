@@ -8,55 +8,46 @@ import json
 import time
 import traceback
 
-METRIC_NAMESPACE = "ProductReviews"
-FAULT_METRIC = "Fault"
+from . import contract
 
 
-def write_line(record: dict) -> None:
+def write_line(record: dict[str, object]) -> None:
     print(json.dumps(record, separators=(",", ":")), flush=True)
 
 
 def log_request(request_id: str, method: str, route: str, status: int, latency_ms: float) -> None:
     # Route template and status only: review text and query values stay out of INFO logs.
-    write_line(
-        {
-            "level": "INFO",
-            "message": "request",
-            "request_id": request_id,
-            "method": method,
-            "route": route,
-            "status": status,
-            "latency_ms": round(latency_ms, 2),
-        }
-    )
+    write_line({
+        "level": "INFO",
+        "message": "request",
+        "request_id": request_id,
+        "method": method,
+        "route": route,
+        "status": status,
+        "latency_ms": round(latency_ms, 2),
+    })
 
 
-def log_fault(request_id: str) -> None:
-    """Call from an except block: logs the exception being handled."""
-    write_line(
-        {
-            "level": "ERROR",
-            "message": "unhandled fault",
-            "request_id": request_id,
-            "traceback": traceback.format_exc(),
-        }
-    )
+def log_fault(request_id: str, reason: str | None = None) -> None:
+    """Call from an except block: logs the exception being handled (and `reason`, if given)."""
+    write_line({
+        "level": "ERROR",
+        "message": reason or "unhandled fault",
+        "request_id": request_id,
+        "traceback": traceback.format_exc(),
+    })
 
 
 def emit_fault_metric(function_name: str) -> None:
-    write_line(
-        {
-            "_aws": {
-                "Timestamp": int(time.time() * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": METRIC_NAMESPACE,
-                        "Dimensions": [["FunctionName"]],
-                        "Metrics": [{"Name": FAULT_METRIC, "Unit": "Count"}],
-                    }
-                ],
-            },
-            "FunctionName": function_name,
-            FAULT_METRIC: 1,
-        }
-    )
+    write_line({
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [{
+                "Namespace": contract.METRIC_NAMESPACE,
+                "Dimensions": [[contract.METRIC_DIMENSION]],
+                "Metrics": [{"Name": contract.FAULT_METRIC, "Unit": "Count"}],
+            }],
+        },
+        contract.METRIC_DIMENSION: function_name,
+        contract.FAULT_METRIC: 1,
+    })

@@ -3,7 +3,10 @@
 import json
 import uuid
 
-from reviews import app as reviews_app
+from handlers.reviews import app as reviews_app
+from handlers.reviews.ids import ReviewIdGenerator
+from handlers.reviews.repository import ReviewRepository
+from handlers.reviews.routing import Backend
 
 FUNCTION_NAME = "reviews-test-fn"
 
@@ -32,3 +35,9 @@ def invoke(event: dict, app=None) -> Response:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def app_for(client, table_name: str, allowed_origins: frozenset[str] = frozenset(), function_name: str = "local"):
+    """An App like the Lambda's, on another table or with other CORS origins."""
+    settings = reviews_app.Settings(table_name, "ReviewerIdIndex", allowed_origins, function_name)
+    return reviews_app.App(settings, Backend(ReviewRepository(client, table_name, "ReviewerIdIndex"), ReviewIdGenerator()))

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from api_client import new_id
 from moto.server import ThreadedMotoServer
-from reviews import app as reviews_app
+from handlers.reviews import app as reviews_app
 from review_table import ENVIRONMENT, TABLE_NAME, create_table
 
 @pytest.fixture(scope="session", autouse=True)

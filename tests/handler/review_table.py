@@ -1,7 +1,7 @@
-"""The test table: the stack's key schema (stacks/table_schema.py) created in moto."""
+"""The test table: the contract's key schema (handlers/reviews/contract.py) created in moto."""
 
 from api_client import FUNCTION_NAME
-from stacks import table_schema
+from handlers.reviews import contract
 
 TABLE_NAME = "reviews-test"
 ENVIRONMENT = {
@@ -12,9 +12,9 @@ ENVIRONMENT = {
     "AWS_REGION": "us-east-2",
     "AWS_CONFIG_FILE": "/dev/null",
     "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    "TABLE_NAME": TABLE_NAME,
-    "REVIEWER_INDEX_NAME": table_schema.REVIEWER_INDEX_NAME,
-    "ALLOWED_ORIGINS": "https://shop.example.com, https://admin.example.com",
+    contract.TABLE_NAME_VARIABLE: TABLE_NAME,
+    contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
+    contract.ALLOWED_ORIGINS_VARIABLE: "https://shop.example.com, https://admin.example.com",
     "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
 }
 
@@ -22,19 +22,19 @@ ENVIRONMENT = {
 def create_table(client, name: str) -> None:
     client.create_table(
         TableName=name,
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in table_schema.KEY_ATTRIBUTES],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in contract.KEY_ATTRIBUTES],
         KeySchema=[
-            {"AttributeName": table_schema.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": table_schema.SORT_KEY, "KeyType": "RANGE"},
+            {"AttributeName": contract.PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": contract.SORT_KEY, "KeyType": "RANGE"},
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": table_schema.REVIEWER_INDEX_NAME,
+                "IndexName": contract.REVIEWER_INDEX.name,
                 "KeySchema": [
-                    {"AttributeName": table_schema.REVIEWER_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": table_schema.REVIEWER_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                    {"AttributeName": contract.REVIEWER_INDEX.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": contract.REVIEWER_INDEX.sort_key, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": contract.REVIEWER_INDEX.projection},
                 "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
             }
         ],
@@ -43,5 +43,5 @@ def create_table(client, name: str) -> None:
     )
     client.update_time_to_live(
         TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": table_schema.TTL_ATTRIBUTE},
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE},
     )

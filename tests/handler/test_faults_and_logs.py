@@ -1,13 +1,16 @@
 """Logs, the Fault metric, and what a real fault looks like to the client."""
 
 import json
+import socket
+import time
 
 import api_events
+import boto3
 import pytest
-from api_client import FUNCTION_NAME, invoke
-from reviews.app import App, Settings
-from reviews.ids import ReviewIdGenerator
-from reviews.repository import ReviewRepository
+from api_client import FUNCTION_NAME, Response, app_for, invoke
+from botocore.config import Config
+
+from handlers.reviews.app import DYNAMODB_CLIENT_CONFIG
 
 
 def log_lines(capsys) -> list[dict]:
@@ -42,8 +45,7 @@ def test_log_line_falls_back_to_the_lambda_request_id(capsys):
 
 @pytest.fixture
 def app_with_missing_table(dynamodb):
-    settings = Settings("no-such-table", "ReviewerIdIndex", frozenset({api_events.ALLOWED_ORIGIN}), FUNCTION_NAME)
-    return App(settings, ReviewRepository(dynamodb, "no-such-table", "ReviewerIdIndex"), ReviewIdGenerator())
+    return app_for(dynamodb, "no-such-table", frozenset({api_events.ALLOWED_ORIGIN}), FUNCTION_NAME)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +80,48 @@ def test_client_errors_emit_no_fault_metric(capsys):
     invoke(api_events.post_review("{", raw=True))
 
     assert not [line for line in log_lines(capsys) if "_aws" in line]
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP port that accepts connections and never answers: DynamoDB timing out."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def unreachable_app(endpoint: str, config: Config):
+    client = boto3.client("dynamodb", endpoint_url=endpoint, config=config)
+    return app_for(client, "reviews-test", frozenset({api_events.ALLOWED_ORIGIN}), FUNCTION_NAME)
+
+
+def assert_retryable_fault(response: Response, capsys) -> None:
+    assert response.status == 503
+    assert response.json["error"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Access-Control-Allow-Origin"] == api_events.ALLOWED_ORIGIN
+    lines = log_lines(capsys)
+    assert [line["message"] for line in lines if line.get("level") == "ERROR"][0].startswith("DynamoDB is unreachable")
+    assert [line["Fault"] for line in lines if "_aws" in line] == [1]
+
+
+def test_an_unreachable_table_is_503_with_retry_after_and_the_fault_metric(capsys):
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    started = time.monotonic()
+
+    response = invoke(api_events.get_rating("p"), unreachable_app(endpoint, DYNAMODB_CLIENT_CONFIG))
+
+    assert_retryable_fault(response, capsys)
+    assert time.monotonic() - started < 10  # the handler's own client settings fail fast
+
+
+def test_a_table_that_times_out_is_503_with_retry_after_and_the_fault_metric(capsys, silent_server):
+    quick = Config(connect_timeout=0.2, read_timeout=0.2, retries={"mode": "standard", "max_attempts": 1})
+    event = api_events.post_review({"product_id": "p", "reviewer_id": "r", "rating": 5})
+
+    response = invoke(event, unreachable_app(silent_server, quick))
+
+    assert_retryable_fault(response, capsys)

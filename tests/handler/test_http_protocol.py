@@ -5,11 +5,9 @@ import os
 
 import api_events
 import pytest
-from api_client import invoke
-from reviews.app import App, Settings
-from reviews.ids import ReviewIdGenerator
-from reviews.repository import ReviewRepository
-from reviews.routes import ROUTES, methods_for, resource_paths
+from api_client import app_for, invoke
+
+from handlers.reviews.contract import ROUTES, methods_for, resource_paths
 
 ALLOWED = api_events.ALLOWED_ORIGIN
 
@@ -24,10 +22,10 @@ def test_routes_are_the_contract_with_the_stack():
     assert methods_for("/reviews") == ("GET", "POST")
 
 
-def test_every_route_has_an_action():
-    from reviews.app import ACTIONS
+def test_every_route_has_an_operation():
+    from handlers.reviews.routing import OPERATIONS
 
-    assert set(ACTIONS) == {(r.method, r.path) for r in ROUTES}
+    assert set(OPERATIONS) == {r.operation_id for r in ROUTES}
 
 
 def test_unknown_resource_is_404_json_with_cors():
@@ -93,8 +91,7 @@ def test_cors_headers_are_on_error_responses_too():
 
 
 def test_wildcard_allowed_origins_answers_star(dynamodb):
-    settings = Settings("reviews-test", "ReviewerIdIndex", frozenset({"*"}), "local")
-    app = App(settings, ReviewRepository(dynamodb, "reviews-test", "ReviewerIdIndex"), ReviewIdGenerator())
+    app = app_for(dynamodb, "reviews-test", frozenset({"*"}))
 
     response = invoke(api_events.get_rating("p"), app)
 
@@ -157,7 +154,7 @@ def test_response_body_is_json_with_ints_not_decimals(product_id):
 
 
 def test_the_handler_creates_its_client_once_and_reads_configuration_from_env():
-    from reviews import app
+    from handlers.reviews import app
 
     app.handler(api_events.get_rating("p"), None)
     first = app.default_app()
@@ -167,5 +164,5 @@ def test_the_handler_creates_its_client_once_and_reads_configuration_from_env():
     assert first.settings.table_name == "reviews-test"
     assert first.settings.allowed_origins == {"https://shop.example.com", "https://admin.example.com"}
     # boto3 honours AWS_ENDPOINT_URL itself: the handler has no endpoint setting of its own.
-    assert first.repository.client.meta.endpoint_url == os.environ["AWS_ENDPOINT_URL"]
+    assert first.backend.repository.client.meta.endpoint_url == os.environ["AWS_ENDPOINT_URL"]
 

@@ -9,8 +9,9 @@ import json
 
 import api_events
 from api_client import invoke, new_id
-from reviews.app import default_app
-from reviews.routes import ROUTES
+
+from handlers.reviews.app import default_app
+from handlers.reviews.contract import ROUTES
 
 # TransactWriteItems has no IAM action of its own: each item is authorized as its own action.
 TRANSACT_ITEM_ACTIONS = {
@@ -63,7 +64,7 @@ def exercise_every_route() -> None:
 
 def used_dynamodb_actions() -> set[tuple[str, str]]:
     invoke(api_events.get_rating("warm-up"))  # creates the handler's client
-    with record_dynamodb_actions(default_app().repository.client) as used:
+    with record_dynamodb_actions(default_app().backend.repository.client) as used:
         exercise_every_route()
     return used
 

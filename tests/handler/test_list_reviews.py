@@ -4,11 +4,8 @@ import base64
 
 import api_events
 import pytest
-from api_client import invoke, new_id
+from api_client import app_for, invoke, new_id
 from review_table import create_table
-from reviews.app import App, Settings
-from reviews.ids import ReviewIdGenerator
-from reviews.repository import ReviewRepository
 
 
 def post(product, reviewer, rating=3, **fields):
@@ -65,8 +62,7 @@ def large_table(dynamodb):
     """A table of its own: moto copies the whole table on every transaction, so the 2.4 MB of
     data here would slow every other test down."""
     create_table(dynamodb, "reviews-large")
-    settings = Settings("reviews-large", "ReviewerIdIndex", frozenset(), "local")
-    yield App(settings, ReviewRepository(dynamodb, "reviews-large", "ReviewerIdIndex"), ReviewIdGenerator())
+    yield app_for(dynamodb, "reviews-large")
     dynamodb.delete_table(TableName="reviews-large")
 
 
@@ -190,13 +186,13 @@ def test_a_token_from_another_listing_is_400(two_pages):
 
 def test_a_forged_token_with_a_valid_checksum_cannot_leave_its_listing(two_pages):
     # The checksum is not secret, so position checks must hold on their own.
-    from reviews import pagination
-    from reviews.validation import Listing
+    from handlers.reviews.model import Listing, Position
+    from handlers.reviews.tokens import encode_next_token
 
     product_id, _ = two_pages
-    listing = Listing("product", product_id, 1, None)
-    forged = pagination.encode_next_token(listing, pagination.Position("other-product", "01" + "0" * 24))
-    internal = pagination.encode_next_token(listing, pagination.Position(product_id, "#SUMMARY"))
+    listing = Listing("product", product_id, 1)
+    forged = encode_next_token(listing, Position("other-product", "01" + "0" * 24))
+    internal = encode_next_token(listing, Position(product_id, "#SUMMARY"))
 
     for token in (forged, internal):
         assert list_reviews(product_id=product_id, next_token=token).status == 400

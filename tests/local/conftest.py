@@ -1,4 +1,4 @@
-"""Fixtures for the local AWS stand-in: an emulator, and a small API deployed into it.
+"""Fixtures for the local AWS stand-in: an emulator, and APIs deployed into it with boto3.
 
 Everything started here is stopped in a finally, also when a test fails.
 """
@@ -63,12 +63,90 @@ class TestApi:
     region: str = REGION
 
 
-def _zip(files: dict[str, str]) -> bytes:
+@dataclass(frozen=True)
+class ProxyMethod:
+    """One method of a REST API, integrated (AWS_PROXY) with a Lambda function."""
+
+    http_method: str
+    path: str  # resource template, e.g. /products/{product_id}/rating
+    function_arn: str
+    api_key_required: bool = False
+
+
+def zip_files(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, text in files.items():
             archive.writestr(name, text)
     return buffer.getvalue()
+
+
+def aws_client(endpoint: str, service: str):
+    return emulator.client(service, endpoint, REGION)
+
+
+def create_function_role(endpoint: str, name: str) -> str:
+    return aws_client(endpoint, "iam").create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+    )["Role"]["Arn"]
+
+
+def create_test_function(endpoint: str, role: str, prefix: str, handler: str, timeout: int = 3) -> str:
+    """A function <prefix>-<handler> running one handler of FUNCTION_CODE; returns its ARN."""
+    return aws_client(endpoint, "lambda").create_function(
+        FunctionName=f"{prefix}-{handler}",
+        Runtime="python3.11",
+        Role=role,
+        Handler=f"fn.{handler}",
+        Code={"ZipFile": zip_files({"fn.py": FUNCTION_CODE})},
+        Timeout=timeout,
+        Environment={"Variables": {"TABLE_NAME": "reviews-test"}},
+    )["FunctionArn"]
+
+
+def create_proxy_api(endpoint: str, name: str, methods: list[ProxyMethod]) -> str:
+    """A REST API with a resource for every path in `methods` (parents first); returns its id."""
+    apigateway = aws_client(endpoint, "apigateway")
+    api_id = apigateway.create_rest_api(name=name)["id"]
+    root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    resources = {"": root}  # path -> resource id
+    for method in methods:
+        parts = method.path.strip("/").split("/")
+        for depth, part in enumerate(parts, start=1):
+            path = "/" + "/".join(parts[:depth])
+            if path not in resources:
+                parent = path.rpartition("/")[0]
+                resources[path] = apigateway.create_resource(
+                    restApiId=api_id, parentId=resources[parent], pathPart=part
+                )["id"]
+        apigateway.put_method(restApiId=api_id, resourceId=resources[method.path], httpMethod=method.http_method,
+                              authorizationType="NONE", apiKeyRequired=method.api_key_required)
+        apigateway.put_integration(
+            restApiId=api_id, resourceId=resources[method.path], httpMethod=method.http_method,
+            type="AWS_PROXY", integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{method.function_arn}/invocations",
+        )
+    return api_id
+
+
+def deploy_stage(endpoint: str, api_id: str, stage: str, rate: float, burst: int) -> None:
+    apigateway = aws_client(endpoint, "apigateway")
+    apigateway.create_deployment(restApiId=api_id, stageName=stage)
+    apigateway.update_stage(restApiId=api_id, stageName=stage, patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
+    ])
+
+
+def create_api_key(endpoint: str, api_id: str, stage: str, name: str) -> str:
+    """An enabled API key in a usage plan bound to the stage; returns its value."""
+    apigateway = aws_client(endpoint, "apigateway")
+    key = apigateway.create_api_key(name=name, enabled=True)
+    plan = apigateway.create_usage_plan(name=f"{name}-plan", apiStages=[{"apiId": api_id, "stage": stage}])
+    apigateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    return key["value"]
 
 
 @pytest.fixture(scope="session")
@@ -80,67 +158,27 @@ def test_api(running_emulator) -> TestApi:
     /products/{product_id}/rating, GET /tables, /crash, /malformed, /slow (one function each).
     """
     endpoint = running_emulator.endpoint
+    role = create_function_role(endpoint, "local-test-fn")
+    functions = {
+        handler: create_test_function(endpoint, role, "local-test", handler, timeout)
+        for handler, timeout in [("echo", 3), ("tables", 10), ("crash", 3), ("malformed", 3), ("slow", 1)]
+    }
 
-    def aws(service):
-        return emulator.client(service, endpoint, REGION)
-
-    role = aws("iam").create_role(
-        RoleName="local-test-fn",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-    )["Role"]["Arn"]
-    code = _zip({"fn.py": FUNCTION_CODE})
-    functions = {}
-    for handler, timeout in [("echo", 3), ("tables", 10), ("crash", 3), ("malformed", 3), ("slow", 1)]:
-        functions[handler] = aws("lambda").create_function(
-            FunctionName=f"local-test-{handler}",
-            Runtime="python3.11",
-            Role=role,
-            Handler=f"fn.{handler}",
-            Code={"ZipFile": code},
-            Timeout=timeout,
-            Environment={"Variables": {"TABLE_NAME": "reviews-test"}},
-        )["FunctionArn"]
-
-    apigateway = aws("apigateway")
-    api_id = apigateway.create_rest_api(name="local-test-api")["id"]
-    root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
-
-    def resource(parent, part):
-        return apigateway.create_resource(restApiId=api_id, parentId=parent, pathPart=part)["id"]
-
-    def method(resource_id, verb, handler, api_key_required=False):
-        apigateway.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=verb,
-                              authorizationType="NONE", apiKeyRequired=api_key_required)
-        apigateway.put_integration(
-            restApiId=api_id, resourceId=resource_id, httpMethod=verb, type="AWS_PROXY",
-            integrationHttpMethod="POST",
-            uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{functions[handler]}/invocations",
-        )
-
-    reviews = resource(root, "reviews")
-    method(reviews, "GET", "echo")
-    method(reviews, "POST", "echo", api_key_required=True)
-    method(resource(resource(resource(root, "products"), "{product_id}"), "rating"), "GET", "echo")
-    for handler in ("tables", "crash", "malformed", "slow"):
-        method(resource(root, handler), "GET", handler)
-
-    deployment = apigateway.create_deployment(restApiId=api_id, stageName="dev")["id"]
-    apigateway.create_stage(restApiId=api_id, stageName="limited", deploymentId=deployment)
-    for stage, rate, burst in [("dev", 1000, 1000), ("limited", 1, 2)]:
-        apigateway.update_stage(restApiId=api_id, stageName=stage, patchOperations=[
-            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
-            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
-        ])
-    key = apigateway.create_api_key(name="local-test-key", enabled=True)
-    plan = apigateway.create_usage_plan(name="local-test-plan", apiStages=[{"apiId": api_id, "stage": "dev"}])
-    apigateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
-    aws("dynamodb").create_table(
+    api_id = create_proxy_api(endpoint, "local-test-api", [
+        ProxyMethod("GET", "/reviews", functions["echo"]),
+        ProxyMethod("POST", "/reviews", functions["echo"], api_key_required=True),
+        ProxyMethod("GET", "/products/{product_id}/rating", functions["echo"]),
+        *(ProxyMethod("GET", f"/{handler}", functions[handler]) for handler in ("tables", "crash", "malformed", "slow")),
+    ])
+    deploy_stage(endpoint, api_id, "dev", rate=1000, burst=1000)
+    deploy_stage(endpoint, api_id, "limited", rate=1, burst=2)
+    api_key = create_api_key(endpoint, api_id, "dev", "local-test-key")
+    aws_client(endpoint, "dynamodb").create_table(
         TableName="reviews-test", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
     )
-    return TestApi(endpoint, "local-test-api", key["value"])
+    return TestApi(endpoint, "local-test-api", api_key)
 
 
 @pytest.fixture(scope="session")
@@ -151,15 +189,24 @@ def serve(test_api):
     def _serve(stage: str) -> str:
         if stage not in running:
             gateway = LocalGateway(test_api.endpoint, REGION, test_api.name, stage, refresh_seconds=0)
-            server = make_server(gateway, 0)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            running[stage] = (gateway, server)
+            running[stage] = serve_in_thread(gateway)
         return f"http://127.0.0.1:{running[stage][1].server_address[1]}/{stage}"
 
     try:
         yield _serve
     finally:
         for gateway, server in running.values():
-            server.shutdown()
-            server.server_close()
-            gateway.close()
+            stop_serving(gateway, server)
+
+
+def serve_in_thread(gateway: LocalGateway):
+    """(gateway, server) serving on a free port from a daemon thread; stop with stop_serving."""
+    server = make_server(gateway, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return gateway, server
+
+
+def stop_serving(gateway: LocalGateway, server) -> None:
+    server.shutdown()
+    server.server_close()
+    gateway.close()

@@ -1,5 +1,6 @@
 """The local gateway against an API deployed with boto3 (see conftest.test_api)."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -10,6 +11,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from localaws import emulator
+from localaws.gateway import LocalGateway
+from tests.local.conftest import (
+    REGION,
+    ProxyMethod,
+    create_function_role,
+    create_proxy_api,
+    create_test_function,
+    deploy_stage,
+    serve_in_thread,
+    stop_serving,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,6 +163,27 @@ def test_cli_serves_and_stops_its_workers(test_api, unused_port):
     while _alive(body["pid"]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(body["pid"])  # the warm worker went with the gateway
+
+
+def test_a_gone_emulator_leaves_the_last_deployment_served_and_answers_json(tmp_path, unused_port, capsys):
+    with contextlib.ExitStack() as cleanup:
+        own = emulator.start(unused_port, tmp_path)
+        cleanup.callback(emulator.stop, unused_port, tmp_path)
+        role = create_function_role(own.endpoint, "gone-fn")
+        echo, crash = (create_test_function(own.endpoint, role, "gone", handler) for handler in ("echo", "crash"))
+        api_id = create_proxy_api(own.endpoint, "gone-api", [ProxyMethod("GET", "/reviews", echo),
+                                                              ProxyMethod("GET", "/crash", crash)])
+        deploy_stage(own.endpoint, api_id, "dev", rate=1000, burst=1000)
+        gateway, server = serve_in_thread(LocalGateway(own.endpoint, REGION, "gone-api", "dev", refresh_seconds=0.01))
+        cleanup.callback(stop_serving, gateway, server)
+        url = f"http://127.0.0.1:{server.server_address[1]}/dev"
+
+        emulator.stop(unused_port, tmp_path)
+        time.sleep(0.05)  # past refresh_seconds: each request below tries to re-read the deployment
+        assert call(f"{url}/reviews")[0] == 200
+        assert call(f"{url}/nope")[::2] == (403, {"message": "Missing Authentication Token"})
+        assert call(f"{url}/crash")[::2] == (502, {"message": "Internal server error"})
+        assert "deployment refresh failed, serving the previous one" in capsys.readouterr().out
 
 
 def _alive(pid: int) -> bool:

@@ -10,23 +10,16 @@ import binascii
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+import re
 
-from .errors import bad_request
+from . import contract
 from .ids import REVIEW_ID_PATTERN
-from .validation import ID_PATTERN, Listing
+from .model import InvalidInput, Listing, ListingKind, Position, Problem
 
 _CHECKSUM_BYTES = 8
 _CHECKSUM_KEY = b"product-reviews/next-token/v1"
 _MAX_TOKEN_CHARS = 400
-
-
-@dataclass(frozen=True)
-class Position:
-    """The key of the last review returned: DynamoDB's LastEvaluatedKey without the index key."""
-
-    product_id: str
-    review_id: str
+_ID = re.compile(contract.ID_PATTERN)
 
 
 def _checksum(payload: bytes) -> bytes:
@@ -41,11 +34,8 @@ def encode_next_token(listing: Listing, position: Position) -> str:
     return base64.urlsafe_b64encode(payload + _checksum(payload)).rstrip(b"=").decode("ascii")
 
 
-def decode_next_token(listing: Listing) -> Position | None:
-    """The position listing.next_token points at; a 400 unless it was issued for this listing."""
-    token = listing.next_token
-    if token is None:
-        return None
+def decode_next_token(kind: ListingKind, owner_id: str, token: str) -> Position:
+    """The position `token` points at; InvalidInput unless it was issued for this listing."""
     try:
         if len(token) > _MAX_TOKEN_CHARS:
             raise ValueError("too long")
@@ -53,27 +43,26 @@ def decode_next_token(listing: Listing) -> Position | None:
         payload, checksum = raw[:-_CHECKSUM_BYTES], raw[-_CHECKSUM_BYTES:]
         if not hmac.compare_digest(checksum, _checksum(payload)):
             raise ValueError("checksum mismatch")
-        kind, owner_id, product_id, review_id = json.loads(payload)
+        token_kind, token_owner, product_id, review_id = json.loads(payload)
     except (binascii.Error, ValueError, TypeError):
         raise _invalid_token() from None
-    position = Position(product_id, review_id)
-    if (kind, owner_id) != (listing.kind, listing.owner_id) or not _is_inside(listing, position):
+    if (token_kind, token_owner) != (kind, owner_id) or not _is_inside(kind, owner_id, product_id, review_id):
         raise _invalid_token()
-    return position
+    return Position(product_id, review_id)
 
 
-def _is_inside(listing: Listing, position: Position) -> bool:
+def _is_inside(kind: str, owner_id: str, product_id: object, review_id: object) -> bool:
     return (
-        isinstance(position.product_id, str)
-        and isinstance(position.review_id, str)
-        and ID_PATTERN.fullmatch(position.product_id) is not None
-        and REVIEW_ID_PATTERN.fullmatch(position.review_id) is not None
-        and (listing.kind != "product" or position.product_id == listing.owner_id)
+        isinstance(product_id, str)
+        and isinstance(review_id, str)
+        and _ID.fullmatch(product_id) is not None
+        and REVIEW_ID_PATTERN.fullmatch(review_id) is not None
+        and (kind != "product" or product_id == owner_id)
     )
 
 
-def _invalid_token():
-    return bad_request(
+def _invalid_token() -> InvalidInput:
+    return InvalidInput(
         "next_token is not a token this listing issued.",
-        [{"field": "next_token", "message": "is malformed, altered or from a different listing"}],
+        [Problem("next_token", "is malformed, altered or from a different listing")],
     )

@@ -1,0 +1,8 @@
+"""Driving Terraform for the Product Reviews API, locally and in CI.
+
+- `review`: the plan review (`python -m deploy.review --help`): a Markdown account of what a
+  plan changes, attribute by attribute, with checkov's security findings;
+- `secrets`: the secret strings in Terraform state and plans, redacted from what we print
+  or write;
+- `private_files`: directories and files only their owner may read (build/, .local/).
+"""

@@ -1,0 +1,280 @@
+"""`make up`, `make down` and `make plan` on the local target: the real stack, deployed by
+Terraform into the emulator and served on localhost by the local gateway.
+
+Every step says what it does and how long it took. An interrupted `make up` (Ctrl-C, kill)
+stops Terraform safely; the next `make up` releases a lock left behind only when it can
+prove its holder is gone (deploy/locks.py), replaces what was left half-created (tainted),
+and carries on.
+"""
+
+import hashlib
+import json
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localaws import emulator
+from localaws.gateway_process import GatewayProcess
+from stacks.config import StackConfig
+
+from . import locks
+from .private_files import write_private
+from .project_env import PROJECT_ROOT
+from .secrets import redact_text, secrets_in_state
+from .workspace import DeployError, Workspace
+
+SMOKE_PRODUCT = "demo-product"
+
+
+@contextmanager
+def step(description: str) -> Iterator[None]:
+    print(f"--> {description}", flush=True)
+    started = time.monotonic()
+    yield
+    print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+@dataclass(frozen=True)
+class Local:
+    """The local target of one environment: its emulator, workspace and gateway."""
+
+    workspace: Workspace
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None, project_dir: Path = PROJECT_ROOT) -> "Local":
+        environ = os.environ if environ is None else environ
+        return cls(Workspace.load(environ, target="local", project_dir=project_dir))
+
+    @property
+    def config(self) -> StackConfig:
+        return self.workspace.config
+
+    @property
+    def endpoint(self) -> str:
+        return self.config.target.endpoint
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the emulator and gateway of this project keep their pid files and logs."""
+        return self.workspace.project_dir / ".local"
+
+    @property
+    def gateway(self) -> GatewayProcess:
+        return GatewayProcess(
+            self.endpoint, self.config.target.region, self.config.api.name, self.config.api.stage_name,
+            self.config.target.gateway_port, self.state_dir,
+        )
+
+    def state(self) -> dict[str, Any]:
+        """The Terraform state, read straight from the emulator's S3 ({} before the first deploy)."""
+        s3 = self.client("s3")
+        try:
+            body = s3.get_object(Bucket=self.config.backend.bucket, Key=self.config.backend.key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return {}
+        return json.loads(body)
+
+    def client(self, service: str) -> Any:
+        return emulator.client(service, self.endpoint, self.config.target.region)
+
+    def outputs(self) -> dict[str, str]:
+        return json.loads((self.workspace.log_dir / "outputs.json").read_text())
+
+
+def start_emulator(local: Local) -> emulator.Emulator:
+    with step(f"Starting the emulator (moto server) on 127.0.0.1:{local.config.target.emulator_port}"):
+        running = emulator.start(local.config.target.emulator_port, local.state_dir)
+        print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
+    with step(f"Checking the Terraform state bucket {local.config.backend.bucket}"):
+        if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region):
+            print("    the emulator holds no state (new or restarted): deploying from scratch")
+    return running
+
+
+def release_stale_lock(local: Local) -> None:
+    """A lock left by an interrupted run is released when its holder is provably gone."""
+    s3 = local.client("s3")
+    backend = local.workspace.backend
+    lock = locks.read_lock(s3, backend)
+    if lock is None:
+        return
+    reason = locks.stale_reason(lock, backend)
+    if reason is None:
+        holders = ", ".join(locks.holders(backend)) or f"a process on {lock.host}"
+        raise DeployError(
+            f"the Terraform state {backend.key} is locked by a run that may still be going ({lock.describe()}; "
+            f"held by {holders}). Wait for it to finish, or stop it, then run make up again. If it is "
+            f"certainly gone, release the lock with:\n  {locks.force_unlock_command(local.workspace.stack_dir, lock.id)}"
+        )
+    locks.release(s3, backend, lock)
+    print(f"    released a stale {lock.describe()}: {reason}")
+
+
+def deploy(local: Local) -> dict[str, str]:
+    """Synthesizes and applies the stack; returns its outputs."""
+    workspace = local.workspace
+    with step(f"Synthesizing {local.config.stack_name}"):
+        workspace.synthesize()
+    with step("Preparing Terraform (init when needed, stale lock check)"):
+        workspace.initialize()
+        release_stale_lock(local)
+        state = local.state()
+        refresh = not ours_alone(local, state)
+        if not refresh:
+            print("    nothing but our own deploys touched this state and emulator: skipping the refresh")
+    if not refresh and unchanged_since_last_deploy(local):
+        print("--> Nothing to apply: this exact configuration is what the last deploy applied")
+        return local.outputs()
+    with step(f"Applying {local.config.stack_name} (terraform apply)"):
+        secrets = secrets_in_state(state)
+        stack = workspace.terraform(lambda text: redact_text(text, secrets))
+        options = () if refresh else ("-refresh=false",)
+        output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress)
+        summary = [line for line in output.splitlines() if line.startswith(("Apply complete", "No changes"))]
+        print(f"    {summary[-1] if summary else 'applied'}")
+    state = local.state()
+    remember_deploy(local, state)
+    outputs = {name: output["value"] for name, output in state.get("outputs", {}).items()}
+    write_private(local.workspace.log_dir / "outputs.json", json.dumps(outputs, indent=1))
+    return outputs
+
+
+def ours_alone(local: Local, state: dict[str, Any]) -> bool:
+    """True when the state is the one our last deploy wrote, in the emulator it wrote it to:
+    then nothing else changed the deployment, and Terraform's refresh can be skipped."""
+    last = _last_deploy(local)
+    running = emulator.status(local.config.target.emulator_port)
+    return bool(last and running and state) and (
+        (last["emulator_pid"], last["lineage"], last["serial"]) == (running.pid, state["lineage"], state["serial"])
+    )
+
+
+def unchanged_since_last_deploy(local: Local) -> bool:
+    last = _last_deploy(local)
+    return bool(last) and last["configuration"] == _configuration_digest(local)
+
+
+def remember_deploy(local: Local, state: dict[str, Any]) -> None:
+    running = emulator.status(local.config.target.emulator_port)
+    if running and state:
+        write_private(local.workspace.log_dir / "deployed.json", json.dumps({
+            "emulator_pid": running.pid, "lineage": state["lineage"], "serial": state["serial"],
+            "configuration": _configuration_digest(local),
+        }))
+
+
+def _last_deploy(local: Local) -> dict[str, Any]:
+    remembered = local.workspace.log_dir / "deployed.json"
+    return json.loads(remembered.read_text()) if remembered.exists() else {}
+
+
+def _configuration_digest(local: Local) -> str:
+    """The synthesized configuration, assets included (the function's code hash is in it)."""
+    return hashlib.sha256((local.workspace.stack_dir / "cdk.tf.json").read_bytes()).hexdigest()
+
+
+_NON_INTERACTIVE = ("-input=false", "-no-color")
+
+
+_PROGRESS = re.compile(r"^\S+: (Creating|Modifying|Destroying|Creation|Modifications|Destruction)|^(│ )?Error")
+
+
+def _progress(line: str) -> None:
+    """Terraform's per-resource progress lines and errors, indented under the step."""
+    if _PROGRESS.match(line):
+        print(f"    {line.strip()}", flush=True)
+
+
+def api_key_value(local: Local) -> str:
+    return local.client("apigateway").get_api_key(apiKey=local.outputs()["api_key_id"], includeValue=True)["value"]
+
+
+def request(method: str, url: str, body: dict[str, object] | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, str]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def up(local: Local) -> None:
+    start_emulator(local)
+    deploy(local)
+    with step(f"Starting the local API gateway on 127.0.0.1:{local.config.target.gateway_port}"):
+        gateway_pid = local.gateway.start()
+    url = local.gateway.url
+    with step("Smoke test: POST a review, then list the product's reviews"):
+        local.gateway.require_ours(gateway_pid)  # the key goes only to the gateway make up started
+        reviewer = f"smoke-{int(time.time())}"
+        status, body = request("POST", f"{url}/reviews", {
+            "product_id": SMOKE_PRODUCT, "reviewer_id": reviewer, "rating": 5, "title": "Works locally",
+        }, {"x-api-key": api_key_value(local)})
+        print(f"    POST /reviews -> {status} {body}")
+        status, body = request("GET", f"{url}/reviews?product_id={SMOKE_PRODUCT}&limit=2")
+        print(f"    GET /reviews?product_id={SMOKE_PRODUCT}&limit=2 -> {status} {body}")
+    print(f"""
+The Product Reviews API is up (deployed to the emulator at {local.endpoint}).
+  API URL:  {url}
+  API key:  `make api-key` prints it (it is never written to a file or log)
+
+Try it:
+  curl -s -X POST {url}/reviews -H "x-api-key: $(make -s api-key)" -H 'Content-Type: application/json' \\
+       -d '{{"product_id": "p-1", "reviewer_id": "r-1", "rating": 4, "comment": "Sturdy"}}'
+  curl -s '{url}/reviews?product_id=p-1'
+  curl -s '{url}/reviews?reviewer_id=r-1'
+  curl -s '{url}/products/p-1/rating'
+
+Logs: {local.state_dir}/ (apply, gateway). Everything stays up until `make down`.""")
+
+
+@contextmanager
+def serving(local: Local) -> Iterator[Local]:
+    """Emulator, deployment and gateway for as long as the block runs (tests, benchmarks);
+    stops the gateway and the emulator afterwards, which discards the deployment."""
+    start_emulator(local)
+    try:
+        deploy(local)
+        local.gateway.start()
+        yield local
+    finally:
+        local.gateway.stop()
+        emulator.stop(local.config.target.emulator_port, local.state_dir)
+
+
+def destroy(local: Local) -> None:
+    """Destroys the deployment in a running emulator (nothing to do if it holds no state)."""
+    with step(f"Destroying {local.config.stack_name} (terraform destroy)"):
+        if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region):
+            print("    no state on the emulator: nothing to destroy")
+            return
+        workspace = local.workspace
+        workspace.synthesize()
+        workspace.initialize()
+        release_stale_lock(local)
+        secrets = secrets_in_state(local.state())
+        stack = workspace.terraform(lambda text: redact_text(text, secrets))
+        output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+        summary = [line for line in output.splitlines() if line.startswith(("Destroy complete", "No changes"))]
+        print(f"    {summary[-1] if summary else 'destroyed'}")
+        (workspace.log_dir / "deployed.json").unlink(missing_ok=True)
+
+
+def down(local: Local) -> None:
+    with step("Stopping the local API gateway"):
+        print("    stopped" if local.gateway.stop() else "    none running")
+    if emulator.status(local.config.target.emulator_port):
+        destroy(local)
+    with step(f"Stopping the emulator on port {local.config.target.emulator_port}"):
+        stopped = emulator.stop(local.config.target.emulator_port, local.state_dir)
+        print("    stopped" if stopped else "    none running")

@@ -1,0 +1,129 @@
+"""The Terraform state lock, and when a lock left behind may be released without asking.
+
+The S3 backend (use_lockfile) keeps the lock as `<state key>.tflock` beside the state:
+{"ID", "Operation", "Who": "user@host", "Created", ...}. Only a running Terraform process
+holds a lock. So a lock is stale, and safe to release, when it was taken on this machine and
+no Terraform process on this machine works on that state: none whose working directory's
+configuration names the same backend (bucket, key and endpoint). A process we cannot inspect
+counts as a holder. That proof exists only for the local target, whose emulator listens on
+this machine's loopback; for a real account the lock is never released here.
+"""
+
+import json
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Which state a configuration uses."""
+
+    bucket: str
+    key: str
+    endpoint: str | None
+
+    @classmethod
+    def of(cls, configuration: dict[str, Any]) -> "Backend | None":
+        s3 = configuration.get("terraform", {}).get("backend", {}).get("s3")
+        if not s3:
+            return None
+        return cls(s3["bucket"], s3["key"], s3.get("endpoints", {}).get("s3"))
+
+    @property
+    def lock_key(self) -> str:
+        return f"{self.key}.tflock"
+
+
+@dataclass(frozen=True)
+class StateLock:
+    id: str
+    who: str
+    operation: str
+    created: str
+
+    @property
+    def host(self) -> str:
+        return self.who.rpartition("@")[2]
+
+    def describe(self) -> str:
+        return f"lock {self.id} ({self.operation} by {self.who} since {self.created})"
+
+
+def read_lock(s3: Any, backend: Backend) -> StateLock | None:
+    try:
+        body = s3.get_object(Bucket=backend.bucket, Key=backend.lock_key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    info = json.loads(body)
+    return StateLock(info.get("ID", "?"), info.get("Who", "?"), info.get("Operation", "?"), info.get("Created", "?"))
+
+
+def holders(backend: Backend, proc: Path = Path("/proc")) -> list[str]:
+    """Terraform processes on this machine that work on `backend`'s state (or cannot be inspected)."""
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "terraform":  # readable for any process
+                continue
+            working_directory = Path(os.readlink(entry / "cwd"))
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        except PermissionError:  # another user's terraform: it might be working on this state
+            found.append(f"pid {entry.name} (cannot be inspected)")
+            continue
+        if backend in _backends_configured_in(working_directory):
+            found.append(f"pid {entry.name} in {working_directory}")
+    return found
+
+
+def _backends_configured_in(directory: Path) -> list[Backend]:
+    backends = []
+    for path in directory.glob("*.tf.json"):
+        try:
+            backend = Backend.of(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+        if backend:
+            backends.append(backend)
+    return backends
+
+
+def stale_reason(lock: StateLock, backend: Backend, proc: Path = Path("/proc")) -> str | None:
+    """Why `lock` is provably stale, or None if something may still hold it."""
+    if lock.host != socket.gethostname():
+        return None
+    if holders(backend, proc):
+        return None
+    return f"it was taken on this machine ({lock.who}) and no Terraform process here works on this state"
+
+
+def release(s3: Any, backend: Backend, lock: StateLock) -> None:
+    """Deletes the lock file, only if it is still the same lock."""
+    current = read_lock(s3, backend)
+    if current and current.id == lock.id:
+        s3.delete_object(Bucket=backend.bucket, Key=backend.lock_key)
+
+
+def force_unlock_command(stack_dir: Path, lock_id: str) -> str:
+    return f"terraform -chdir={stack_dir} force-unlock {lock_id}"
+
+
+def lock_error_message(terraform_output: str, stack_dir: Path) -> str | None:
+    """For Terraform's "Error acquiring the state lock" output: who holds the lock and the exact
+    command that releases it, to run only once that run is known to be gone. None otherwise."""
+    if "Error acquiring the state lock" not in terraform_output:
+        return None
+    info = dict(re.findall(r"^\W*(ID|Who|Operation|Created):\s+(\S.*?)\s*$", terraform_output, re.MULTILINE))
+    lock_id = info.get("ID", "<lock id>")
+    return (
+        f"the Terraform state is locked by another run: lock {lock_id}, {info.get('Operation', '?')} by "
+        f"{info.get('Who', '?')} since {info.get('Created', '?')}. Wait for that run to finish. If it is "
+        f"certainly gone (its machine or job stopped), release the lock with:\n  "
+        f"{force_unlock_command(stack_dir, lock_id)}"
+    )

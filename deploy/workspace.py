@@ -1,0 +1,100 @@
+"""One environment on one target: its settings, its synthesized stack, and Terraform in it.
+
+Every path that deploys (make up, make plan, the CI plan, apply and drift jobs) goes through
+a Workspace, so they synthesize with the same settings and run Terraform the same way.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from stacks.config import StackConfig, load_config
+
+from . import locks, terraform
+from .project_env import PROJECT_ROOT, tool_settings
+from .secrets import redact_text, secrets_in_state
+
+
+class DeployError(RuntimeError):
+    """A deploy step failed; the message says why and what to do."""
+
+
+def is_setting(name: str) -> bool:
+    """Variables that decide what is deployed: the stack's settings (stacks/settings.py)."""
+    return name.startswith("REVIEWS_") or name == "ENVIRONMENT_SUFFIX"
+
+
+@dataclass
+class Workspace:
+    config: StackConfig
+    settings: dict[str, str]  # the stack settings synth runs with
+    project_dir: Path
+    environ: Mapping[str, str]
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] = os.environ, *, target: str | None = None,
+             project_dir: Path = PROJECT_ROOT) -> "Workspace":
+        settings = {name: value for name, value in environ.items() if is_setting(name)}
+        if target:
+            settings["REVIEWS_TARGET"] = target
+        context = json.loads((project_dir / "cdktf.json").read_text()).get("context", {})
+        config = load_config(context, settings, project_dir / "environments")
+        return cls(config, settings, project_dir, environ)
+
+    @property
+    def stack_dir(self) -> Path:
+        return self.project_dir / "cdktf.out" / "stacks" / self.config.stack_name
+
+    @property
+    def log_dir(self) -> Path:
+        return self.project_dir / ".local" / self.config.stack_name
+
+    def process_environment(self) -> dict[str, str]:
+        """What synth and Terraform run with. The local target gets none of the caller's AWS_*
+        variables (profile, keys, endpoint URLs): its settings alone decide where Terraform goes."""
+        inherited = {
+            name: value for name, value in self.environ.items()
+            if not is_setting(name) and not (self.config.target.is_local and name.startswith("AWS_"))
+        }
+        return {**inherited, **tool_settings(self.project_dir), **self.settings}
+
+    def synthesize(self) -> Path:
+        """`python main.py` with this workspace's settings: writes cdktf.out/stacks/<stack>/."""
+        result = subprocess.run(
+            [sys.executable, "main.py"], cwd=self.project_dir, env=self.process_environment(),
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise DeployError(result.stderr.strip() or f"synth exited {result.returncode}")
+        return self.stack_dir
+
+    def terraform(self, redact: Callable[[str], str] = terraform.no_redaction) -> terraform.Stack:
+        return terraform.Stack(self.stack_dir, self.log_dir, self.process_environment(), redact)
+
+    def initialize(self) -> None:
+        """`terraform init`, unless this directory is already initialized for this backend."""
+        remembered = self.stack_dir / ".terraform" / "terraform.tfstate"
+        if remembered.exists() and (self.stack_dir / ".terraform" / "providers").exists():
+            cached = json.loads(remembered.read_text()).get("backend", {}).get("config", {})
+            backend = self.backend
+            if (cached.get("bucket"), cached.get("key")) == (backend.bucket, backend.key):
+                return
+        self.terraform().run("init", *terraform.NON_INTERACTIVE, log_name="init")
+
+    @property
+    def backend(self) -> locks.Backend:
+        configuration = json.loads((self.stack_dir / "cdk.tf.json").read_text())
+        backend = locks.Backend.of(configuration)
+        if backend is None:
+            raise DeployError(f"{self.stack_dir}/cdk.tf.json has no S3 backend")
+        return backend
+
+    def redaction(self) -> Callable[[str], str]:
+        """Redacts the secrets the current state holds (the API key, ...) from any text."""
+        pulled = self.terraform().run("state", "pull")
+        secrets = secrets_in_state(json.loads(pulled)) if pulled.strip() else set()
+        return lambda text: redact_text(text, secrets)

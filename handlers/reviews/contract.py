@@ -1,0 +1,93 @@
+"""What the infrastructure and the handler must agree on, defined once.
+
+The stack (stacks/) builds the API, the table, the function's environment, the IAM policy and
+the alarms from these names; the handler reads and writes with them; the OpenAPI document is
+generated from them. Standard library only: the stack imports this module at synth time.
+"""
+
+from dataclasses import dataclass
+
+# --- Routes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    # An API Gateway resource template, exactly as it arrives in event["resource"].
+    path: str
+    api_key_required: bool
+    operation_id: str
+    summary: str
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/reviews", False, "listReviews", "List reviews of a product or by a reviewer"),
+    Route("POST", "/reviews", True, "createReview", "Create a review"),
+    Route("GET", "/products/{product_id}/rating", False, "getRating", "Rating summary of a product"),
+)
+API_KEY_HEADER = "x-api-key"
+STAGE_NAME = "v1"
+
+
+def resource_paths() -> tuple[str, ...]:
+    """Each resource path once, in ROUTES order; every one also answers OPTIONS (CORS preflight)."""
+    return tuple(dict.fromkeys(route.path for route in ROUTES))
+
+
+def methods_for(path: str) -> tuple[str, ...]:
+    """The methods ROUTES defines on a resource path (without OPTIONS); empty if unknown."""
+    return tuple(route.method for route in ROUTES if route.path == path)
+
+
+# --- Table ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str
+    projection: str  # ALL, KEYS_ONLY or INCLUDE
+
+
+PARTITION_KEY = "product_id"
+SORT_KEY = "review_id"
+# review_id is time-ordered (a ULID), so it also orders a reviewer's reviews.
+REVIEWER_INDEX = Index("ReviewerIdIndex", partition_key="reviewer_id", sort_key="review_id", projection="ALL")
+INDEXES: tuple[Index, ...] = (REVIEWER_INDEX,)
+# Idempotency records expire through DynamoDB TTL on this attribute.
+TTL_ATTRIBUTE = "expires_at"
+# Every key attribute, of the table and its indexes, is a string.
+KEY_ATTRIBUTES: tuple[str, ...] = tuple(
+    dict.fromkeys([PARTITION_KEY, SORT_KEY, *(k for i in INDEXES for k in (i.partition_key, i.sort_key))])
+)
+
+# What the handler calls, and so exactly what its IAM policy grants. TransactWriteItems is
+# authorized per item, as PutItem / UpdateItem.
+TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
+INDEX_ACTIONS = ("dynamodb:Query",)
+
+# --- The function's environment -------------------------------------------------------------
+
+TABLE_NAME_VARIABLE = "TABLE_NAME"
+REVIEWER_INDEX_VARIABLE = "REVIEWER_INDEX_NAME"
+ALLOWED_ORIGINS_VARIABLE = "ALLOWED_ORIGINS"  # comma-separated; "*" allows any origin
+
+# --- Metrics (CloudWatch Embedded Metric Format) --------------------------------------------
+
+METRIC_NAMESPACE = "ProductReviews"
+FAULT_METRIC = "Fault"  # a request the handler could not serve: a bug or an unreachable table
+METRIC_DIMENSION = "FunctionName"
+
+# --- Requests -------------------------------------------------------------------------------
+
+# Ids exclude "#": the table reserves "#..." keys for its internal items.
+ID_PATTERN = r"[A-Za-z0-9._:-]{1,64}"
+IDEMPOTENCY_KEY_PATTERN = r"[A-Za-z0-9._:-]{1,128}"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+TEXT_LIMITS = {"title": 200, "comment": 4000}  # characters after trimming whitespace
+MIN_RATING, MAX_RATING = 1, 5
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+MAX_BODY_BYTES = 16 * 1024
+RETRY_AFTER_SECONDS = 1

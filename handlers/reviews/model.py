@@ -1,0 +1,142 @@
+"""The domain: reviews, listings, rating summaries, and the errors the domain can raise.
+
+The bottom layer: no I/O and no HTTP. Validation and the repository produce and consume these
+types; only the HTTP edge (responses.py) turns the errors into status codes.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class NewReview:
+    """A validated review as the client sent it."""
+
+    product_id: str
+    reviewer_id: str
+    rating: int
+    title: str | None
+    comment: str | None
+
+    def fingerprint(self) -> str:
+        """Hash of the canonical request, so an idempotent retry can be told from a new request."""
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Review:
+    product_id: str
+    review_id: str  # a ULID: sorts by creation time
+    reviewer_id: str
+    rating: int
+    title: str | None
+    comment: str | None
+    created_at: str  # ISO-8601 UTC with milliseconds
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page stopped: the key of the last review returned."""
+
+    product_id: str
+    review_id: str
+
+
+ListingKind = Literal["product", "reviewer"]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Which reviews to list: a product's (the table) or a reviewer's (the index), newest first."""
+
+    kind: ListingKind
+    owner_id: str
+    limit: int
+    after: Position | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    reviews: list[Review]
+    next_position: Position | None  # None: nothing after this page
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    product_id: str
+    review_count: int
+    rating_total: int
+    # counts[star - 1] is the number of reviews with that star rating.
+    counts: tuple[int, ...]
+
+    @property
+    def average(self) -> float | None:
+        return round(self.rating_total / self.review_count, 2) if self.review_count else None
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What an Idempotency-Key stands for: the request it came with and the review it created."""
+
+    key: str
+    request_hash: str
+    review: Review
+    expires_at: int  # epoch seconds (DynamoDB TTL)
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+
+
+class InvalidInput(Exception):
+    """The request cannot be served as sent; `problems` names each bad field or parameter."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None, *, malformed: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+        self.malformed = malformed  # not parseable at all (e.g. not JSON), rather than invalid
+
+
+class ReviewExists(Exception):
+    """The reviewer already reviewed this product: one review per reviewer and product."""
+
+    def __init__(self, review_id: str):
+        super().__init__(review_id)
+        self.review_id = review_id
+
+
+class IdempotencyKeyUsed(Exception):
+    """The Idempotency-Key is already stored, with `record`."""
+
+    def __init__(self, record: IdempotencyRecord):
+        super().__init__(record.key)
+        self.record = record
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was first used with a different request."""
+
+
+class TemporarilyUnavailable(Exception):
+    """The table cannot serve the request right now; retrying shortly may succeed.
+
+    `fault` is True when the cause is ours to fix (the table unreachable or timing out), False
+    when DynamoDB asked us to slow down (throttling) or a concurrent write collided.
+    """
+
+    def __init__(self, reason: str, *, fault: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.fault = fault

@@ -1,0 +1,284 @@
+"""Every setting of the stack as data: one row each drives loading, validation and the README.
+
+A setting's value comes from, in order: its environment variable (REVIEWS_*), the
+environment's file (environments/<name>.json, keyed like the cdktf context), the cdktf
+context (cdktf.json "context"), its default. Each row's parser turns the text into a value
+or raises ValueError naming the values it accepts; `stacks.config.load_config` reports
+every problem at once.
+
+`python -m stacks.settings` prints the README's configuration table.
+"""
+
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # the only values CloudWatch Logs accepts
+REGION_PATTERN = r"[a-z]{2}-[a-z]+-\d"
+LOCAL_STATE_BUCKET = "product-reviews-tfstate-local"
+
+Parser = Callable[[str], Any]
+# A default computed from settings read before it (earlier rows), e.g. the state key.
+Derived = Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # environment variable
+    key: str  # key in environments/<name>.json and in the cdktf context
+    default: str | Derived
+    parse: Parser
+    doc: str
+    default_doc: str = ""  # how a derived default is shown in the README
+
+    def shown_default(self) -> str:
+        if self.default_doc:
+            return self.default_doc
+        return f"`{self.default}`" if isinstance(self.default, str) and self.default else "none"
+
+
+# --- parsers: text -> value, or ValueError("<the values it accepts>") -----------------------
+
+
+def integer(low: int, high: int) -> Parser:
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"-?\d{1,9}", text) or not low <= int(text) <= high:
+            raise ValueError(f"integers {low}..{high}")
+        return int(text)
+
+    return parse
+
+
+def boolean(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError("true or false")
+    return text.lower() == "true"
+
+
+def choice(*options: str) -> Parser:
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(" or ".join(options))
+        return text
+
+    return parse
+
+
+def matching(regex: str, allowed: str) -> Parser:
+    def parse(text: str) -> str:
+        if not re.fullmatch(regex, text):
+            raise ValueError(allowed)
+        return text
+
+    return parse
+
+
+def optional(parser: Parser, allowed: str) -> Parser:
+    """Empty means none (None); anything else must satisfy `parser`."""
+
+    def parse(text: str) -> Any:
+        if not text:
+            return None
+        try:
+            return parser(text)
+        except ValueError:
+            raise ValueError(allowed) from None
+
+    return parse
+
+
+def off_or(parser: Parser) -> Parser:
+    """`off` means none (None)."""
+
+    def parse(text: str) -> Any:
+        if text.lower() == "off":
+            return None
+        try:
+            return parser(text)
+        except ValueError as error:
+            raise ValueError(f"off or {error}") from None
+
+    return parse
+
+
+def retention_days(text: str) -> int:
+    if not text.isdigit() or int(text) not in LOG_RETENTION_DAYS:
+        raise ValueError(", ".join(map(str, LOG_RETENTION_DAYS)))
+    return int(text)
+
+
+def origins(text: str) -> tuple[str, ...]:
+    found = tuple(origin.strip() for origin in text.split(",") if origin.strip())
+    origin = r"https?://[A-Za-z0-9.-]+(:\d{1,5})?"
+    if found != ("*",) and not (found and all(re.fullmatch(origin, o) for o in found)):
+        raise ValueError(
+            "* or a comma-separated list of origins like https://shop.example.com (no path, no trailing slash)"
+        )
+    return found
+
+
+region = matching(REGION_PATTERN, "an AWS commercial region name such as us-east-2")
+port = integer(1, 65535)
+
+
+# --- the table ------------------------------------------------------------------------------
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENVIRONMENT_SUFFIX", "environmentSuffix", "dev",
+            matching(r"[A-Za-z0-9][A-Za-z0-9-]{0,23}",
+                     "1-24 letters, digits or hyphens, starting with a letter or digit"),
+            "environment name: resource names, state key, SSM prefix; selects environments/<name>.json"),
+    Setting("REVIEWS_TARGET", "target", "local", choice("local", "aws"),
+            "`local`: the emulator on this machine; `aws`: a real account"),
+    Setting("REVIEWS_REGION", "region", "us-east-2", region, "AWS region"),
+    Setting("REVIEWS_ACCOUNT_ID", "accountId", "",
+            optional(matching(r"\d{12}", ""), "a 12-digit AWS account id"),
+            "`aws`: the only account Terraform may touch (`allowed_account_ids`); **required**. "
+            "`local` always uses the emulator's account"),
+    Setting("REVIEWS_STATE_BUCKET", "stateBucket", "",
+            optional(matching(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", ""),
+                     "an existing S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"),
+            f"`aws`: the S3 bucket holding the Terraform state; **required**. `local` always uses "
+            f"`{LOCAL_STATE_BUCKET}` in the emulator"),
+    Setting("REVIEWS_STATE_KEY", "stateKey",
+            lambda values: f"product-reviews/{values['ENVIRONMENT_SUFFIX']}/terraform.tfstate",
+            matching(r"[A-Za-z0-9!_.*'()/-]{1,1024}", "an S3 object key"),
+            "state object key", default_doc="`product-reviews/<env>/terraform.tfstate`"),
+    Setting("REVIEWS_STATE_REGION", "stateRegion", lambda values: values["REVIEWS_REGION"], region,
+            "`aws`: state bucket region", default_doc="the region"),
+    Setting("REVIEWS_EMULATOR_PORT", "emulatorPort", "4566", port,
+            "local: the emulator's port on 127.0.0.1"),
+    Setting("REVIEWS_GATEWAY_PORT", "gatewayPort", "8080", port,
+            "local: the local API gateway's port on 127.0.0.1 (`api_url` output)"),
+    Setting("REVIEWS_REPOSITORY", "repository", "product-reviews-api", matching(r"[\w./-]{1,256}", "owner/name"),
+            "`Repository` tag on every resource"),
+    Setting("REVIEWS_BILLING_MODE", "billingMode", "provisioned", choice("provisioned", "on-demand"),
+            "`provisioned` (with autoscaling) or `on-demand` (no capacity, no autoscaling)"),
+    Setting("REVIEWS_MIN_CAPACITY", "minCapacity", "5", integer(1, 40000),
+            "autoscaling minimum (and initial capacity) of table and index reads and writes"),
+    Setting("REVIEWS_MAX_CAPACITY", "maxCapacity", "100", integer(1, 40000),
+            "autoscaling maximum of table and index reads and writes"),
+    Setting("REVIEWS_TARGET_UTILIZATION", "targetUtilization", "70", integer(20, 90),
+            "target-tracking utilization, percent"),
+    Setting("REVIEWS_DELETION_PROTECTION", "deletionProtection",
+            lambda values: str(values["ENVIRONMENT_SUFFIX"] != "dev").lower(), boolean,
+            "table deletion protection", default_doc="`false` for `dev`, else `true`"),
+    Setting("REVIEWS_THROTTLE_RATE", "throttleRate", "10", integer(1, 10000),
+            "stage and usage-plan throttling, requests per second"),
+    Setting("REVIEWS_THROTTLE_BURST", "throttleBurst", "20", integer(1, 5000),
+            "stage and usage-plan burst (at least the rate)"),
+    Setting("REVIEWS_API_KEY_QUOTA_PER_DAY", "apiKeyQuotaPerDay", "500000", integer(1, 10**9),
+            "usage-plan quota for the storefront key"),
+    Setting("REVIEWS_MANAGE_API_GATEWAY_ACCOUNT", "manageApiGatewayAccount", "true", boolean,
+            "manage the account-wide API Gateway CloudWatch role (see docs/deploying.md)"),
+    Setting("REVIEWS_LAMBDA_MEMORY_MB", "lambdaMemoryMb", "256", integer(128, 10240), "function memory"),
+    Setting("REVIEWS_LAMBDA_TIMEOUT_SECONDS", "lambdaTimeoutSeconds", "30", integer(1, 900),
+            "function timeout (API Gateway itself gives up after 29 s)"),
+    Setting("REVIEWS_RESERVED_CONCURRENCY", "reservedConcurrency", "50", off_or(integer(1, 10000)),
+            "reserved concurrency, or `off` for accounts with a small concurrency limit"),
+    Setting("REVIEWS_LOG_RETENTION_DAYS", "logRetentionDays", "30", retention_days,
+            "retention of every log group (a value CloudWatch accepts: 1, 3, 5, 7, 14, 30, ...)"),
+    Setting("REVIEWS_CORS_ORIGINS", "corsOrigins", "*", origins,
+            "allowed browser origins, comma-separated (`https://shop.example.com`), or `*`"),
+    Setting("REVIEWS_ALARM_EMAIL", "alarmEmail", "",
+            optional(matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", ""), "an e-mail address, or empty for none"),
+            "e-mail subscribed to the alarm topic"),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message lists every problem."""
+
+
+def environment_file(environment: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Path:
+    return environments_dir / f"{environment}.json"
+
+
+def read_environment_file(path: Path) -> dict[str, object]:
+    """The environment's settings, keyed like the context; {} if the file does not exist."""
+    if not path.exists():
+        return {}
+    try:
+        values = json.loads(path.read_text())
+    except ValueError as error:
+        raise SettingsError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(values, dict):
+        raise SettingsError(f"{path} must hold one JSON object of settings")
+    known = {setting.key for setting in SETTINGS}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return dict(values)
+
+
+class Sources:
+    """Where raw values come from: environment variables, then the environment's file, then context."""
+
+    def __init__(self, context: Mapping[str, object], environ: Mapping[str, str], environments_dir: Path):
+        self.context = context
+        self.environ = environ
+        self.environments_dir = environments_dir
+        self.file: dict[str, object] = {}
+        self.file_path: Path | None = None
+
+    def load_environment_file(self, environment: str) -> None:
+        self.file_path = environment_file(environment, self.environments_dir)
+        self.file = read_environment_file(self.file_path)
+
+    def raw(self, setting: Setting, valid: Mapping[str, Any]) -> tuple[str, str]:
+        """(text, where it came from). A derived default raises KeyError when an input is invalid."""
+        if self.environ.get(setting.name, "").strip():
+            return self.environ[setting.name].strip(), "environment variable"
+        for found, origin in ((self.file, str(self.file_path)), (self.context, "cdktf context")):
+            if found.get(setting.key) is not None:
+                value = found[setting.key]
+                text = json.dumps(value) if isinstance(value, bool) else str(value)
+                return text.strip(), f"{origin} {setting.key}"
+        default = setting.default(valid) if callable(setting.default) else setting.default
+        return default, "default"
+
+
+def read_settings(
+    context: Mapping[str, object], environ: Mapping[str, str], environments_dir: Path = ENVIRONMENTS_DIR
+) -> tuple[dict[str, Any], list[str]]:
+    """Every valid setting's value by name, and a line for each problem found."""
+    sources = Sources(context, environ, environments_dir)
+    valid: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        try:
+            text, origin = sources.raw(setting, valid)
+        except KeyError:  # derived from an invalid setting, whose problem is already reported
+            continue
+        try:
+            valid[setting.name] = setting.parse(text)
+        except ValueError as error:
+            source = f" (from {origin})" if origin not in ("environment variable", "default") else ""
+            problems.append(f"{setting.name}={text!r}{source} is invalid: allowed values are {error}")
+            continue
+        if setting.name == "ENVIRONMENT_SUFFIX":
+            try:
+                sources.load_environment_file(valid[setting.name])
+            except SettingsError as error:  # unknown keys, or not JSON
+                problems.append(str(error))
+    return valid, problems
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    lines = ["| Environment variable (file / context key) | Default | Meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{s.name}` (`{s.key}`) | {s.shown_default()} | {s.doc} |" for s in SETTINGS]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown_table())

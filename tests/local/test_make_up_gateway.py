@@ -1,0 +1,105 @@
+"""`make up` (deploy/local.py) and the gateway port: it fails naming a taken port, and the API
+key goes only to the gateway process it started (checked through the gateway's identity route)."""
+
+import os
+import subprocess
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from deploy import local
+from localaws.gateway_process import GatewayError, GatewayProcess
+from tests.conftest import PROJECT_ROOT
+
+THE_API_KEY = "the-api-key-value"
+
+
+class Squatter(ThreadingHTTPServer):
+    """Something else on the gateway's port: answers 200 to everything, as a gateway that
+    forged its identity would, and records the headers of every request it receives."""
+
+    def __init__(self):
+        self.received_headers: list[list[tuple[str, str]]] = []
+        squatter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self):
+                squatter.received_headers.append(list(self.headers.items()))
+                body = b'{"service": "localaws-gateway", "pid": 1}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def saw_the_key(self) -> bool:
+        return any(THE_API_KEY in value for headers in self.received_headers for _, value in headers)
+
+
+@pytest.fixture
+def squatter():
+    server = Squatter()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def make_up_target(emulator_port: int, gateway_port: int) -> local.Local:
+    return local.Local.load({"REVIEWS_EMULATOR_PORT": str(emulator_port), "REVIEWS_GATEWAY_PORT": str(gateway_port)})
+
+
+@pytest.fixture
+def deployed_without_terraform(monkeypatch):
+    """`make up`'s emulator and deploy steps replaced: this is about the gateway, not Terraform."""
+    monkeypatch.setattr(local, "start_emulator", lambda target: None)
+    monkeypatch.setattr(local, "deploy", lambda target: {})
+    monkeypatch.setattr(local, "api_key_value", lambda target: THE_API_KEY)
+
+
+def test_make_up_fails_naming_a_taken_gateway_port(running_emulator, squatter, deployed_without_terraform):
+    with pytest.raises(GatewayError, match=f"port {squatter.port} is taken by another process"):
+        local.up(make_up_target(running_emulator.port, squatter.port))
+    assert not squatter.saw_the_key()
+
+
+def test_the_key_goes_only_to_the_gateway_make_up_started(running_emulator, squatter, deployed_without_terraform,
+                                                          monkeypatch):
+    """Even if a stranger answers on the port after the gateway started (it died, another
+    process took the port), the smoke test does not send it the key."""
+    monkeypatch.setattr(GatewayProcess, "start", lambda gateway: 4242)
+    with pytest.raises(GatewayError, match="not the local gateway started as pid 4242; nothing was sent"):
+        local.up(make_up_target(running_emulator.port, squatter.port))
+    assert not squatter.saw_the_key()
+
+
+def test_our_gateway_is_recognized_by_its_pid(serve, running_emulator, squatter):
+    gateway_port = urllib.parse.urlsplit(serve("dev")).port  # served by this process
+    assert make_up_target(running_emulator.port, gateway_port).gateway.is_ours(os.getpid())
+    assert not make_up_target(running_emulator.port, gateway_port).gateway.is_ours(os.getpid() + 1)
+    assert not make_up_target(running_emulator.port, squatter.port).gateway.is_ours(os.getpid())
+
+
+def test_gateway_command_fails_naming_a_taken_port(test_api, squatter):
+    result = subprocess.run(
+        [sys.executable, "-m", "localaws", "gateway", "--endpoint", test_api.endpoint, "--region", test_api.region,
+         "--rest-api-name", test_api.name, "--stage", "dev", "--port", str(squatter.port)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{squatter.port}" in result.stderr
