@@ -6,7 +6,7 @@ The state directory holds gateway-<port>.json ({"pid"}) and gateway-<port>.log.
 from dataclasses import dataclass
 from pathlib import Path
 
-from localaws.server_process import ServerProcess
+from localaws.server_process import ServerProcess, deployment_options
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,5 @@ class GatewayProcess(ServerProcess):
         return f"http://127.0.0.1:{self.port}/{self.stage}"
 
     def arguments(self) -> list[str]:
-        return [
-            "gateway",
-            "--endpoint",
-            self.emulator_endpoint,
-            "--region",
-            self.region,
-            "--rest-api-name",
-            self.rest_api_name,
-            "--stage",
-            self.stage,
-            "--port",
-            str(self.port),
-        ]
+        deployed = deployment_options(self.emulator_endpoint, self.region, self.rest_api_name, self.stage)
+        return ["gateway", *deployed, "--port", str(self.port)]

@@ -57,7 +57,7 @@ class ServerProcess:
                 f"127.0.0.1:{self.port}. Stop that process, or choose another port with {self.port_setting}."
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
+        with open(self.log_file, "ab", opener=_owner_only) as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "localaws", *self.arguments()],
                 cwd=PROJECT_ROOT,
@@ -115,3 +115,13 @@ class ServerProcess:
     def _last_log_line(self) -> str:
         lines = [line for line in self.log_file.read_text(errors="replace").splitlines() if line.strip()]
         return lines[-1].strip() if lines else "no output"
+
+
+def deployment_options(emulator_endpoint: str, region: str, rest_api_name: str, stage: str) -> list[str]:
+    """The command-line options with which a server finds the deployed stage it serves."""
+    return ["--endpoint", emulator_endpoint, "--region", region, "--rest-api-name", rest_api_name, "--stage", stage]
+
+
+def _owner_only(path: str, flags: int) -> int:
+    """Opens a log readable by its owner alone, as everything under .local/ is."""
+    return os.open(path, flags, 0o600)
