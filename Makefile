@@ -18,7 +18,7 @@ STACK_DIR = cdktf.out/stacks/product-reviews-$${ENVIRONMENT_SUFFIX:-dev}
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps synth test up down api-key plan bench clean
+.PHONY: help deps synth test up down api-key plan bench clean docs
 
 help:
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
@@ -26,8 +26,9 @@ help:
 	@echo "make api-key  print the local storefront API key (never written to a file)"
 	@echo "make test   install everything and run the test suite"
 	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
-	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/review.md"
+	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/<env>/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
+	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
 
 .venv/.synced: Pipfile.lock
 	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock)")
@@ -55,6 +56,11 @@ test: deps
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest
 
+# docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
+docs: .venv/.synced
+	@$(PYTHON) -m stacks.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+	@echo "wrote docs/openapi.json"
+
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis
 
@@ -79,7 +85,6 @@ bench: deps
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .cache/checkov-venv
 PLAN_DIR := build/plan
-EMULATOR_ENDPOINT = $${REVIEWS_EMULATOR_ENDPOINT:-http://127.0.0.1:4566}
 
 .PHONY: checkov
 $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
@@ -108,25 +113,13 @@ chromium:
 
 test: chromium
 
-# make plan: synth, init, plan and review the target (REVIEWS_TARGET=local by default: the
-# emulator at REVIEWS_EMULATOR_ENDPOINT, started here and stopped again if it was not
-# running; REVIEWS_TARGET=aws needs credentials and REVIEWS_STATE_BUCKET). Writes
-# $(PLAN_DIR)/plan.bin, plan.json, plan.txt, checkov.json and review.md (0600, secrets
-# redacted except in plan.bin); fails on unskipped findings. PLAN_ARGS=--no-lock plans
-# without taking the state lock (read-only CI role); --replace ADDRESS plans a replacement.
+# make plan: `python -m deploy plan` (deploy/ci.py): synth, init, plan and review
+# ENVIRONMENT_SUFFIX (default dev) on REVIEWS_TARGET (default local: the emulator on
+# REVIEWS_EMULATOR_PORT, started as make up starts it and stopped again if it was not
+# running; aws needs credentials for the environment's account). Writes
+# $(PLAN_DIR)/<environment>/plan.bin (+ plan-record.json, for python -m deploy apply),
+# plan.json, plan.txt, checkov.json and review.md (0600, secrets redacted except in
+# plan.bin); fails on unskipped findings. PLAN_ARGS=--no-lock plans without taking the
+# state lock (read-only CI role); PLAN_ARGS="--replace ADDRESS" plans a replacement.
 plan: deps checkov
-	$(call step,"Planning product-reviews-$${ENVIRONMENT_SUFFIX:-dev} on $${REVIEWS_TARGET:-local}")
-	@started=; \
-	if [ "$${REVIEWS_TARGET:-local}" = local ]; then \
-	  port=$(EMULATOR_ENDPOINT); port=$${port##*:}; \
-	  out=$$($(PYTHON) -m localaws emulator start --port "$$port"); echo "$$out"; \
-	  case "$$out" in started*) started=$$port;; esac; \
-	  trap '[ -z "$$started" ] || $(PYTHON) -m localaws emulator stop --port "$$started"' EXIT; \
-	  $(PYTHON) -m localaws state-bucket --endpoint $(EMULATOR_ENDPOINT) \
-	    --bucket "$${REVIEWS_STATE_BUCKET:-product-reviews-tfstate-local}" \
-	    --region "$${REVIEWS_STATE_REGION:-$${REVIEWS_REGION:-us-east-2}}" >/dev/null; \
-	fi; \
-	$(PYTHON) main.py; \
-	rm -rf $(PLAN_DIR); \
-	$(PYTHON) -m deploy.review plan --stack-dir $(STACK_DIR) --out $(PLAN_DIR) \
-	  --environment "$${ENVIRONMENT_SUFFIX:-dev}" $${PLAN_ARGS:-}
+	@$(PYTHON) -m deploy plan --out "$(PLAN_DIR)/$${ENVIRONMENT_SUFFIX:-dev}" $${PLAN_ARGS:-}

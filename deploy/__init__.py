@@ -1,5 +1,7 @@
 """Driving Terraform for the Product Reviews API, locally and in CI.
 
+- `ci`: plan, apply exactly the reviewed plan, drift check (`python -m deploy plan|apply|drift`,
+  docs/ci.md);
 - `review`: the plan review (`python -m deploy.review --help`): a Markdown account of what a
   plan changes, attribute by attribute, with checkov's security findings;
 - `secrets`: the secret strings in Terraform state and plans, redacted from what we print

@@ -1,38 +1,127 @@
-"""python -m deploy up | down | plan | api-key: the local target (see deploy/local.py)."""
+"""python -m deploy up | down | api-key | emulator | plan | apply | drift
+
+    up, down, api-key    the local target: make up, make down, make api-key (deploy/local.py)
+    emulator             only the emulator and its state bucket, for the plain cdktf CLI
+    plan, apply, drift   one environment on either target, as make plan and CI run them
+                         (deploy/ci.py, docs/ci.md)
+
+plan exits 1 when checkov reports a finding that .checkov.yaml does not skip (after writing
+the review); drift exits 2 when the environment differs from the code; any failure exits 1.
+"""
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import local
+from . import ci, local
+from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
-from .workspace import DeployError
+from .workspace import DeployError, Workspace
+
+MAKE_TARGETS = ("up", "down", "api-key", "plan")
+DRIFT = 2  # exit status of drift when the environment differs from the code
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the emulator, deploy the stack, serve it (make up)")
-    commands.add_parser("down", help="destroy the deployment, stop gateway and emulator (make down)")
-    commands.add_parser("api-key", help="print the local storefront API key (make api-key)")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
+    what = f"make {args.command}" if args.command in MAKE_TARGETS else f"python -m deploy {args.command}"
     try:
-        target = local.Local.load()
-        if args.command == "api-key":
-            print(local.api_key_value(target))
-        else:
-            (local.up if args.command == "up" else local.down)(target)
+        return args.run(args)
     except Interrupted as error:
-        print(f"make {args.command} stopped: {error}. Run it again to carry on.", file=sys.stderr)
+        print(f"{what} stopped: {error}. Run it again to carry on.", file=sys.stderr)
         return 130
     except TerraformFailed as error:
-        print(f"make {args.command} failed: {error}; see the log in .local/", file=sys.stderr)
+        print(f"{what} failed: {error}:\n{error.output.rstrip()[-3000:]}", file=sys.stderr)
         return 1
     except (ConfigError, DeployError, RuntimeError) as error:
-        print(f"make {args.command} failed: {error}", file=sys.stderr)
+        print(f"{what} failed: {error}", file=sys.stderr)
         return 1
+
+
+def _up(args) -> int:
+    local.up(local.Local.load())
     return 0
+
+
+def _down(args) -> int:
+    local.down(local.Local.load())
+    return 0
+
+
+def _api_key(args) -> int:
+    print(local.api_key_value(local.Local.load()))
+    return 0
+
+
+def _emulator(args) -> int:
+    local.start_emulator(local.Local.load())
+    return 0
+
+
+def _plan(args) -> int:
+    workspace = _workspace(args)
+    out = args.out or workspace.project_dir / "build" / "plan" / workspace.config.environment
+    planned = ci.plan(workspace, out, lock=not args.no_lock, replace=args.replace, run=_run(workspace))
+    return 1 if planned.security_failed else 0
+
+
+def _apply(args) -> int:
+    workspace = _workspace(args)
+    ci.apply(workspace, args.plan, run=_run(workspace))
+    return 0
+
+
+def _drift(args) -> int:
+    workspace = _workspace(args)
+    out = args.out or workspace.project_dir / "build" / "drift" / workspace.config.environment
+    if ci.drift(workspace, out, lock=not args.no_lock, run=_run(workspace)):
+        print(f"Drift: {workspace.config.stack_name} differs from the code; the review is {out}/review.md",
+              file=sys.stderr)
+        return DRIFT
+    print(f"No drift: {workspace.config.stack_name} matches the code", file=sys.stderr)
+    return 0
+
+
+def _workspace(args) -> Workspace:
+    return Workspace.load(os.environ, target=args.target, environment=args.environment)
+
+
+def _run(workspace: Workspace) -> RunInfo:
+    return RunInfo.of_github_run(os.environ, environment=workspace.config.environment)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the emulator, deploy the stack, serve it (make up)").set_defaults(run=_up)
+    commands.add_parser("down", help="destroy the deployment, stop gateway and emulator (make down)"
+                        ).set_defaults(run=_down)
+    commands.add_parser("api-key", help="print the local storefront API key (make api-key)").set_defaults(run=_api_key)
+    commands.add_parser("emulator", help="start only the emulator and its state bucket, for the plain cdktf CLI "
+                        "(docs/cli.md); make down stops it").set_defaults(run=_emulator)
+
+    selection = argparse.ArgumentParser(add_help=False)  # which environment, where
+    selection.add_argument("--environment", help="environment name (default: $ENVIRONMENT_SUFFIX, else dev)")
+    selection.add_argument("--target", choices=["local", "aws"], help="default: $REVIEWS_TARGET, else local")
+    planning = argparse.ArgumentParser(add_help=False, parents=[selection])
+    planning.add_argument("--no-lock", action="store_true", help="plan with -lock=false (read-only roles)")
+
+    p = commands.add_parser("plan", parents=[planning], help="synth, plan into plan.bin, review (make plan)")
+    p.add_argument("--out", type=Path, help="default: build/plan/<environment>")
+    p.add_argument("--replace", action="append", default=[], metavar="ADDRESS",
+                   help="plan replacing this resource (terraform plan -replace); repeatable")
+    p.set_defaults(run=_plan)
+    a = commands.add_parser("apply", parents=[selection], help="apply exactly a plan.bin that plan wrote")
+    a.add_argument("--plan", type=Path, required=True, help="the plan.bin, with plan's record beside it")
+    a.set_defaults(run=_apply)
+    d = commands.add_parser("drift", parents=[planning], help="plan -detailed-exitcode: exit 2 on drift")
+    d.add_argument("--out", type=Path, help="where the review goes (default: build/drift/<environment>)")
+    d.set_defaults(run=_drift)
+    return parser
 
 
 if __name__ == "__main__":

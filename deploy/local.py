@@ -1,4 +1,4 @@
-"""`make up`, `make down` and `make plan` on the local target: the real stack, deployed by
+"""`make up` and `make down` on the local target: the real stack, deployed by
 Terraform into the emulator and served on localhost by the local gateway.
 
 Every step says what it does and how long it took. An interrupted `make up` (Ctrl-C, kill)
@@ -7,7 +7,6 @@ prove its holder is gone (deploy/locks.py), replaces what was left half-created 
 and carries on.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -26,9 +25,11 @@ from localaws.storefront import StorefrontProcess
 from stacks.config import StackConfig
 
 from . import locks
+from .failures import explain
 from .private_files import write_private
 from .project_env import PROJECT_ROOT
 from .secrets import redact_text, secrets_in_state
+from .terraform import TerraformFailed
 from .workspace import DeployError, Workspace
 
 SMOKE_PRODUCT = "demo-product"
@@ -91,7 +92,7 @@ class Local:
         return json.loads(body)
 
     def client(self, service: str) -> Any:
-        return emulator.client(service, self.endpoint, self.config.target.region)
+        return self.workspace.client(service)
 
     def outputs(self) -> dict[str, str]:
         return json.loads((self.workspace.log_dir / "outputs.json").read_text())
@@ -103,8 +104,21 @@ def start_emulator(local: Local) -> emulator.Emulator:
         print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
     with step(f"Checking the Terraform state bucket {local.config.backend.bucket}"):
         if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region):
-            print("    the emulator holds no state (new or restarted): deploying from scratch")
+            print("    the emulator holds no state (new or restarted): nothing is deployed there yet")
     return running
+
+
+@contextmanager
+def emulator_running(local: Local) -> Iterator[emulator.Emulator]:
+    """The emulator, started as `make up` starts it, for the duration of a plan or apply;
+    stopped afterwards only if it was started here (`make up`'s keeps running)."""
+    running = start_emulator(local)
+    try:
+        yield running
+    finally:
+        if not running.reused:
+            with step(f"Stopping the emulator started for this run (port {running.port})"):
+                emulator.stop(running.port, local.state_dir)
 
 
 def release_stale_lock(local: Local) -> None:
@@ -145,7 +159,10 @@ def deploy(local: Local) -> dict[str, str]:
         secrets = secrets_in_state(state)
         stack = workspace.terraform(lambda text: redact_text(text, secrets))
         options = () if refresh else ("-refresh=false",)
-        output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress)
+        try:
+            output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress)
+        except TerraformFailed as failure:
+            raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Apply complete", "No changes"))]
         print(f"    {summary[-1] if summary else 'applied'}")
     state = local.state()
@@ -167,7 +184,7 @@ def ours_alone(local: Local, state: dict[str, Any]) -> bool:
 
 def unchanged_since_last_deploy(local: Local) -> bool:
     last = _last_deploy(local)
-    return bool(last) and last["configuration"] == _configuration_digest(local)
+    return bool(last) and last["configuration"] == local.workspace.configuration_sha256()
 
 
 def remember_deploy(local: Local, state: dict[str, Any]) -> None:
@@ -175,18 +192,13 @@ def remember_deploy(local: Local, state: dict[str, Any]) -> None:
     if running and state:
         write_private(local.workspace.log_dir / "deployed.json", json.dumps({
             "emulator_pid": running.pid, "lineage": state["lineage"], "serial": state["serial"],
-            "configuration": _configuration_digest(local),
+            "configuration": local.workspace.configuration_sha256(),
         }))
 
 
 def _last_deploy(local: Local) -> dict[str, Any]:
     remembered = local.workspace.log_dir / "deployed.json"
     return json.loads(remembered.read_text()) if remembered.exists() else {}
-
-
-def _configuration_digest(local: Local) -> str:
-    """The synthesized configuration, assets included (the function's code hash is in it)."""
-    return hashlib.sha256((local.workspace.stack_dir / "cdk.tf.json").read_bytes()).hexdigest()
 
 
 _NON_INTERACTIVE = ("-input=false", "-no-color")
@@ -289,7 +301,10 @@ def destroy(local: Local) -> None:
         release_stale_lock(local)
         secrets = secrets_in_state(local.state())
         stack = workspace.terraform(lambda text: redact_text(text, secrets))
-        output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+        try:
+            output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+        except TerraformFailed as failure:
+            raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Destroy complete", "No changes"))]
         print(f"    {summary[-1] if summary else 'destroyed'}")
         (workspace.log_dir / "deployed.json").unlink(missing_ok=True)

@@ -7,17 +7,20 @@ SIGINT, which Terraform treats as "stop safely": in-flight operations finish, th
 written and the state lock released. The caller waits for that, then reports Interrupted.
 """
 
+import dataclasses
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .private_files import private_directory, write_private
+from .secrets import redact_text, secrets_in_state
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORMRC = PROJECT_ROOT / ".terraformrc"
@@ -94,6 +97,28 @@ class Stack:
         if check and returncode != 0:
             raise TerraformFailed(args[0], returncode, output)
         return output
+
+    def state_secrets(self) -> set[str]:
+        """The secret strings the current state holds (the API key, ...)."""
+        pulled = self.run("state", "pull")
+        return secrets_in_state(json.loads(pulled)) if pulled.strip() else set()
+
+    def redacting(self, secrets: Iterable[str]) -> "Stack":
+        """This stack with `secrets` redacted from everything Terraform prints from now on."""
+        secrets = frozenset(secrets)
+        return dataclasses.replace(self, redact=lambda text: redact_text(text, secrets))
+
+    def plan_has_changes(self, *args: str, log_name: str | None = None,
+                         echo: Callable[[str], None] | None = None) -> bool:
+        """`terraform plan -detailed-exitcode <args>`: True when it plans changes. Terraform
+        says so by exiting 2, which is no failure."""
+        try:
+            self.run("plan", "-detailed-exitcode", *args, log_name=log_name, echo=echo)
+        except TerraformFailed as exited:
+            if exited.returncode != 2:
+                raise
+            return True
+        return False
 
 
 @dataclass

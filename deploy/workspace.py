@@ -4,6 +4,7 @@ Every path that deploys (make up, make plan, the CI plan, apply and drift jobs) 
 a Workspace, so they synthesize with the same settings and run Terraform the same way.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -11,16 +12,25 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
+
+from localaws import emulator
 from stacks.config import StackConfig, load_config
 
 from . import locks, terraform
 from .project_env import PROJECT_ROOT, tool_settings
-from .secrets import redact_text, secrets_in_state
+from .secrets import redact_text
 
 
 class DeployError(RuntimeError):
     """A deploy step failed; the message says why and what to do."""
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def is_setting(name: str) -> bool:
@@ -37,10 +47,14 @@ class Workspace:
 
     @classmethod
     def load(cls, environ: Mapping[str, str] = os.environ, *, target: str | None = None,
-             project_dir: Path = PROJECT_ROOT) -> "Workspace":
+             environment: str | None = None, project_dir: Path = PROJECT_ROOT) -> "Workspace":
+        """The workspace `environ`'s settings select; `target` and `environment` override
+        REVIEWS_TARGET and ENVIRONMENT_SUFFIX."""
         settings = {name: value for name, value in environ.items() if is_setting(name)}
         if target:
             settings["REVIEWS_TARGET"] = target
+        if environment:
+            settings["ENVIRONMENT_SUFFIX"] = environment
         context = json.loads((project_dir / "cdktf.json").read_text()).get("context", {})
         config = load_config(context, settings, project_dir / "environments")
         return cls(config, settings, project_dir, environ)
@@ -72,6 +86,23 @@ class Workspace:
             raise DeployError(result.stderr.strip() or f"synth exited {result.returncode}")
         return self.stack_dir
 
+    def configuration_sha256(self) -> str:
+        """sha256 of everything synth wrote into the stack directory (cdk.tf.json, the provider
+        lock file, the function's zip), by path. Terraform's own .terraform/ is left out."""
+        digest = hashlib.sha256()
+        for path in sorted(self.stack_dir.rglob("*")):
+            relative = path.relative_to(self.stack_dir)
+            if path.is_file() and relative.parts[0] != ".terraform":
+                digest.update(f"{relative.as_posix()} {file_sha256(path)}\n".encode())
+        return digest.hexdigest()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for where this workspace deploys: the emulator, or the account
+        the caller's credentials reach."""
+        if self.config.target.is_local:
+            return emulator.client(service, self.config.target.endpoint, self.config.target.region)
+        return boto3.client(service, region_name=self.config.target.region)
+
     def terraform(self, redact: Callable[[str], str] = terraform.no_redaction) -> terraform.Stack:
         return terraform.Stack(self.stack_dir, self.log_dir, self.process_environment(), redact)
 
@@ -95,6 +126,5 @@ class Workspace:
 
     def redaction(self) -> Callable[[str], str]:
         """Redacts the secrets the current state holds (the API key, ...) from any text."""
-        pulled = self.terraform().run("state", "pull")
-        secrets = secrets_in_state(json.loads(pulled)) if pulled.strip() else set()
+        secrets = self.terraform().state_secrets()
         return lambda text: redact_text(text, secrets)

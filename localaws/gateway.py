@@ -7,9 +7,11 @@ error or malformed proxy response), 504 (function timeout), each shaped by the A
 gateway responses (`gateway_responses`). Functions run in warm worker processes
 (`workers`). The deployment is re-read every `refresh_seconds`, so a `terraform apply`
 (new code, keys, routes) is served without a restart. The HTTP side (connections,
-framing, limits) is `gateway_http`.
+framing, limits) is `gateway_http`. GET /openapi.json, outside the stage, serves the API's
+OpenAPI document (docs/openapi.json) with its servers entry pointing at the stage.
 """
 
+import json
 import os
 import threading
 import time
@@ -19,6 +21,7 @@ from urllib.parse import parse_qsl
 from localaws import deployment as deployment_module
 from localaws import gateway_http
 from localaws.deployment import Deployment, Method
+from localaws.emulator import PROJECT_ROOT
 from localaws.gateway_responses import (
     FUNCTION_FAILED,
     INTEGRATION_TIMEOUT,
@@ -35,6 +38,7 @@ from localaws.proxy_events import HttpRequest, MalformedResponse, build_event, t
 from localaws.workers import FunctionPool, InvocationFailed, InvocationTimeout
 
 ACCOUNT_ID = "123456789012"  # moto's default account
+OPENAPI_FILE = PROJECT_ROOT / "docs" / "openapi.json"
 # The methods a REST API method can be defined for; ANY stands for these, not for any verb.
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
@@ -113,6 +117,14 @@ class LocalGateway:
         """Who answers on this port: `make up` checks it before sending anything secret."""
         _, _, rest_api_name, stage = self.source
         return {"service": "localaws-gateway", "pid": os.getpid(), "rest_api_name": rest_api_name, "stage": stage}
+
+    def openapi_document(self, port: int) -> bytes:
+        """docs/openapi.json with its servers entry set to this gateway's stage on `port`, so a
+        client or API console pointed at it talks to the local stack."""
+        _, _, _, stage = self.source
+        document = json.loads(OPENAPI_FILE.read_text())
+        document["servers"] = [{"url": f"http://127.0.0.1:{port}/{stage}", "description": "this local gateway"}]
+        return json.dumps(document, indent=2).encode()
 
     def handle(self, request: HttpRequest, stage: str, request_id: str) -> Answer:
         """API Gateway's answer to one request (already stripped of the /<stage> prefix)."""

@@ -1,17 +1,68 @@
-"""The REST API's definition for API Gateway (OpenAPI 3.0.1 with its extensions), generated
-from the contract's routes.
+"""The API's two OpenAPI documents, both generated from the contract's routes.
 
-API Gateway builds resources, methods, Lambda proxy integrations, API-key requirements and
-gateway responses from this one document, so a change to any of them is a change to one
-attribute (the REST API's body) and redeploys the stage through the deployment's trigger.
+- `api_gateway_definition`: what API Gateway builds the REST API from (OpenAPI 3.0.1 with its
+  extensions): resources, methods, Lambda proxy integrations, API-key requirements and gateway
+  responses, so a change to any of them is a change to one attribute (the REST API's body) and
+  redeploys the stage through the deployment's trigger.
+- `public_document`: what clients read (OpenAPI 3.1, docs/openapi.json): the same paths and
+  operations with parameters, bodies, every answer and examples (stacks/openapi_components.py).
+
+`python -m stacks.openapi` prints the public document (`make docs` writes docs/openapi.json).
 """
 
+import json
+import sys
+from collections.abc import Callable, Mapping
+
 from handlers.reviews import contract
+
+from . import openapi_components as components
+from .settings import BY_NAME
 
 API_KEY_SCHEME = "api_key"
 # API Gateway's own answers (missing key, throttled, integration failures, ...) carry the same
 # CORS headers as the function's, so a browser sees their status instead of a CORS error.
 GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
+
+Operation = dict[str, object]
+
+
+# --- The skeleton both documents share -----------------------------------------------------
+
+
+def paths(operation: Callable[[contract.Route], Operation], preflight: Callable[[str], Operation]) -> dict[str, object]:
+    """Every resource path of the contract with its routes' operations, plus OPTIONS (the CORS
+    preflight, answered by the function) on each."""
+    return {
+        path: {
+            **{route.method.lower(): operation(route) for route in contract.ROUTES if route.path == path},
+            "options": preflight(path),
+        }
+        for path in contract.resource_paths()
+    }
+
+
+def route_operation(route: contract.Route, parameters: list[dict[str, object]]) -> Operation:
+    operation: Operation = {"operationId": route.operation_id, "summary": route.summary, **parameters_field(parameters)}
+    if route.api_key_required:
+        operation["security"] = [{API_KEY_SCHEME: []}]
+    return operation
+
+
+def parameters_field(parameters: list[dict[str, object]]) -> dict[str, object]:
+    """An operation's `parameters`, left out when there are none."""
+    return {"parameters": parameters} if parameters else {}
+
+
+def path_parameters(path: str, schema: Mapping[str, object]) -> list[dict[str, object]]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+    return [{"name": name, "in": "path", "required": True, "schema": schema} for name in names]
+
+
+API_KEY_SECURITY_SCHEME = {"type": "apiKey", "name": contract.API_KEY_HEADER, "in": "header"}
+
+
+# --- API Gateway's definition (OpenAPI 3.0.1) ----------------------------------------------
 
 
 def invoke_uri(region: str, account_id: str, function_name: str) -> str:
@@ -23,23 +74,27 @@ def invoke_uri(region: str, account_id: str, function_name: str) -> str:
 
 
 def api_gateway_definition(title: str, uri: str, cors_origins: tuple[str, ...]) -> dict[str, object]:
-    paths: dict[str, dict[str, object]] = {}
-    for path in contract.resource_paths():
-        operations = {route.method.lower(): _operation(route, uri) for route in contract.ROUTES if route.path == path}
-        operations["options"] = {**_parameters(path), "x-amazon-apigateway-integration": _proxy(uri)}
-        paths[path] = operations
+    integration = {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": uri}}
+
+    def parameters(path: str) -> list[dict[str, object]]:
+        return path_parameters(path, {"type": "string"})
+
+    def operation(route: contract.Route) -> Operation:
+        return {**route_operation(route, parameters(route.path)), **integration}
+
+    def preflight(path: str) -> Operation:
+        return {**parameters_field(parameters(path)), **integration}
+
     return {
         "openapi": "3.0.1",
         "info": {"title": title, "version": "1"},
         "x-amazon-apigateway-api-key-source": "HEADER",
-        "components": {"securitySchemes": {
-            API_KEY_SCHEME: {"type": "apiKey", "name": contract.API_KEY_HEADER, "in": "header"},
-        }},
+        "components": {"securitySchemes": {API_KEY_SCHEME: API_KEY_SECURITY_SCHEME}},
         "x-amazon-apigateway-gateway-responses": {
             response_type: {"responseParameters": cors_response_parameters(cors_origins)}
             for response_type in GATEWAY_RESPONSE_TYPES
         },
-        "paths": paths,
+        "paths": paths(operation, preflight),
     }
 
 
@@ -57,20 +112,74 @@ def cors_response_parameters(cors_origins: tuple[str, ...]) -> dict[str, str]:
     }
 
 
-def _operation(route: contract.Route, uri: str) -> dict[str, object]:
-    operation: dict[str, object] = {"operationId": route.operation_id, "summary": route.summary, **_parameters(route.path)}
-    if route.api_key_required:
-        operation["security"] = [{API_KEY_SCHEME: []}]
-    operation["x-amazon-apigateway-integration"] = _proxy(uri)
-    return operation
+# --- The public document (OpenAPI 3.1) -----------------------------------------------------
+
+TITLE = "Product Reviews API"
+RATE, BURST = BY_NAME["REVIEWS_THROTTLE_RATE"].default, BY_NAME["REVIEWS_THROTTLE_BURST"].default
+DESCRIPTION = f"""\
+Post product reviews and read them back per product and per reviewer, with a rating summary
+per product. All bodies are JSON (UTF-8).
+
+- **API key**: `POST /reviews` needs the storefront's key in the `x-api-key` header.
+- **Errors**: the function answers every error with `{{"error", "message", "details"}}`;
+  API Gateway's own answers (missing or invalid API key, throttling, a failed or timed-out
+  function) are `{{"message"}}`. A path or method the API does not define is a 403
+  `{{"message": "Missing Authentication Token"}}` from API Gateway.
+- **Throttling**: the stage allows a steady rate with a burst ({RATE} requests/s, burst {BURST} by
+  default); beyond that, any operation answers 429.
+- **CORS**: every answer of the function carries `Vary: Origin`, and
+  `Access-Control-Allow-Origin` when the request's `Origin` is allowed.
+"""
+LOCAL_GATEWAY_URL = f"http://127.0.0.1:{BY_NAME['REVIEWS_GATEWAY_PORT'].default}/{contract.STAGE_NAME}"
+SERVERS = [
+    {
+        "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/" + contract.STAGE_NAME,
+        "description": "AWS: the stack's `api_url` output",
+        "variables": {
+            "restApiId": {"default": "abcdef1234", "description": "the stack's `rest_api_id` output"},
+            "region": {"default": BY_NAME["REVIEWS_REGION"].default},
+        },
+    },
+    {"url": LOCAL_GATEWAY_URL, "description": "`make up`: the local gateway (port: REVIEWS_GATEWAY_PORT)"},
+]
 
 
-def _parameters(path: str) -> dict[str, object]:
-    names = [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
-    if not names:
-        return {}
-    return {"parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names]}
+def public_document() -> dict[str, object]:
+    def operation(route: contract.Route) -> Operation:
+        parameters = path_parameters(route.path, components.ref("schemas", "Id"))
+        return {**route_operation(route, parameters + components.PARAMETERS[route.operation_id]),
+                **components.OPERATIONS[route.operation_id]}
+
+    def preflight(path: str) -> Operation:
+        # A preflight is answered for the resource, whatever the parameter's value.
+        parameters = path_parameters(path, {"type": "string", "minLength": 1})
+        return {
+            "operationId": preflight_operation_id(path),
+            "summary": f"CORS preflight: the methods of {path}",
+            **parameters_field(parameters),
+            **components.PREFLIGHT,
+        }
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": "1", "description": DESCRIPTION},
+        "servers": SERVERS,
+        "paths": paths(operation, preflight),
+        "components": {**components.COMPONENTS, "securitySchemes": {
+            API_KEY_SCHEME: {**API_KEY_SECURITY_SCHEME, "description": "The storefront's API key"},
+        }},
+    }
 
 
-def _proxy(uri: str) -> dict[str, str]:
-    return {"type": "aws_proxy", "httpMethod": "POST", "uri": uri}
+def preflight_operation_id(path: str) -> str:
+    """preflight + the path's literal segments: /products/{product_id}/rating -> preflightProductsRating."""
+    return "preflight" + "".join(part.capitalize() for part in path.split("/") if part and not part.startswith("{"))
+
+
+def to_json(document: dict[str, object]) -> str:
+    """The committed form of a document (docs/openapi.json): indented, key order kept."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(to_json(public_document()))

@@ -33,7 +33,6 @@ AWS_SETTINGS = {
 }
 NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
 
-
 @dataclass(frozen=True)
 class Synthesized:
     terraform: dict  # the parsed cdk.tf.json

@@ -9,7 +9,6 @@ on: the API answers, the reviews in the table survive, and the API key leaks now
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,16 +26,10 @@ from deploy import local as local_target
 from deploy.review.render import render_review
 from deploy.workspace import DeployError
 from localaws import emulator
+from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# What a deploy needs from the project; tests, docs and benchmarks stay behind.
-PROJECT_FILES = (
-    "main.py", "cdktf.json", ".env", ".terraform.lock.hcl", ".terraformrc",
-    "environments", "stacks", "handlers", "deploy", "localaws",
-)
-PROJECT_LINKS = (".venv", "node_modules", ".cache")
 # Functional requests stay under the stage's 10 requests/s; only the burst test exceeds it.
 REQUEST_INTERVAL_SECONDS = 0.12
 PRODUCT = "cycle-kept"
@@ -86,15 +79,7 @@ class Cycle:
 
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
-    project = tmp_path_factory.mktemp("project")
-    for name in PROJECT_FILES:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, project / name)
-    for name in PROJECT_LINKS:
-        (project / name).symlink_to(PROJECT_ROOT / name)
+    project = copy_project(tmp_path_factory.mktemp("project"))
     cycle = Cycle(project, {
         "ENVIRONMENT_SUFFIX": "cycle",
         "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev

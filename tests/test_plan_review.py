@@ -418,7 +418,7 @@ def test_header_states_commit_environment_and_run_link():
     run = render.RunInfo(commit="abc123", environment="prod", run_url="https://ci.example/runs/7")
     review = render.render_review({}, "`product-reviews-prod`", run=run)
     assert review.splitlines()[:5] == [
-        render.MARKER, "## Terraform plan review: `product-reviews-prod`", "",
+        "<!-- plan-review: prod -->", "## Terraform plan review: `product-reviews-prod`", "",
         "Commit abc123 · Environment `prod` · [Workflow run](https://ci.example/runs/7)", ""]
 
 
@@ -433,6 +433,16 @@ def test_an_older_review_is_marked_outdated_and_can_still_be_found():
 
     again = render.mark_outdated(outdated, commit="new333", outcome="was skipped")
     assert again.count("**Outdated**") == 1 and "(commit new333) was skipped." in again and "new222" not in again
+
+
+def test_each_environment_has_its_own_comment_marker_which_outdating_keeps():
+    """A pull request gets one review comment per environment, each found by its first line."""
+    reviews = {environment: render.render_review({}, "x", run=render.RunInfo(environment=environment))
+               for environment in ("dev", "prod")}
+    assert reviews["dev"].splitlines()[0] == render.marker("dev") == "<!-- plan-review: dev -->"
+    assert render.marker("dev") != render.marker("prod")
+    outdated = render.mark_outdated(reviews["prod"], outcome="failed")
+    assert outdated.splitlines()[0] == render.marker("prod") and outdated.count("plan-review: prod") == 1
 
 
 def test_outdated_command_reads_and_writes_comment_bodies(tmp_path):

@@ -15,14 +15,14 @@ GitHub Actions the commit and run link default to the current run's.
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from deploy.private_files import write_private
 from deploy.review.checkov import load_checkov, scan, skipped_checks
 from deploy.review.make_plan import run_plan
-from deploy.review.render import RunInfo, mark_outdated, render_review
+from deploy.review.render import RunInfo, github_run_url, mark_outdated, render_review
+from deploy.terraform import NON_INTERACTIVE, Stack, TerraformFailed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,12 +43,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _plan(args) -> int:
+    stack = Stack(args.stack_dir.resolve(), log_dir=args.out, environ=dict(os.environ))
     try:
-        return run_plan(args.stack_dir, args.out, lock=not args.no_lock, replace=args.replace, run=_run_info(args))
-    except subprocess.CalledProcessError as failed:
-        print(f"{' '.join(failed.cmd[:3])} failed (exit {failed.returncode}): see its output above",
-              file=sys.stderr)
-        return failed.returncode
+        stack.run("init", *NON_INTERACTIVE, "-reconfigure", echo=print)
+        planned = run_plan(stack, args.out, lock=not args.no_lock, replace=args.replace, run=_run_info(args))
+    except TerraformFailed as failed:
+        print(f"{failed}:\n{failed.output.rstrip()[-3000:]}", file=sys.stderr)
+        return 1
+    return 1 if planned.security_failed else 0
 
 
 def _scan(args) -> int:
@@ -73,15 +75,10 @@ def _run_info(args) -> RunInfo:
     return RunInfo(commit=args.commit, environment=args.environment, run_url=args.run_url)
 
 
-def _github_run_url() -> str | None:
-    parts = [os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
-    return "{}/{}/actions/runs/{}".format(*parts) if all(parts) else None
-
-
 def _parser() -> argparse.ArgumentParser:
     origin = argparse.ArgumentParser(add_help=False)  # where a review comes from
     origin.add_argument("--commit", default=os.environ.get("GITHUB_SHA"), help="default: $GITHUB_SHA")
-    origin.add_argument("--run-url", default=_github_run_url(),
+    origin.add_argument("--run-url", default=github_run_url(),
                         help="default: the GitHub Actions run, from $GITHUB_SERVER_URL, _REPOSITORY, _RUN_ID")
     reviewed = argparse.ArgumentParser(add_help=False, parents=[origin])
     reviewed.add_argument("--environment", help="the environment planned, e.g. dev")

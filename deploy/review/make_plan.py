@@ -1,4 +1,5 @@
-"""What `make plan` runs: terraform init, plan and show, the security scan and the review.
+"""What `make plan` and the CI plan and drift jobs run in an initialized stack: terraform plan
+and show, the security scan and the review.
 
 Everything it prints or writes has the secrets of the state and the plan redacted. It
 writes into one directory (0700), every file 0600:
@@ -8,67 +9,77 @@ writes into one directory (0700), every file 0600:
   publish it; CI passes it on only as the artifact the apply job needs.
 - plan.json: `terraform show -json`, redacted (checkov scans this file);
 - plan.txt: `terraform show -no-color`, redacted;
-- checkov.json: checkov's results;
+- checkov.json: checkov's results (not written when the scan is skipped);
 - review.md: the review, also printed.
+
+Terraform's plan output is printed as it comes and logged to plan.log in the stack's log
+directory (redacted too).
 """
 
 import json
-import subprocess
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.private_files import make_private, private_directory, write_private
-from deploy.review.checkov import scan, skipped_checks
+from deploy.review.checkov import Scan, scan, skipped_checks
 from deploy.review.render import UNKNOWN_RUN, RunInfo, render_review
-from deploy.secrets import redact_json, redact_text, secrets_in_plan, secrets_in_state
+from deploy.secrets import redact_json, redact_text, secrets_in_plan
+from deploy.terraform import NON_INTERACTIVE, Stack, TerraformFailed
 
 
-def run_plan(stack_dir: Path, out_dir: Path, *, lock: bool = True, replace: list[str] = (),
-             run: RunInfo = UNKNOWN_RUN) -> int:
-    """Plans the synthesized stack in `stack_dir` (`replace`: addresses to plan replacing) and
-    writes the files above into `out_dir`. Returns 1 when checkov reports a finding that
-    .checkov.yaml does not skip (the review is written first), else 0; raises
-    subprocess.CalledProcessError when terraform fails."""
+@dataclass(frozen=True)
+class Planned:
+    """What a plan found."""
+
+    has_changes: bool  # Terraform would change something (plan -detailed-exitcode exited 2)
+    security: Scan | None  # checkov's findings; None when the scan was skipped
+
+    @property
+    def security_failed(self) -> bool:
+        """checkov reported a finding that .checkov.yaml does not skip, or could not run."""
+        return bool(self.security and (self.security.failed or self.security.error))
+
+
+def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (),
+             run: RunInfo = UNKNOWN_RUN, scan_security: bool = True) -> Planned:
+    """Plans the initialized `stack` (`replace`: addresses to plan replacing), prints
+    Terraform's output and the review, and writes the files above into `out_dir`.
+    Raises TerraformFailed when terraform fails."""
     out_dir = private_directory(out_dir).resolve()
     plan_bin = out_dir / "plan.bin"
-    terraform = ["terraform", f"-chdir={stack_dir}"]
-    _stream(terraform + ["init", "-input=false", "-reconfigure", "-no-color"], secrets=set())
     # The state's secrets are known before the plan prints anything: a plan that replaces
     # the usage plan key prints the API key's value.
-    secrets = secrets_in_state(json.loads(_output(terraform + ["state", "pull"], set()) or "{}"))
-    _stream(terraform + ["plan", "-input=false", "-no-color", f"-out={plan_bin}"]
-            + ([] if lock else ["-lock=false"]) + [f"-replace={address}" for address in replace], secrets)
+    secrets = stack.state_secrets()
+    has_changes = stack.redacting(secrets).plan_has_changes(
+        *NON_INTERACTIVE, f"-out={plan_bin}", *([] if lock else ["-lock=false"]),
+        *[f"-replace={address}" for address in replace], log_name="plan", echo=print)
     make_private(plan_bin)
-    plan = json.loads(_output(terraform + ["show", "-json", str(plan_bin)], secrets))
+    plan = _plan_json(stack, plan_bin, secrets)
     secrets |= secrets_in_plan(plan)
-    plan_text = redact_text(_output(terraform + ["show", "-no-color", str(plan_bin)], secrets), secrets)
+    plan_text = stack.redacting(secrets).run("show", "-no-color", str(plan_bin))
 
     plan_json = write_private(out_dir / "plan.json", json.dumps(redact_json(plan, secrets)))
     write_private(out_dir / "plan.txt", plan_text)
-    security, raw = scan(plan_json, "terraform_plan")
-    if raw is not None:
-        write_private(out_dir / "checkov.json", json.dumps(redact_json(raw, secrets), indent=1))
-    review = render_review(plan, f"`{stack_dir.name}`", run=run, security=security, skipped=skipped_checks(),
-                           plan_text=plan_text)
+    security = None
+    if scan_security:
+        security, raw = scan(plan_json, "terraform_plan")
+        if raw is not None:
+            write_private(out_dir / "checkov.json", json.dumps(redact_json(raw, secrets), indent=1))
+    review = render_review(plan, f"`{stack.name}`", run=run, security=security,
+                           skipped=skipped_checks() if security else None, plan_text=plan_text)
     write_private(out_dir / "review.md", review)
     print(review)
-    print(f"wrote plan.bin, plan.json, plan.txt, checkov.json and review.md in {out_dir}", file=sys.stderr)
-    return 1 if security.failed or security.error else 0
+    print(f"wrote plan.bin, plan.json, plan.txt{', checkov.json' if security else ''} and review.md in {out_dir}",
+          file=sys.stderr)
+    return Planned(has_changes, security)
 
 
-def _stream(command: list[str], secrets: set[str]) -> None:
-    """Runs a terraform command, printing its output (errors included) as it comes, redacted."""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-        for line in process.stdout:
-            print(redact_text(line, secrets), end="", flush=True)
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, command)
-
-
-def _output(command: list[str], secrets: set[str]) -> str:
-    """Runs a terraform command and returns its output; on failure prints its errors, redacted."""
-    run = subprocess.run(command, check=False, capture_output=True, text=True)
-    if run.returncode:
-        print(redact_text(run.stderr, secrets), file=sys.stderr)
-        raise subprocess.CalledProcessError(run.returncode, command)
-    return run.stdout
+def _plan_json(stack: Stack, plan_bin: Path, secrets: set[str]) -> dict:
+    """`terraform show -json plan.bin` as Terraform wrote it: the review must see secrets
+    change to say so (it redacts them itself). Only an error message is redacted."""
+    try:
+        return json.loads(stack.redacting(()).run("show", "-json", str(plan_bin)))
+    except TerraformFailed as failed:
+        raise TerraformFailed(failed.command, failed.returncode, redact_text(failed.output, secrets)) from None

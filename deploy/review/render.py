@@ -6,13 +6,14 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from deploy.review.changes import KINDS, Change, Hidden, changes
 from deploy.review.checkov import Scan
 from deploy.secrets import redact_text, secrets_in_plan
 
-MARKER = "<!-- plan-review -->"  # the PR comment is found and updated by this line
+MARKER = "<!-- plan-review -->"  # the PR comment is found and updated by its first line
 OUTDATED_START, OUTDATED_END = "<!-- plan-review-outdated -->", "<!-- /plan-review-outdated -->"
 
 # GitHub refuses comments over 65,536 characters; this leaves room for the outdated banner.
@@ -31,15 +32,30 @@ class RunInfo:
     environment: str | None = None
     run_url: str | None = None
 
+    @classmethod
+    def of_github_run(cls, environ: Mapping[str, str] = os.environ, environment: str | None = None) -> "RunInfo":
+        """The current GitHub Actions run's commit and link (None for both outside Actions)."""
+        return cls(environ.get("GITHUB_SHA"), environment, github_run_url(environ))
+
 
 UNKNOWN_RUN = RunInfo()
 
 
+def github_run_url(environ: Mapping[str, str] = os.environ) -> str | None:
+    parts = [environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return "{}/{}/actions/runs/{}".format(*parts) if all(parts) else None
+
+
+def marker(environment: str | None = None) -> str:
+    """A review's first line, by which its PR comment is found: one comment per environment."""
+    return f"<!-- plan-review: {environment} -->" if environment else MARKER
+
+
 def render_review(plan: dict, title: str, *, run: RunInfo = UNKNOWN_RUN, security: Scan | None = None,
                   skipped: dict[str, str] | None = None, plan_text: str | None = None) -> str:
-    """The review in Markdown; its first line is MARKER. `plan` is the plan JSON as Terraform
-    wrote it, `plan_text` the output of `terraform show -no-color plan.bin`. Every secret
-    the plan holds is redacted from the result, the plan text included."""
+    """The review in Markdown; its first line is marker(run.environment). `plan` is the plan
+    JSON as Terraform wrote it, `plan_text` the output of `terraform show -no-color plan.bin`.
+    Every secret the plan holds is redacted from the result, the plan text included."""
     found = changes(plan)
     secrets = secrets_in_plan(plan)
     sections = [
@@ -62,18 +78,26 @@ def mark_outdated(review: str, *, commit: str | None = None, run_url: str | None
                   outcome: str = "did not produce a new review") -> str:
     """An older review (a previous PR comment's body) with a banner on top saying it is out of
     date, and what happened to the latest run (`outcome`: "failed", "was skipped", ...).
-    The first line stays MARKER, so the comment is still found; marking again replaces the banner."""
+    The first line (its marker) stays first, so the comment is still found; marking again
+    replaces the banner."""
+    review_marker = _marker_of(review)
     body = re.sub(f"{re.escape(OUTDATED_START)}.*?{re.escape(OUTDATED_END)}\n*", "",
-                  review.removeprefix(MARKER).lstrip("\n"), flags=re.DOTALL)
+                  review.removeprefix(review_marker).lstrip("\n"), flags=re.DOTALL)
     latest = "The latest run" + (f" (commit {commit})" if commit else "") + f" {outcome}"
     link = f": [workflow run]({run_url})" if run_url else ""
     banner = ["> [!WARNING]", ("> **Outdated**: this review is from an older commit or a failed or skipped run. "
                                f"{latest}{link}. Do not approve on the strength of the plan below.")]
-    return "\n".join([MARKER, OUTDATED_START, *banner, OUTDATED_END, "", body])
+    return "\n".join([review_marker, OUTDATED_START, *banner, OUTDATED_END, "", body])
+
+
+def _marker_of(review: str) -> str:
+    """The review's first line if it is a marker, else MARKER."""
+    first_line = review.partition("\n")[0]
+    return first_line if re.fullmatch(r"<!-- plan-review(: \S+)? -->", first_line) else MARKER
 
 
 def _headline(title: str, run: RunInfo, plan: dict, found: list[Change]) -> list[str]:
-    lines = [MARKER, f"## Terraform plan review: {title}", ""]
+    lines = [marker(run.environment), f"## Terraform plan review: {title}", ""]
     facts = [f"Commit {run.commit}" if run.commit else None,
              f"Environment `{run.environment}`" if run.environment else None,
              f"[Workflow run]({run.run_url})" if run.run_url else None]

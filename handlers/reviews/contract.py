@@ -83,11 +83,14 @@ METRIC_DIMENSION = "FunctionName"
 
 # Ids exclude "#": the table reserves "#..." keys for its internal items.
 ID_PATTERN = r"[A-Za-z0-9._:-]{1,64}"
+# A ULID: 26 Crockford base32 characters, so review ids sort by creation time.
+REVIEW_ID_PATTERN = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
 IDEMPOTENCY_KEY_PATTERN = r"[A-Za-z0-9._:-]{1,128}"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 TEXT_LIMITS = {"title": 200, "comment": 4000}  # characters after trimming whitespace
 MIN_RATING, MAX_RATING = 1, 5
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+MAX_NEXT_TOKEN_CHARS = 400  # issued tokens are far shorter; longer ones are rejected unread
 MAX_BODY_BYTES = 16 * 1024
 RETRY_AFTER_SECONDS = 1

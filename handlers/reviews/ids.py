@@ -3,9 +3,11 @@
 import re
 import secrets
 
+from . import contract
+
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS = 80
-REVIEW_ID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+REVIEW_ID = re.compile(contract.REVIEW_ID_PATTERN)
 
 
 def encode_ulid(value: int) -> str:

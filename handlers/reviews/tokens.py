@@ -13,12 +13,11 @@ import json
 import re
 
 from . import contract
-from .ids import REVIEW_ID_PATTERN
+from .ids import REVIEW_ID
 from .model import InvalidInput, Listing, ListingKind, Position, Problem
 
 _CHECKSUM_BYTES = 8
 _CHECKSUM_KEY = b"product-reviews/next-token/v1"
-_MAX_TOKEN_CHARS = 400
 _ID = re.compile(contract.ID_PATTERN)
 
 
@@ -37,7 +36,7 @@ def encode_next_token(listing: Listing, position: Position) -> str:
 def decode_next_token(kind: ListingKind, owner_id: str, token: str) -> Position:
     """The position `token` points at; InvalidInput unless it was issued for this listing."""
     try:
-        if len(token) > _MAX_TOKEN_CHARS:
+        if len(token) > contract.MAX_NEXT_TOKEN_CHARS:
             raise ValueError("too long")
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload, checksum = raw[:-_CHECKSUM_BYTES], raw[-_CHECKSUM_BYTES:]
@@ -56,7 +55,7 @@ def _is_inside(kind: str, owner_id: str, product_id: object, review_id: object) 
         isinstance(product_id, str)
         and isinstance(review_id, str)
         and _ID.fullmatch(product_id) is not None
-        and REVIEW_ID_PATTERN.fullmatch(review_id) is not None
+        and REVIEW_ID.fullmatch(review_id) is not None
         and (kind != "product" or product_id == owner_id)
     )
 

@@ -7,6 +7,7 @@ from handlers.reviews import app as reviews_app
 from handlers.reviews.ids import ReviewIdGenerator
 from handlers.reviews.repository import ReviewRepository
 from handlers.reviews.routing import Backend
+from tests.openapi_document import assert_documented
 
 FUNCTION_NAME = "reviews-test-fn"
 
@@ -27,10 +28,15 @@ class Response:
 
 
 def invoke(event: dict, app=None) -> Response:
-    """Runs the Lambda entry point (or handle() with another App) on an event."""
+    """Runs the Lambda entry point (or handle() with another App) on an event, and checks that
+    the answer is one the OpenAPI document describes (docs/openapi.json)."""
     if app is None:
-        return Response(reviews_app.handler(event, LambdaContext()))
-    return Response(reviews_app.handle(event, LambdaContext(), app))
+        raw = reviews_app.handler(event, LambdaContext())
+    else:
+        raw = reviews_app.handle(event, LambdaContext(), app)
+    response = Response(raw)
+    assert_documented(event["httpMethod"], event["resource"], response.status, response.headers, raw["body"])
+    return response
 
 
 def new_id(prefix: str) -> str:

@@ -144,6 +144,15 @@ def test_unknown_stage_is_refused(dev):
     assert call(dev.replace("/dev", "/prod") + "/reviews")[0] == 403
 
 
+def test_the_openapi_document_is_served_outside_the_stage_pointing_at_it(dev):
+    status, headers, document = call(dev.removesuffix("/dev") + "/openapi.json")
+
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert document["servers"] == [{"url": dev, "description": "this local gateway"}]
+    committed = json.loads((PROJECT_ROOT / "docs" / "openapi.json").read_text())
+    assert {**document, "servers": None} == {**committed, "servers": None}
+
+
 def test_cli_serves_and_stops_its_workers(test_api, unused_port):
     command = [sys.executable, "-m", "localaws", "gateway", "--endpoint", test_api.endpoint,
                "--rest-api-name", test_api.name, "--stage", "dev", "--port", str(unused_port),

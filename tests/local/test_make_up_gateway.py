@@ -13,7 +13,7 @@ import pytest
 from deploy import local
 from localaws.gateway_process import GatewayProcess
 from localaws.server_process import ServerProcessError
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 THE_API_KEY = "the-api-key-value"
 

@@ -1,0 +1,155 @@
+"""Plan, apply and drift check of one environment, as CI runs them (docs/ci.md): the plan a
+reviewer approves is exactly what gets applied.
+
+    python -m deploy plan  --environment prod --target aws --out build/plan/prod [--no-lock]
+    python -m deploy apply --environment prod --target aws --plan build/plan/prod/plan.bin
+    python -m deploy drift --environment prod --target aws --out build/drift/prod [--no-lock]
+
+- `plan` synthesizes, plans into plan.bin and writes its review (deploy/review/make_plan.py),
+  and records beside plan.bin which configuration it was planned from (PLAN_RECORD).
+- `apply` synthesizes again and refuses unless the configuration is byte for byte the one
+  planned; then runs `terraform apply plan.bin` and nothing else. Terraform itself refuses
+  a plan made against an older state ("stale"): plan again. The deployment (commit, time,
+  run) is then recorded in an SSM parameter, outside the Terraform state, so that who
+  deployed never changes a plan.
+- `drift` plans what is deployed against the code: True (exit 2) when they differ.
+
+On the local target each starts the emulator if it is not running, as `make up` does, and
+stops it again afterwards.
+"""
+
+import json
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .failures import explain
+from .local import Local, emulator_running, step
+from .private_files import private_directory, write_private
+from .review.make_plan import Planned, run_plan
+from .review.render import RunInfo
+from .terraform import NON_INTERACTIVE, TerraformFailed
+from .workspace import DeployError, Workspace, file_sha256
+
+PLAN_FILE = "plan.bin"
+PLAN_RECORD = "plan-record.json"  # beside plan.bin: the configuration it was planned from
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """Which configuration a plan.bin was made from, and which plan.bin it is."""
+
+    stack: str
+    configuration_sha256: str  # Workspace.configuration_sha256() right after synth
+    plan_sha256: str
+
+    @classmethod
+    def read(cls, plan_file: Path) -> "PlanRecord":
+        path = plan_file.parent / PLAN_RECORD
+        if not path.exists():
+            raise DeployError(f"{path} is missing: apply only a plan.bin that `python -m deploy plan` wrote, "
+                              "with the record it keeps beside it")
+        return cls(**json.loads(path.read_text()))
+
+
+def synthesize(workspace: Workspace) -> str:
+    """Synthesizes the workspace's stack; returns its configuration's sha256."""
+    with step(f"Synthesizing {workspace.config.stack_name}"):
+        workspace.synthesize()
+        configuration = workspace.configuration_sha256()
+        print(f"    configuration sha256 {configuration}")
+    return configuration
+
+
+def plan(workspace: Workspace, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (),
+         run: RunInfo) -> Planned:
+    """Plans the workspace into out_dir/plan.bin with its review, and records beside it the
+    configuration planned (written last: a failed plan leaves no plan to apply)."""
+    out_dir = private_directory(out_dir)
+    for name in (PLAN_FILE, PLAN_RECORD):
+        (out_dir / name).unlink(missing_ok=True)
+    with _target_ready(workspace):
+        configuration = synthesize(workspace)
+        _initialize(workspace)
+        with step(f"Planning {workspace.config.stack_name} (terraform plan) and reviewing the plan"):
+            planned = run_plan(workspace.terraform(), out_dir, lock=lock, replace=replace, run=run)
+    record = PlanRecord(workspace.config.stack_name, configuration, file_sha256(out_dir / PLAN_FILE))
+    write_private(out_dir / PLAN_RECORD, json.dumps(asdict(record), indent=1) + "\n")
+    return planned
+
+
+def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
+    """Applies exactly `plan_file`, if the configuration synthesized now is the one planned."""
+    record = PlanRecord.read(plan_file)
+    if file_sha256(plan_file) != record.plan_sha256:
+        raise DeployError(f"{plan_file} is not the plan recorded beside it in {PLAN_RECORD}: "
+                          "plan again, and apply the plan.bin that plan writes")
+    with _target_ready(workspace):
+        configuration = synthesize(workspace)
+        if (workspace.config.stack_name, configuration) != (record.stack, record.configuration_sha256):
+            raise DeployError(
+                f"the configuration synthesized now ({workspace.config.stack_name}, sha256 {configuration}) "
+                f"differs from the one {plan_file} was planned from ({record.stack}, sha256 "
+                f"{record.configuration_sha256}): the code, environments/{workspace.config.environment}.json "
+                "or a setting changed since the plan. Nothing was applied: plan again and review the new plan.")
+        _initialize(workspace)
+        with step(f"Applying {plan_file} to {workspace.config.stack_name} (terraform apply)"):
+            _apply_saved_plan(workspace, plan_file)
+        with step("Recording the deployment"):
+            _record_deployment(workspace, run)
+
+
+def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInfo) -> bool:
+    """Plans the deployed environment against the code, writing the review into out_dir;
+    True when they differ. No security scan: drift is about what is deployed."""
+    with _target_ready(workspace):
+        synthesize(workspace)
+        _initialize(workspace)
+        with step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"):
+            return run_plan(workspace.terraform(), out_dir, lock=lock, run=run, scan_security=False).has_changes
+
+
+def _initialize(workspace: Workspace) -> None:
+    with step("Preparing Terraform (init when needed)"):
+        workspace.initialize()
+
+
+def _apply_saved_plan(workspace: Workspace, plan_file: Path) -> None:
+    stack = workspace.terraform(workspace.redaction())
+    stack.run("apply", *NON_INTERACTIVE, str(plan_file.resolve()), log_name="apply", echo=print)
+
+
+def _record_deployment(workspace: Workspace, run: RunInfo) -> None:
+    """What was deployed last, when and by which run, in the SSM parameter
+    /productreviews/<env>/deployment. Kept out of the Terraform state on purpose: a tag or
+    output naming the commit or the person would make every deploy by someone else change
+    every resource."""
+    deployment = {
+        "commit": run.commit or _checked_out_commit(workspace.project_dir) or "unknown",
+        "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_url": run.run_url,
+    }
+    name = f"{workspace.config.parameter_prefix}deployment"
+    workspace.client("ssm").put_parameter(
+        Name=name, Value=json.dumps(deployment), Type="String", Overwrite=True)
+    print(f"    {name} = {json.dumps(deployment)}")
+
+
+def _checked_out_commit(project_dir: Path) -> str | None:
+    found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True,
+                           check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+@contextmanager
+def _target_ready(workspace: Workspace) -> Iterator[None]:
+    """The local target's state lives in the emulator: it runs while Terraform does. A failed
+    Terraform run is explained in words a user can act on (deploy/failures.py)."""
+    with emulator_running(Local(workspace)) if workspace.config.target.is_local else nullcontext():
+        try:
+            yield
+        except TerraformFailed as failure:
+            raise DeployError(explain(failure, workspace)) from None

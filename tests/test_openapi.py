@@ -1,0 +1,137 @@
+"""The public OpenAPI document (docs/openapi.json): fresh, valid, in step with API Gateway's
+definition and with the handler's own validation. (Every handler test also checks its answer
+against the document: tests/handler/api_client.py.)"""
+
+import json
+
+import pytest
+from openapi_spec_validator import validate
+
+from handlers.reviews import validation
+from handlers.reviews.model import InvalidInput
+from stacks.openapi import api_gateway_definition, public_document, to_json
+from tests.support import PROJECT_ROOT
+from tests.openapi_document import assert_documented, resolve, validator
+
+DOCUMENT_FILE = PROJECT_ROOT / "docs" / "openapi.json"
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return public_document()
+
+
+def test_docs_openapi_json_is_the_generated_document(document):
+    assert DOCUMENT_FILE.read_text() == to_json(document), "docs/openapi.json is stale: run `make docs`"
+
+
+def test_the_document_is_valid_openapi_3_1(document):
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def operations(definition: dict) -> dict[tuple[str, str], dict]:
+    return {(method.upper(), path): operation for path, methods in definition["paths"].items()
+            for method, operation in methods.items()}
+
+
+def test_it_documents_exactly_the_operations_api_gateway_serves(document):
+    served = operations(api_gateway_definition("api", "uri", ("*",)))
+    documented = operations(document)
+
+    assert documented.keys() == served.keys()
+    for key, operation in served.items():
+        public = documented[key]
+        assert public.get("security") == operation.get("security"), key
+        assert "operationId" not in operation or public["operationId"] == operation["operationId"], key
+        path_parameters = [p["name"] for p in public.get("parameters", []) if p["in"] == "path"]
+        assert path_parameters == [p["name"] for p in operation.get("parameters", [])], key
+
+
+def test_every_operation_documents_throttling_and_faults(document):
+    for key, operation in operations(document).items():
+        assert {"429", "500", "502", "504"} <= operation["responses"].keys(), key
+
+
+def examples(document: dict):
+    """(where, schema, example) for every example in the document's bodies."""
+    for name, answer in document["components"]["responses"].items():
+        for media_type in answer.get("content", {}).values():
+            yield f"response {name}", media_type["schema"], media_type["example"]
+    for key, operation in operations(document).items():
+        for parameter in operation.get("parameters", []):
+            if "example" in parameter:
+                yield f"{key} {parameter['name']}", parameter["schema"], parameter["example"]
+        for media_type in operation.get("requestBody", {}).get("content", {}).values():
+            for name, example in media_type["examples"].items():
+                yield f"{key} body {name}", media_type["schema"], example["value"]
+
+
+def test_every_example_matches_its_schema(document):
+    found = list(examples(document))
+    for where, schema, example in found:
+        assert validator(schema).is_valid(example), where
+    assert len(found) >= 15, "the walk should reach every example"
+
+
+def schema_accepts(name: str, value: object) -> bool:
+    return validator(resolve({"$ref": f"#/components/schemas/{name}"})).is_valid(value)
+
+
+@pytest.mark.parametrize("value", ["sku-1", "a.b_c:d-E9", "x" * 64, "x" * 65, "", "a b", "#SUMMARY", "ключ", "a\n"])
+def test_the_id_schema_accepts_exactly_what_the_handler_accepts(value):
+    assert schema_accepts("Id", value) == (validation.id_problem("product_id", value) is None)
+
+
+@pytest.mark.parametrize("value", ["k", "7f9c2b1e-5d4a", "k" * 128, "k" * 129, "", "has space", "ключ"])
+def test_the_idempotency_key_schema_accepts_exactly_what_the_handler_accepts(document, value):
+    [parameter] = operations(document)[("POST", "/reviews")]["parameters"]
+    try:
+        validation.parse_idempotency_key((value,))
+        accepted = True
+    except InvalidInput:
+        accepted = False
+    assert validator(parameter["schema"]).is_valid(value) == accepted
+
+
+@pytest.mark.parametrize("body", [
+    {"product_id": "p", "reviewer_id": "r", "rating": 5},
+    {"product_id": "p", "reviewer_id": "r", "rating": 5.0, "title": "t" * 200, "comment": None},
+    {"product_id": "p", "reviewer_id": "r", "rating": 4.5},
+    {"product_id": "p", "reviewer_id": "r", "rating": True},
+    {"product_id": "p", "reviewer_id": "r", "rating": 6},
+    {"product_id": "p", "reviewer_id": "r", "rating": 1, "title": "t" * 201},
+    {"product_id": "p", "reviewer_id": "r", "rating": 1, "comment": "   "},
+    {"product_id": "p", "reviewer_id": "r", "rating": 1, "verified": True},
+    {"product_id": "p", "rating": 1},
+])
+def test_the_request_schema_accepts_exactly_what_the_handler_accepts(body):
+    try:
+        validation.parse_review(json.dumps(body).encode())
+        accepted = True
+    except InvalidInput:
+        accepted = False
+    assert schema_accepts("NewReview", body) == accepted
+
+
+CORS = {"Vary": "Origin"}
+REVIEW = {"product_id": "p", "review_id": "01JDQ3Z8M4X7V2K9T6B1N5R0CE", "reviewer_id": "r", "rating": 5,
+          "title": None, "comment": None, "created_at": "2025-11-26T23:30:10.123Z"}
+JSON_TYPE = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(("answer", "complaint"), [
+    (("GET", "/reviews", 201, {**JSON_TYPE, **CORS}, json.dumps(REVIEW)), "answered 201"),
+    (("POST", "/reviews", 201, JSON_TYPE, json.dumps(REVIEW)), "header Vary missing"),
+    (("POST", "/reviews", 201, {"Content-Type": "text/plain", **CORS}, json.dumps(REVIEW)), "Content-Type"),
+    (("POST", "/reviews", 201, {**JSON_TYPE, **CORS}, json.dumps({**REVIEW, "rating": 6})), "body is not"),
+    (("POST", "/reviews", 503, {**JSON_TYPE, **CORS}, json.dumps(
+        {"error": "service_unavailable", "message": "m", "details": []})), "header Retry-After missing"),
+    (("POST", "/reviews", 409, {**JSON_TYPE, **CORS}, json.dumps(
+        {"error": "bad_request", "message": "m", "details": []})), "body is not"),
+    (("OPTIONS", "/reviews", 204, CORS, ""), "header Access-Control-Allow-Methods missing"),
+    (("DELETE", "/reviews", 403, {}, ""), "is not documented"),
+])
+def test_answers_the_document_does_not_describe_are_caught(answer, complaint):
+    with pytest.raises(AssertionError, match=complaint):
+        assert_documented(*answer)

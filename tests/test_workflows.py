@@ -1,0 +1,126 @@
+"""What the GitHub Actions workflows promise, read from their YAML (docs/ci.md): they select an
+environment and a target only, cover every committed environment, promote dev -> staging ->
+prod, apply only reviewed plans, find the review comments the review writes, and give each
+job only the permissions it needs. actionlint runs in tests/test_security_scan.py."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deploy.review import render
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GITHUB = PROJECT_ROOT / ".github"
+WORKFLOWS = {path.name: yaml.safe_load(path.read_text()) for path in (GITHUB / "workflows").glob("*.yml")}
+TEXTS = {path.name: path.read_text() for path in GITHUB.rglob("*.yml")}
+COMMITTED_ENVIRONMENTS = sorted(path.stem for path in (PROJECT_ROOT / "environments").glob("*.json"))
+# All a job may say about what to deploy: which environment, on which target.
+SELECTION = {"ENVIRONMENT_SUFFIX", "REVIEWS_TARGET"}
+
+
+def run_scripts():
+    """Every `run:` script of the workflows and the local actions."""
+    for path in GITHUB.rglob("*.yml"):
+        for step in mappings_with(yaml.safe_load(path.read_text()), "run"):
+            yield step["run"]
+
+
+def mappings_with(node, key: str):
+    """Every mapping that has `key`, anywhere in a parsed YAML document."""
+    if isinstance(node, dict):
+        if key in node:
+            yield node
+        for value in node.values():
+            yield from mappings_with(value, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mappings_with(item, key)
+
+
+def jobs(workflow: str) -> dict:
+    return WORKFLOWS[workflow]["jobs"]
+
+
+def matrix_environments(workflow: str, job: str) -> list[str]:
+    return sorted(entry["environment"] for entry in jobs(workflow)[job]["strategy"]["matrix"]["include"])
+
+
+def test_jobs_select_an_environment_and_a_target_and_set_no_other_setting():
+    """Settings come from environments/<name>.json alone, so that a pull request's plan, the
+    deploy's plan and the drift check synthesize the same configuration, whoever runs them."""
+    for name, workflow in WORKFLOWS.items():
+        for holder in mappings_with(workflow, "env"):
+            env = set(holder["env"])
+            settings = {name for name in env if name.startswith("REVIEWS_") or name == "ENVIRONMENT_SUFFIX"}
+            assert settings <= SELECTION, f"{name} sets {settings - SELECTION}"
+            assert not {"COMMIT_AUTHOR", "REPOSITORY"} & env, name
+    for script in run_scripts():
+        assigned = set(re.findall(r"\b(REVIEWS_\w+|ENVIRONMENT_SUFFIX)=", script))
+        assert not assigned - SELECTION, f"a script assigns {assigned - SELECTION}: {script}"
+
+
+def test_every_committed_environment_is_planned_promoted_and_checked_for_drift():
+    assert COMMITTED_ENVIRONMENTS == ["dev", "prod", "staging"]
+    assert matrix_environments("pull-request.yml", "plan") == COMMITTED_ENVIRONMENTS
+    assert matrix_environments("drift.yml", "check") == COMMITTED_ENVIRONMENTS
+    # deploy.yml: one job per environment, each after the one before, the first after the tests.
+    promotion, previous = [], "test"
+    deploy_jobs = jobs("deploy.yml")
+    while next_job := next((name for name, job in deploy_jobs.items() if job.get("needs") == previous), None):
+        assert deploy_jobs[next_job]["uses"] == "./.github/workflows/deploy-environment.yml"
+        assert deploy_jobs[next_job]["with"]["environment"] == next_job
+        if previous != "test":  # and only once the one before applied its plan
+            assert deploy_jobs[next_job]["if"] == f"needs.{previous}.outputs.applied == 'true'"
+        promotion.append(next_job)
+        previous = next_job
+    assert promotion == ["dev", "staging", "prod"]
+
+
+def test_deploys_apply_only_the_reviewed_plan_in_the_protected_environment():
+    environment_jobs = jobs("deploy-environment.yml")
+    apply = environment_jobs["apply"]
+    assert apply["needs"] == "plan" and apply["environment"] == "${{ inputs.environment }}"
+    steps = apply["steps"]
+    download = next(step for step in steps if step.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["name"] == "plan-${{ inputs.environment }}"
+    [applying] = [step["run"] for step in steps if "deploy apply" in step.get("run", "")]
+    assert applying == '.venv/bin/python -m deploy apply --plan "build/plan/$ENVIRONMENT_SUFFIX/plan.bin"'
+    upload = next(step for step in environment_jobs["plan"]["steps"]
+                  if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"].splitlines() == [
+        "build/plan/${{ inputs.environment }}/plan.bin", "build/plan/${{ inputs.environment }}/plan-record.json"]
+    assert upload["with"]["retention-days"] == 1
+    for script in run_scripts():  # nothing plans again and applies what nobody reviewed
+        assert not re.search(r"-auto-approve|cdktf deploy|terraform\S* apply", script), script
+
+
+def test_published_artifacts_never_hold_the_plan_json():
+    for name, workflow in WORKFLOWS.items():
+        for step in (step for job in workflow["jobs"].values() for step in job.get("steps", [])):
+            if step.get("uses", "").startswith("actions/upload-artifact@"):
+                assert "plan.json" not in step["with"]["path"] and "plan.txt" not in step["with"]["path"], name
+                assert step["with"]["retention-days"] == 1, name
+
+
+@pytest.mark.parametrize("environment", COMMITTED_ENVIRONMENTS)
+def test_the_comment_script_finds_each_environments_review_by_its_marker(environment):
+    [pattern] = re.findall(r"const marker = /(.+)/;", TEXTS["pull-request.yml"])
+    found = re.match(pattern, render.render_review({}, "x", run=render.RunInfo(environment=environment)))
+    assert found and found[1] == environment
+
+
+def test_only_jobs_without_cloud_credentials_may_write_to_github():
+    for name, workflow in WORKFLOWS.items():
+        assert workflow["permissions"] == {"contents": "read"}, name
+        for job_name, job in workflow["jobs"].items():
+            permissions = job.get("permissions", {})
+            writes = {scope for scope, access in permissions.items() if access == "write"}
+            assert not ("id-token" in writes and writes - {"id-token"}), f"{name} {job_name}: {writes}"
+
+
+def test_actions_are_pinned_to_exact_release_tags():
+    for name, text in TEXTS.items():
+        for action in re.findall(r"uses:\s*(\S+)", text):
+            assert action.startswith("./") or re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+", action), (name, action)
