@@ -2,10 +2,11 @@
 page sees every answer of the API, the gateway's own (403, 429) included, with its status and
 body, and never a CORS error.
 
-Debian's Chromium, driven by Playwright, against one deployment (deploy.local.serving: its own
-environment and free ports) whose CORS origins are the storefront's alone and whose stage
-throttling (1 request/s, burst 2) a few clicks exceed. Each test opens the page in a fresh
-browser context (its own preflight cache) and checks what the browser's network and console saw.
+Debian's Chromium, driven by Playwright, against one deployment (deploy.local.serving, from a
+copy of the project: its own environment, free ports and logs) whose CORS origins are the
+storefront's alone and whose stage throttling (1 request/s, burst 2) a few clicks exceed. Each
+test opens the page in a fresh browser context (its own preflight cache) and checks what the
+browser's network and console saw.
 
 STOREFRONT_SCREENSHOT=docs/images/storefront.png writes the screenshot docs/storefront.md shows.
 """
@@ -25,6 +26,7 @@ from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from deploy import local as local_target
 from localaws import emulator
+from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
 
@@ -56,21 +58,20 @@ Answer = tuple[str, str, int]  # method, path below the API URL, status
 
 
 @pytest.fixture(scope="module")
-def deployed() -> Iterator[local_target.Local]:
+def deployed(tmp_path_factory) -> Iterator[local_target.Local]:
     storefront_port = emulator.free_port()
-    local = local_target.Local.load(
-        {
-            **os.environ,
-            "ENVIRONMENT_SUFFIX": "storefront",
-            "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-            "REVIEWS_STOREFRONT_PORT": str(storefront_port),
-            "REVIEWS_CORS_ORIGINS": f"http://localhost:{storefront_port}",
-            "REVIEWS_THROTTLE_RATE": str(THROTTLE_RATE),
-            "REVIEWS_THROTTLE_BURST": str(THROTTLE_BURST),
-        }
-    )
+    settings = {
+        **os.environ,
+        "ENVIRONMENT_SUFFIX": "storefront",
+        "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
+        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+        "REVIEWS_STOREFRONT_PORT": str(storefront_port),
+        "REVIEWS_CORS_ORIGINS": f"http://localhost:{storefront_port}",
+        "REVIEWS_THROTTLE_RATE": str(THROTTLE_RATE),
+        "REVIEWS_THROTTLE_BURST": str(THROTTLE_BURST),
+    }
+    local = local_target.Local.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
     with local_target.serving(local):  # stops the storefront, gateway and emulator afterwards
         yield local
 
