@@ -4,11 +4,15 @@
 import os
 import sys
 
-# stacks before cdktf: importing it prepares the jsii kernel to load the provider lazily.
-from stacks.config import ConfigError, load_config
-from stacks.synthesis import synthesize
+from stacks.jsii_kernel import enable_fast_synth
+
+# Before cdktf is imported: the jsii kernel starts then, with a copy of the environment.
+enable_fast_synth()
 
 from cdktf import App  # noqa: E402
+
+from stacks.config import ConfigError, load_config  # noqa: E402
+from stacks.synthesis import synthesize  # noqa: E402
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Small measuring tools shared by the benchmark sections: summaries and process-tree memory."""
 
+import resource
 import statistics
 import subprocess
 import threading
@@ -57,7 +58,7 @@ class ProcessTreeMemory:
 
     root_pid: int
     interval: float = 0.02
-    peak_rss_kb_by_process: dict[tuple[int, str], int] = field(default_factory=dict)
+    peak_rss_kb_by_process: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid: (command, kB)
     peak_total_rss_kb: int = 0
 
     def poll(self) -> None:
@@ -69,14 +70,23 @@ class ProcessTreeMemory:
             if rss is None or hwm is None:
                 continue
             total += rss[1]
-            key = (pid, hwm[0])
-            self.peak_rss_kb_by_process[key] = max(self.peak_rss_kb_by_process.get(key, 0), hwm[1])
+            self._record(pid, *hwm)
         self.peak_total_rss_kb = max(self.peak_total_rss_kb, total)
+
+    def _record(self, pid: int, command: str, peak_kb: int) -> None:
+        """A forked child shows its parent's pages until it execs: a process counts as what it became."""
+        known_command, known_peak = self.peak_rss_kb_by_process.get(pid, (command, 0))
+        if known_command != command:
+            known_peak = 0
+        self.peak_rss_kb_by_process[pid] = (command, max(known_peak, peak_kb))
+
+    def largest_process_mb(self) -> float:
+        return max((kb for _, kb in self.peak_rss_kb_by_process.values()), default=0) / 1024
 
     def peak_mb_by_command(self) -> dict[str, float]:
         """Summed per command name (python, node, ...): the figure to compare with a budget."""
         by_command: dict[str, float] = {}
-        for (_, command), kb in self.peak_rss_kb_by_process.items():
+        for command, kb in self.peak_rss_kb_by_process.values():
             by_command[command] = by_command.get(command, 0.0) + kb / 1024
         return by_command
 
@@ -87,6 +97,8 @@ class TimedRun:
     started_at: float  # time.time() at start, to place file mtimes on the same clock
     peak_mb_by_command: dict[str, float]
     peak_total_mb: float  # the largest simultaneous sum seen by polling
+    largest_process_mb: float  # the highest peak of any one process
+    cpu_seconds: float  # user + system time of the process and every descendant it waited for
 
     @property
     def peak_mb(self) -> float:
@@ -98,6 +110,7 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300)
     """Runs `command` to completion and returns its wall time and process-tree memory peaks."""
     started_at = time.time()
     started = time.perf_counter()
+    cpu_before = _children_cpu_seconds()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     memory = ProcessTreeMemory(process.pid)
     stderr: list[bytes] = []
@@ -112,4 +125,12 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300)
     reader.join()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {b''.join(stderr).decode()[-2000:]}")
-    return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024)
+    return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024,
+                    memory.largest_process_mb(), _children_cpu_seconds() - cpu_before)
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (and theirs): on a loaded machine, closer to
+    what a command costs than its wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -4,13 +4,16 @@
 benchmarks/results.md (for people) and benchmarks/results.json (for tools).
 
 Targets are reported as pass/miss; a miss never fails the run. Settings (environment):
-  BENCH_RUNS=5              synth runs per variant (fast loading, eager import)
+  BENCH_RUNS=5              later synths (after the first) per app, and phase-timed synths
+  BENCH_FRESH_CACHES=3      empty jsii caches, each set up and synthesized once: the first synth
   BENCH_COLD_START_RUNS=15  fresh interpreters per cold-start variant
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
   BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 skips the section
   BENCH_MAKE_TEST=1         also time `make test` (minutes); otherwise the last figure is kept
+  BENCH_PREDECESSOR_APP     the predecessor's description (default ../shared/reference/...)
 """
 
+import dataclasses
 import datetime
 import json
 import os
@@ -22,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import run_measured, summarize
+from measure import TimedRun, run_measured, summarize
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
@@ -30,10 +33,9 @@ RESULTS_JSON = BENCH_DIR / "results.json"
 RESULTS_MD = BENCH_DIR / "results.md"
 STACK = "product-reviews-bench"
 SYNTH_ENV = {
-    "REVIEWS_TARGET": "aws", "REVIEWS_STATE_BUCKET": "example-bucket", "ENVIRONMENT_SUFFIX": "bench",
+    "REVIEWS_TARGET": "aws", "REVIEWS_ACCOUNT_ID": "111122223333", "REVIEWS_STATE_BUCKET": "example-bucket",
+    "ENVIRONMENT_SUFFIX": "bench",
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CHECKPOINT_DISABLE": "1",
-    "JSII_RUNTIME_PACKAGE_CACHE_ROOT": os.environ.get(
-        "JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(PROJECT_ROOT / ".cache" / "jsii")),
 }
 # Fake credentials and no config files: creating a client must not look for real ones or call IMDS.
 AWS_ENV = {
@@ -43,8 +45,8 @@ AWS_ENV = {
     "TABLE_NAME": "ProductReviews-bench", "REVIEWER_INDEX_NAME": "ReviewerIdIndex", "ALLOWED_ORIGINS": "*",
 }
 TARGETS = {
-    "synth_seconds": 3.0, "synth_vs_eager": 0.35, "synth_peak_mb": 700,
-    "cold_start_ratio": 1.15, "request_ratio": 1.2, "make_test_seconds": 360,
+    "synth_seconds": 1.0, "synth_largest_process_mb": 200, "synth_tree_mb": 300, "synth_vs_predecessor": 0.25,
+    "cold_start_ratio": 1.15, "request_ratio": 1.2, "handler_own_work_ms": 0.15, "make_test_seconds": 360,
 }
 
 
@@ -53,41 +55,116 @@ def setting(name: str, default: int) -> int:
 
 
 def clean_env(extra: dict) -> dict:
-    """The caller's environment without stack settings (they would change what is measured)."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("REVIEWS_", "CDKTF_", "AWS_"))}
+    """The caller's environment without stack, AWS, CDK and jsii settings (they would change what is measured)."""
+    inherited = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("REVIEWS_", "CDKTF_", "CDK_", "AWS_", "JSII_")) and k != "NODE_OPTIONS"}
     return {**inherited, **extra}
 
 
 # --- synth -------------------------------------------------------------------------------
 
-def measure_synth(runs: int) -> dict:
-    """`python main.py` with fast provider loading vs the eager import, alternating the two."""
-    variants = {"fast": {}, "eager": {"REVIEWS_EAGER_PROVIDER_IMPORT": "1"}}
-    measured = {name: [] for name in variants}
+@dataclasses.dataclass(frozen=True)
+class SynthApp:
+    """A CDK app run as its users run it, writing into a fresh output folder each time."""
+
+    command: list[str]
+    cwd: Path
+    env: dict
+    outdir_variable: str  # the variable the app's App() reads its output folder from
+    written_file: str  # what each synth must write, relative to that folder
+
+    def synth(self, outdir: Path) -> dict:
+        timed = run_measured(self.command, {**self.env, self.outdir_variable: str(outdir)}, self.cwd)
+        return {**run_figures(timed), "json_written_after": (outdir / self.written_file).stat().st_mtime - timed.started_at}
+
+    def with_cache(self, cache: Path) -> "SynthApp":
+        return dataclasses.replace(self, env={**self.env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cache)})
+
+
+def synth_apps(scratch: Path) -> dict[str, SynthApp]:
+    import predecessor
+
+    predecessor.write_app(scratch / "predecessor")
+    return {
+        "ours": SynthApp([sys.executable, "main.py"], PROJECT_ROOT, clean_env(SYNTH_ENV),
+                         "CDKTF_OUTDIR", f"stacks/{STACK}/cdk.tf.json"),
+        "predecessor": SynthApp([str(predecessor.python()), predecessor.ENTRY_POINT], scratch / "predecessor",
+                                clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}),
+                                "CDK_OUTDIR", predecessor.STACK_TEMPLATE),
+    }
+
+
+def run_figures(timed: TimedRun) -> dict:
+    return {"seconds": timed.seconds, "cpu_seconds": timed.cpu_seconds, "largest_process_mb": timed.largest_process_mb,
+            "peak_mb": timed.peak_mb, "peak_mb_by_command": timed.peak_mb_by_command}
+
+
+def set_up(cache: Path) -> dict:
+    """The README's set-up, `make deps`, as a fresh clone runs it: with everything else installed,
+    only the jsii cache step has work to do."""
+    env = clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+    figures = run_figures(run_measured(
+        ["make", "--no-print-directory", "deps", f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}"], env, PROJECT_ROOT))
+    print(f"  set-up (make deps, empty jsii cache): {figures['seconds']:.1f} s", flush=True)
+    return figures
+
+
+def measure_synth(fresh_caches: int, later_runs: int) -> dict:
+    """Ours (set up as a fresh clone is) vs the predecessor's AWS CDK app, each from empty jsii
+    caches: the first synth once per fresh cache, then `later_runs` more, alternating the apps."""
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
-        for run in range(runs):
-            for name, extra in variants.items():
-                outdir = Path(scratch) / f"{name}-{run}"
-                env = clean_env({**SYNTH_ENV, **extra, "CDKTF_OUTDIR": str(outdir)})
-                timed = run_measured([sys.executable, "main.py"], env, PROJECT_ROOT)
-                written = (outdir / "stacks" / STACK / "cdk.tf.json").stat().st_mtime - timed.started_at
-                measured[name].append((timed, written))
-                print(f"  synth {name:5} run {run + 1}: {timed.seconds:.2f} s, "
-                      f"peak {timed.peak_mb:.0f} MB {fmt_mb(timed.peak_mb_by_command)}", flush=True)
-    result = {}
-    for name, timings in measured.items():
-        result[name] = {
-            "seconds": vars(summarize([t.seconds for t, _ in timings])),
-            "json_written_after_seconds": vars(summarize([w for _, w in timings])),
-            "peak_mb": vars(summarize([t.peak_mb for t, _ in timings])),
-            "peak_simultaneous_mb": vars(summarize([t.peak_total_mb for t, _ in timings])),
-            "peak_mb_by_command": {
-                command: round(max(t.peak_mb_by_command.get(command, 0) for t, _ in timings))
-                for command in {c for t, _ in timings for c in t.peak_mb_by_command}
-            },
-        }
-    result["ratio"] = result["fast"]["seconds"]["median"] / result["eager"]["seconds"]["median"]
+        scratch = Path(scratch)
+        apps = synth_apps(scratch)
+        setups, runs = [], {name: {"first": [], "later": []} for name in apps}
+        for cycle in range(fresh_caches):
+            cached = {name: app.with_cache(scratch / f"{name}-jsii-{cycle}") for name, app in apps.items()}
+            setups.append(set_up(scratch / f"ours-jsii-{cycle}"))
+            for name, app in cached.items():
+                runs[name]["first"].append(report_run(name, "first", app.synth(scratch / f"{name}-first-{cycle}")))
+        for run in range(later_runs):
+            for name, app in cached.items():
+                runs[name]["later"].append(report_run(name, "later", app.synth(scratch / f"{name}-later-{run}")))
+        phases = measure_synth_phases(cached["ours"].env, scratch, later_runs)
+    result = {"setup": summarize_runs(setups), "phases_ms": phases, "load_average_after": os.getloadavg()}
+    for name, by_kind in runs.items():
+        result[name] = {kind: summarize_runs(timings) for kind, timings in by_kind.items()}
+    for kind in ("first", "later"):
+        result[f"ratio_{kind}"] = result["ours"][kind]["seconds"]["median"] / result["predecessor"][kind]["seconds"]["median"]
     return result
+
+
+def report_run(name: str, kind: str, figures: dict) -> dict:
+    print(f"  synth {name:11} {kind:5}: {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s), largest process "
+          f"{figures['largest_process_mb']:.0f} MB, sum {figures['peak_mb']:.0f} MB "
+          f"{fmt_mb(figures['peak_mb_by_command'])}", flush=True)
+    return figures
+
+
+def summarize_runs(runs: list[dict]) -> dict:
+    summary = {key: vars(summarize([run[key] for run in runs]))
+               for key in runs[0] if key != "peak_mb_by_command"}
+    summary["peak_mb_by_command"] = {
+        command: round(max(run["peak_mb_by_command"].get(command, 0) for run in runs))
+        for command in {c for run in runs for c in run["peak_mb_by_command"]}
+    }
+    return summary
+
+
+def measure_synth_phases(env: dict, scratch: Path, runs: int) -> dict:
+    """benchmarks/synth_phases.py `runs` times: milliseconds per phase, start-up to exit."""
+    durations: dict[str, list[float]] = {}
+    for run in range(runs):
+        launched = time.time()
+        completed = subprocess.run([sys.executable, str(BENCH_DIR / "synth_phases.py")], cwd=PROJECT_ROOT,
+                                   env={**env, "CDKTF_OUTDIR": str(scratch / f"phases-{run}")},
+                                   capture_output=True, text=True, check=True)
+        exited = time.time()
+        marks = json.loads(completed.stdout.splitlines()[-1])
+        names = ["interpreter start-up", *list(marks)[1:], "shutdown (kernel, interpreter)"]
+        times = [launched, *marks.values(), exited]
+        for name, before, after in zip(names, times, times[1:]):
+            durations.setdefault(name, []).append((after - before) * 1000)
+    return {name: vars(summarize(values)) for name, values in durations.items()}
 
 
 def fmt_mb(by_command: dict) -> str:
@@ -123,7 +200,13 @@ def measure_requests(batches: int, calls: int) -> dict:
     os.environ.update(AWS_ENV)
     import handler_requests
 
-    return {route: handler_requests.measure_route(route, batches, calls) for route in handler_requests.ROUTES}
+    return {route: with_own_work(handler_requests.measure_route(route, batches, calls))
+            for route in handler_requests.ROUTES}
+
+
+def with_own_work(figures: dict) -> dict:
+    """Adds the handler's own work per request: end to end minus the same DynamoDB call(s) made bare."""
+    return {**figures, "own_work_ms": (figures["handler_us"] - figures["bare_us"]) / 1000}
 
 
 # --- make test --------------------------------------------------------------------------
@@ -152,7 +235,6 @@ def describe_machine() -> dict:
     meminfo = Path("/proc/meminfo").read_text()
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
     mem_kb = int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemTotal")))
-    jsii_cache = Path(SYNTH_ENV["JSII_RUNTIME_PACKAGE_CACHE_ROOT"])
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024**2, 1),
@@ -160,7 +242,6 @@ def describe_machine() -> dict:
         "node": version_of(["node", "--version"]),
         "terraform": version_of(["terraform", "version"]) if shutil.which("terraform") else "not found",
         "load_average_at_start": os.getloadavg(),
-        "jsii_cache_warm": any(jsii_cache.glob("@cdktf/provider-aws/*")),
     }
 
 
@@ -170,8 +251,8 @@ def main() -> None:
     results = {"machine": describe_machine(), "targets": TARGETS}
     print("machine:", json.dumps(results["machine"]), flush=True)
 
-    print("synth (fast loading vs eager import) ...", flush=True)
-    results["synth"] = measure_synth(setting("BENCH_RUNS", 5))
+    print("synth, ours vs the predecessor's AWS CDK app, from empty jsii caches ...", flush=True)
+    results["synth"] = measure_synth(max(1, setting("BENCH_FRESH_CACHES", 3)), setting("BENCH_RUNS", 5))
     print("handler cold start ...", flush=True)
     results["cold_start_ms"] = measure_cold_start(setting("BENCH_COLD_START_RUNS", 15))
     print("handler overhead per request ...", flush=True)

@@ -1,4 +1,5 @@
-"""CDKTF constructs for the Product Reviews API, composed by stacks.reviews_stack.ReviewsStack."""
+"""CDKTF constructs for the Product Reviews API, composed by stacks.reviews_stack.ReviewsStack.
 
-# First, before anything imports cdktf: sets up lazy provider loading for the jsii kernel.
-from . import aws  # noqa: F401
+Importing this package changes nothing outside it. Whoever synthesizes calls
+stacks.jsii_kernel.enable_fast_synth() first, before cdktf is imported (main.py, the tests).
+"""

@@ -10,10 +10,11 @@ just the submodules the stacks ask for:
     dynamodb_table.DynamoDbTable(...)
 
 The node side has the same problem: the jsii kernel require()s the package's lib/index.js,
-which loads every resource module. Importing this module (the `stacks` package does, first
-thing) preloads lazy_provider_index.js into the kernel through NODE_OPTIONS, so node too
-loads only the modules used. The kernel copies the environment once, when cdktf is first
-imported: import `stacks` before `cdktf` (main.py does), or only the Python half applies.
+which loads every resource module. enable_fast_provider_loading() preloads
+lazy_provider_index.js into the kernel through NODE_OPTIONS, so node too loads only the
+modules used. The kernel copies the environment once, when cdktf is first imported: call it
+before that (stacks.jsii_kernel.enable_fast_synth() does, for main.py and the tests), or only
+the Python half applies.
 
 The JSON synthesized either way is byte-identical (tests/test_fast_provider_loading.py).
 Set REVIEWS_EAGER_PROVIDER_IMPORT=1 to use the plain package import instead (both halves),
@@ -35,8 +36,9 @@ def _eager() -> bool:
     return os.environ.get("REVIEWS_EAGER_PROVIDER_IMPORT") == "1"
 
 
-def _preload_lazy_provider_index() -> None:
-    """Adds the preload to NODE_OPTIONS, or removes an inherited one when eager."""
+def enable_fast_provider_loading() -> None:
+    """Preloads lazy_provider_index.js into the jsii kernel (NODE_OPTIONS), or removes an
+    inherited preload when REVIEWS_EAGER_PROVIDER_IMPORT=1. Call before cdktf is imported."""
     option = f'--require "{LAZY_PROVIDER_INDEX}"'
     others = os.environ.get("NODE_OPTIONS", "").replace(option, "").split()
     options = " ".join(others if _eager() else [*others, option])
@@ -45,8 +47,6 @@ def _preload_lazy_provider_index() -> None:
     else:
         os.environ.pop("NODE_OPTIONS", None)
 
-
-_preload_lazy_provider_index()
 
 
 def _package() -> ModuleType:
@@ -63,6 +63,12 @@ def _package() -> ModuleType:
     package = importlib.util.module_from_spec(spec)
     sys.modules[PACKAGE] = package
     return package
+
+
+def load_assembly() -> None:
+    """Loads the provider's jsii assembly into the kernel, as importing any submodule does first."""
+    _package()
+    importlib.import_module(f"{PACKAGE}._jsii")
 
 
 def __getattr__(name: str) -> ModuleType:

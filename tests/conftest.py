@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from deploy.project_env import tool_settings
+from stacks.jsii_kernel import enable_fast_synth
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORMRC = PROJECT_ROOT / ".terraformrc"
@@ -21,7 +22,7 @@ TERRAFORMRC = PROJECT_ROOT / ".terraformrc"
 os.environ.update(tool_settings())
 if not TERRAFORMRC.exists():
     subprocess.run([str(PROJECT_ROOT / "scripts" / "terraformrc.sh"), str(TERRAFORMRC)], check=True)
-import stacks  # noqa: E402,F401 -- before cdktf: lazy provider loading in the jsii kernel
+enable_fast_synth()  # as main.py does, before any test module imports cdktf
 
 # Settings every stack test starts from: the production shape, deployed to AWS. Stack tests
 # read no environments/ file, so each states exactly the settings it depends on.

@@ -1,10 +1,13 @@
-"""stacks/aws.py loads provider submodules without the package __init__; prove it changes nothing.
+"""The fast synth path (stacks/jsii_kernel.py) changes the speed and nothing else: prove it.
 
-Synthesizes the whole app twice in subprocesses, once with the fast loader and once with the
-plain eager import (REVIEWS_EAGER_PROVIDER_IMPORT=1), into separate outdirs (cdktf's App reads
-CDKTF_OUTDIR), and compares the bytes. The eager run takes ~15 s; it runs once per session.
+stacks/aws.py loads provider submodules without the package __init__, in Python and in node,
+and the jsii kernel runs as one node process. Synthesizes the whole app twice in subprocesses,
+once the fast way and once the plain way (REVIEWS_EAGER_PROVIDER_IMPORT=1 and jsii's own
+two-process kernel, JSII_NODE=node), into separate outdirs (cdktf's App reads CDKTF_OUTDIR),
+and compares the bytes. The plain run takes ~15 s; it runs once per session.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -43,10 +46,11 @@ def run_python(args: list[str], extra_env: dict[str, str], timeout: int = 180) -
     )
 
 
-def synth(outdir: Path, eager: bool) -> Path:
-    env = {"CDKTF_OUTDIR": str(outdir)}
-    if eager:
-        env["REVIEWS_EAGER_PROVIDER_IMPORT"] = "1"
+PLAIN_JSII = {"REVIEWS_EAGER_PROVIDER_IMPORT": "1", "JSII_NODE": "node"}
+
+
+def synth(outdir: Path, plain: bool) -> Path:
+    env = {"CDKTF_OUTDIR": str(outdir), **(PLAIN_JSII if plain else {})}
     result = run_python(["main.py"], env)
     assert result.returncode == 0, result.stderr
     return outdir / STACK_DIR
@@ -55,28 +59,28 @@ def synth(outdir: Path, eager: bool) -> Path:
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory) -> dict[str, Path]:
     return {
-        "fast": synth(tmp_path_factory.mktemp("fast"), eager=False),
-        "eager": synth(tmp_path_factory.mktemp("eager"), eager=True),
+        "fast": synth(tmp_path_factory.mktemp("fast"), plain=False),
+        "plain": synth(tmp_path_factory.mktemp("plain"), plain=True),
     }
 
 
-def test_fast_loading_synthesizes_byte_identical_json(synthesized):
+def test_fast_synth_writes_byte_identical_json(synthesized):
     fast = (synthesized["fast"] / "cdk.tf.json").read_bytes()
-    eager = (synthesized["eager"] / "cdk.tf.json").read_bytes()
+    plain = (synthesized["plain"] / "cdk.tf.json").read_bytes()
     assert b'"aws_lambda_function"' in fast  # the whole stack, not an empty app
-    assert fast == eager
+    assert fast == plain
 
 
-def test_fast_loading_writes_the_same_handler_asset(synthesized):
+def test_fast_synth_writes_the_same_handler_asset(synthesized):
     def assets(stack_dir: Path) -> dict[str, bytes]:
         return {
             path.relative_to(stack_dir).as_posix(): path.read_bytes()
             for path in sorted((stack_dir / "assets").rglob("*")) if path.is_file()
         }
 
-    fast, eager = assets(synthesized["fast"]), assets(synthesized["eager"])
+    fast, plain = assets(synthesized["fast"]), assets(synthesized["plain"])
     assert any(name.endswith(".zip") for name in fast), fast.keys()
-    assert fast == eager
+    assert fast == plain
 
 
 PROBE_FAST_IMPORT = textwrap.dedent("""
@@ -152,3 +156,91 @@ def test_an_index_of_another_shape_loads_unchanged(tmp_path):
     counts = node_require(lib.parent)
     assert counts["before"] == 2, "an unknown shape must be required eagerly, as written"
     assert counts["table"] == "function"
+
+
+# Switched on by an explicit call (stacks.jsii_kernel.enable_fast_synth), never by an import.
+PROBE_IMPORT_SIDE_EFFECTS = textwrap.dedent("""
+    import json, os
+    before = dict(os.environ)
+    import stacks, stacks.aws, stacks.jsii_kernel, stacks.jsii_cache
+    changed = {name for name in {*before, *os.environ} if before.get(name) != os.environ.get(name)}
+    print(json.dumps(sorted(changed)))
+""")
+
+
+def test_importing_stacks_leaves_the_environment_alone():
+    result = run_python(["-c", PROBE_IMPORT_SIDE_EFFECTS], {})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+# The jsii kernel as one node process: stacks/jsii_kernel_node.sh + stacks/jsii_kernel_io.js.
+PROBE_KERNEL_PROCESSES = textwrap.dedent("""
+    import json, os
+    from pathlib import Path
+    from stacks.jsii_kernel import enable_fast_synth
+
+    def children(pid):
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    enable_fast_synth()
+    import cdktf  # starts the kernel
+    print(json.dumps([
+        {"argv": Path(f"/proc/{pid}/cmdline").read_text().split("\\0")[:-1], "children": children(pid)}
+        for pid in children(os.getpid())
+    ]))
+""")
+
+
+def test_the_jsii_kernel_runs_as_one_node_process():
+    result = run_python(["-c", PROBE_KERNEL_PROCESSES], {})
+    assert result.returncode == 0, result.stderr
+    [kernel] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert kernel["argv"][-1].endswith("/lib/program.js"), kernel  # not jsii's relay, bin/jsii-runtime.js
+    assert "--preserve-symlinks" in kernel["argv"]
+    assert kernel["children"] == []
+
+
+KERNEL_NODE = PROJECT_ROOT / "stacks" / "jsii_kernel_node.sh"
+# What jsii's kernel program does with its channel (fd 3), with output of both kinds in between.
+ANSWER_ON_THE_KERNEL_CHANNEL = """
+const fs = require("fs");
+const buffer = Buffer.alloc(64);
+const request = buffer.subarray(0, fs.readSync(3, buffer, 0, 64, null)).toString().trim();
+console.log("a line the kernel prints");
+fs.writeSync(1, "written to fd 1 directly\\n");
+fs.writeSync(3, `answer to ${request}\\n`);
+"""
+
+
+def fake_jsii_runtime(folder: Path) -> Path:
+    """jsii's runtime folder: bin/jsii-runtime.js (the relay) and lib/program.js (the kernel)."""
+    (folder / "bin").mkdir()
+    (folder / "lib").mkdir()
+    (folder / "bin" / "jsii-runtime.js").write_text("throw new Error('the relay ran');\n")
+    (folder / "lib" / "program.js").write_text(ANSWER_ON_THE_KERNEL_CHANNEL)
+    return folder / "bin" / "jsii-runtime.js"
+
+
+def test_the_one_process_kernel_keeps_everything_else_out_of_its_responses(tmp_path):
+    relay = fake_jsii_runtime(tmp_path)
+    result = subprocess.run(  # as jsii's Python client starts its kernel
+        [str(KERNEL_NODE), "--max-old-space-size=4069", str(relay)],
+        input="request\n", capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "answer to request\n"
+    wrapped, raw = result.stderr.splitlines()
+    # Wrapped as jsii's relay wraps it; jsii's Python client prints the decoded text.
+    assert json.loads(wrapped) == {"stdout": base64.b64encode(b"a line the kernel prints\n").decode()}
+    assert raw == "written to fd 1 directly"
+
+
+def test_the_kernel_node_runs_any_other_call_unchanged(tmp_path):
+    script = tmp_path / "print_node_flags.js"
+    script.write_text("console.log(JSON.stringify(process.execArgv));\n")
+    result = subprocess.run(
+        [str(KERNEL_NODE), "--max-old-space-size=64", str(script)], capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["--max-old-space-size=64"]
