@@ -114,6 +114,21 @@ checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 # make test also runs the checkov gate (tests/test_security_scan.py) and actionlint.
 test: checkov
 
+# The browser test (tests/test_storefront.py) drives Debian's Chromium: make test installs it,
+# as root, when it is missing. If it cannot, it says so and the test fails (it is never skipped).
+.PHONY: chromium
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+	  printf '\n==> %s\n' "Chromium for the browser test: apt-get update && apt-get install -y chromium"; \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "cannot install chromium: not root (sudo apt-get install -y chromium); tests/test_storefront.py will fail" >&2; \
+	  elif ! { apt-get update && apt-get install -y chromium; }; then \
+	    echo "could not install chromium (see above); tests/test_storefront.py will fail" >&2; \
+	  fi; \
+	fi
+
+test: chromium
+
 # make plan: `python -m deploy plan` (deploy/ci.py): synth, init, plan and review
 # ENVIRONMENT_SUFFIX (default dev) on REVIEWS_TARGET (default local: the emulator on
 # REVIEWS_EMULATOR_PORT, started as make up starts it and stopped again if it was not

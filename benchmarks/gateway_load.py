@@ -46,6 +46,7 @@ def deployed_gateway():
         "REVIEWS_DELETION_PROTECTION": "false",
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
         # Stage throttling would answer 429 to a load test.
         "REVIEWS_THROTTLE_RATE": "5000", "REVIEWS_THROTTLE_BURST": "5000",
     })

@@ -21,6 +21,7 @@ from typing import Any
 
 from localaws import emulator
 from localaws.gateway_process import GatewayProcess
+from localaws.storefront import StorefrontProcess
 from stacks.config import StackConfig
 
 from . import locks
@@ -71,6 +72,14 @@ class Local:
         return GatewayProcess(
             self.endpoint, self.config.target.region, self.config.api.name, self.config.api.stage_name,
             self.config.target.gateway_port, self.state_dir,
+        )
+
+    @property
+    def storefront(self) -> StorefrontProcess:
+        """The storefront demo page (localaws/storefront.py), calling the API from another origin."""
+        return StorefrontProcess(
+            self.endpoint, self.config.target.region, self.config.api.name, self.config.api.stage_name,
+            self.gateway.url, self.config.target.storefront_port, self.state_dir,
         )
 
     def state(self) -> dict[str, Any]:
@@ -235,10 +244,12 @@ def up(local: Local) -> None:
         print(f"    POST /reviews -> {status} {body}")
         status, body = request("GET", f"{url}/reviews?product_id={SMOKE_PRODUCT}&limit=2")
         print(f"    GET /reviews?product_id={SMOKE_PRODUCT}&limit=2 -> {status} {body}")
+    storefront = start_storefront(local)
     print(f"""
 The Product Reviews API is up (deployed to the emulator at {local.endpoint}).
   API URL:  {url}
   API key:  `make api-key` prints it (it is never written to a file or log)
+  Storefront demo:  {storefront}  (a page calling the API from another origin: docs/storefront.md)
 
 Try it:
   curl -s -X POST {url}/reviews -H "x-api-key: $(make -s api-key)" -H 'Content-Type: application/json' \\
@@ -247,19 +258,33 @@ Try it:
   curl -s '{url}/reviews?reviewer_id=r-1'
   curl -s '{url}/products/p-1/rating'
 
-Logs: {local.state_dir}/ (apply, gateway). Everything stays up until `make down`.""")
+Logs: {local.state_dir}/ (apply, gateway, storefront). Everything stays up until `make down`.""")
+
+
+def start_storefront(local: Local) -> str:
+    """Serves the storefront demo page; returns its URL."""
+    origin = local.config.target.storefront_origin
+    with step(f"Starting the storefront demo page on {origin}"):
+        local.storefront.start()
+        allowed = local.config.api.cors_origins
+        if "*" not in allowed and origin not in allowed:
+            print(f"    warning: {origin} is not in REVIEWS_CORS_ORIGINS ({', '.join(allowed)}): the browser "
+                  "will refuse the API's answers to the page; add it and run make up again")
+    return f"{origin}/?product={SMOKE_PRODUCT}"
 
 
 @contextmanager
 def serving(local: Local) -> Iterator[Local]:
-    """Emulator, deployment and gateway for as long as the block runs (tests, benchmarks);
-    stops the gateway and the emulator afterwards, which discards the deployment."""
+    """Emulator, deployment, gateway and storefront for as long as the block runs (tests,
+    benchmarks); stops them afterwards, which discards the deployment."""
     start_emulator(local)
     try:
         deploy(local)
         local.gateway.start()
+        start_storefront(local)
         yield local
     finally:
+        local.storefront.stop()
         local.gateway.stop()
         emulator.stop(local.config.target.emulator_port, local.state_dir)
 
@@ -286,6 +311,8 @@ def destroy(local: Local) -> None:
 
 
 def down(local: Local) -> None:
+    with step("Stopping the storefront demo page"):
+        print("    stopped" if local.storefront.stop() else "    none running")
     with step("Stopping the local API gateway"):
         print("    stopped" if local.gateway.stop() else "    none running")
     if emulator.status(local.config.target.emulator_port):

@@ -1,4 +1,4 @@
-"""python -m localaws emulator start|stop|status | state-bucket | gateway  (see --help).
+"""python -m localaws emulator start|stop|status | state-bucket | gateway | storefront  (see --help).
 
 `make up` / `make down` are `python -m deploy up|down`, built on these pieces.
 """
@@ -45,7 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     gw.add_argument("--refresh-seconds", type=float, default=5.0,
                     help="re-read the deployment at most this often; 0: only at start (default 5)")
 
+    shop = commands.add_parser("storefront", help="serve the storefront demo page, which calls the API cross-origin")
+    shop.add_argument("--endpoint", default=emulator.endpoint_for(emulator.DEFAULT_PORT))
+    shop.add_argument("--region", default=_default_region())
+    shop.add_argument("--rest-api-name", required=True)
+    shop.add_argument("--stage", required=True)
+    shop.add_argument("--api-url", required=True, help="where the page calls the API (the local gateway)")
+    shop.add_argument("--port", type=int, default=8081)
+
     args = parser.parse_args(argv)
+    if args.command == "storefront":
+        return _storefront(args)
     if args.command == "emulator":
         return _emulator(args)
     if args.command == "state-bucket":
@@ -89,15 +99,35 @@ def _gateway(args) -> int:
         gateway.close()
         print(f"cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops workers too
-    print(f"serving {args.rest_api_name} stage {args.stage} at http://127.0.0.1:{args.port}/{args.stage}/", flush=True)
+    try:
+        return _serve(server, f"serving {args.rest_api_name} stage {args.stage} at "
+                              f"http://127.0.0.1:{args.port}/{args.stage}/")
+    finally:  # `kill` stops the warm workers too
+        gateway.close()
+
+
+def _storefront(args) -> int:
+    from localaws.storefront import StorefrontServer, deployed_api_key
+
+    api_key = deployed_api_key(args.endpoint, args.region, args.rest_api_name, args.stage)
+    try:
+        server = StorefrontServer(args.port, args.api_url, api_key)
+    except OSError as error:  # port taken
+        print(f"cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
+        return 1
+    return _serve(server, f"serving the storefront at http://localhost:{args.port}/, calling {args.api_url}")
+
+
+def _serve(server, banner: str) -> int:
+    """Serves until Ctrl-C or SIGTERM (`kill`, make down), then closes the server."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(banner, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:  # also on SystemExit from SIGTERM
         server.server_close()
-        gateway.close()
     return 0
 
 

@@ -102,10 +102,7 @@ def _match_template(template: str, segments: list[str]) -> tuple[tuple, dict[str
 
 def load(endpoint: str, region: str, rest_api_name: str, stage: str) -> Deployment:
     apigateway = client("apigateway", endpoint, region)
-    apis = [a for a in apigateway.get_rest_apis(limit=500)["items"] if a["name"] == rest_api_name]
-    if len(apis) != 1:
-        raise LookupError(f"expected one REST API named {rest_api_name!r} in {region}, found {len(apis)}")
-    api = apis[0]
+    api = _rest_api(apigateway, rest_api_name, region)
     stage_info = apigateway.get_stage(restApiId=api["id"], stageName=stage)
 
     methods: dict[str, dict[str, Method]] = {}
@@ -135,6 +132,19 @@ def load(endpoint: str, region: str, rest_api_name: str, stage: str) -> Deployme
         functions={arn: _load_function(endpoint, arn) for arn in function_arns},
         gateway_responses=_gateway_responses(apigateway, api["id"]),
     )
+
+
+def stage_api_keys(endpoint: str, region: str, rest_api_name: str, stage: str) -> dict[str, str]:
+    """Value -> id of the enabled API keys in usage plans bound to the stage."""
+    apigateway = client("apigateway", endpoint, region)
+    return _stage_api_keys(apigateway, _rest_api(apigateway, rest_api_name, region)["id"], stage)
+
+
+def _rest_api(apigateway, rest_api_name: str, region: str) -> dict:
+    apis = [a for a in apigateway.get_rest_apis(limit=500)["items"] if a["name"] == rest_api_name]
+    if len(apis) != 1:
+        raise LookupError(f"expected one REST API named {rest_api_name!r} in {region}, found {len(apis)}")
+    return apis[0]
 
 
 def _gateway_responses(apigateway, rest_api_id: str) -> dict[str, GatewayResponse]:

@@ -74,6 +74,7 @@ class TargetConfig:
     account_id: str
     emulator_port: int
     gateway_port: int
+    storefront_port: int
 
     @property
     def is_local(self) -> bool:
@@ -88,6 +89,12 @@ class TargetConfig:
     def local_api_url(self) -> str:
         """Where the local gateway serves the API (local target)."""
         return f"http://127.0.0.1:{self.gateway_port}/{contract.STAGE_NAME}"
+
+    @property
+    def storefront_origin(self) -> str:
+        """Where `make up` serves the storefront demo page (local target): a second origin, which
+        calls the API cross-origin."""
+        return f"http://localhost:{self.storefront_port}"
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,7 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             account_id=EMULATOR_ACCOUNT_ID if local else v["REVIEWS_ACCOUNT_ID"],
             emulator_port=v["REVIEWS_EMULATOR_PORT"],
             gateway_port=v["REVIEWS_GATEWAY_PORT"],
+            storefront_port=v["REVIEWS_STOREFRONT_PORT"],
         ),
         backend=BackendConfig(
             bucket=LOCAL_STATE_BUCKET if local else v["REVIEWS_STATE_BUCKET"],

@@ -158,6 +158,9 @@ SETTINGS: tuple[Setting, ...] = (
             "local: the emulator's port on 127.0.0.1"),
     Setting("REVIEWS_GATEWAY_PORT", "gatewayPort", "8080", port,
             "local: the local API gateway's port on 127.0.0.1 (`api_url` output)"),
+    Setting("REVIEWS_STOREFRONT_PORT", "storefrontPort", "8081", port,
+            "local: the storefront demo page's port; it is served at `http://localhost:<port>`, an origin "
+            "`REVIEWS_CORS_ORIGINS` must allow (docs/storefront.md)"),
     Setting("REVIEWS_REPOSITORY", "repository", "product-reviews-api", matching(r"[\w./-]{1,256}", "owner/name"),
             "`Repository` tag on every resource"),
     Setting("REVIEWS_BILLING_MODE", "billingMode", "provisioned", choice("provisioned", "on-demand"),

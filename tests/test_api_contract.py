@@ -48,6 +48,7 @@ def live_api() -> Iterator[tuple[str, dict[str, str]]]:
         "REVIEWS_DELETION_PROTECTION": "false",
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
         "REVIEWS_THROTTLE_RATE": "1000",
         "REVIEWS_THROTTLE_BURST": "1000",
     })

@@ -54,6 +54,14 @@ def test_one_port_setting_places_the_emulator_everywhere(environments):
     assert config.target.local_api_url == "http://127.0.0.1:8100/v1"
 
 
+def test_the_dev_environment_lets_make_ups_storefront_call_the_api():
+    config = load_config({}, {}, PROJECT_ROOT / "environments")
+    assert config.target.storefront_origin == "http://localhost:8081"
+    assert config.target.storefront_origin in config.api.cors_origins
+    moved = load_config({}, {"REVIEWS_STOREFRONT_PORT": "9000"}, PROJECT_ROOT / "environments")
+    assert moved.target.storefront_origin == "http://localhost:9000"
+
+
 def test_an_environment_file_is_the_environments_one_source_of_settings(environments):
     (environments / "prod.json").write_text(json.dumps({
         "region": "eu-west-1", "accountId": "444455556666", "stateBucket": "prod-state",

@@ -85,12 +85,14 @@ def cycle(tmp_path_factory):
         "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
     })
     try:
         cycle.up()
         yield cycle
     finally:
         local = cycle.local()
+        local.storefront.stop()
         local.gateway.stop()
         emulator.stop(local.config.target.emulator_port, local.state_dir)
 
@@ -364,4 +366,4 @@ def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):
     with redirect_stdout(StringIO()):
         local_target.down(local)
     assert emulator.status(local.config.target.emulator_port) is None
-    assert not local.gateway.state_file.exists()
+    assert not local.gateway.state_file.exists() and not local.storefront.state_file.exists()

@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from deploy import local
-from localaws.gateway_process import GatewayError, GatewayProcess
+from localaws.gateway_process import GatewayProcess
+from localaws.server_process import ServerProcessError
 from tests.support import PROJECT_ROOT
 
 THE_API_KEY = "the-api-key-value"
@@ -73,7 +74,7 @@ def deployed_without_terraform(monkeypatch):
 
 
 def test_make_up_fails_naming_a_taken_gateway_port(running_emulator, squatter, deployed_without_terraform):
-    with pytest.raises(GatewayError, match=f"port {squatter.port} is taken by another process"):
+    with pytest.raises(ServerProcessError, match=f"port {squatter.port} is taken by another process"):
         local.up(make_up_target(running_emulator.port, squatter.port))
     assert not squatter.saw_the_key()
 
@@ -83,7 +84,7 @@ def test_the_key_goes_only_to_the_gateway_make_up_started(running_emulator, squa
     """Even if a stranger answers on the port after the gateway started (it died, another
     process took the port), the smoke test does not send it the key."""
     monkeypatch.setattr(GatewayProcess, "start", lambda gateway: 4242)
-    with pytest.raises(GatewayError, match="not the local gateway started as pid 4242; nothing was sent"):
+    with pytest.raises(ServerProcessError, match="not the local gateway started as pid 4242; nothing was sent"):
         local.up(make_up_target(running_emulator.port, squatter.port))
     assert not squatter.saw_the_key()
 
