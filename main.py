@@ -9,10 +9,10 @@ from stacks.jsii_kernel import enable_fast_synth
 # Before cdktf is imported: the jsii kernel starts then, with a copy of the environment.
 enable_fast_synth()
 
-from cdktf import App  # noqa: E402
+from cdktf import App  # noqa: E402 - imported once the kernel's environment is set
 
-from stacks.config import ConfigError, load_config  # noqa: E402
-from stacks.synthesis import synthesize  # noqa: E402
+from stacks.config import ConfigError, load_config  # noqa: E402 - imports cdktf
+from stacks.synthesis import synthesize  # noqa: E402 - imports cdktf
 
 
 def main() -> None:

@@ -28,7 +28,9 @@ REQUIREMENTS = (
     "typing_extensions==4.16.0", "tzdata==2026.6",
 )
 FIX = ("                enabled=True\n", "                point_in_time_recovery_enabled=True\n")
-FILE_BLOCK = re.compile(r"^### \d+\. [^\n]*\((?P<path>[\w/.]+\.py)\)\n\n```python\n(?P<code>.*?)\n```", re.MULTILINE | re.DOTALL)
+FILE_BLOCK = re.compile(
+    r"^### \d+\. [^\n]*\((?P<path>[\w/.]+\.py)\)\n\n```python\n(?P<code>.*?)\n```", re.MULTILINE | re.DOTALL
+)
 ENTRY_POINT = "tap.py"
 STACK_TEMPLATE = "TapStackdev.template.json"
 

@@ -75,7 +75,8 @@ class SynthApp:
 
     def synth(self, outdir: Path) -> dict:
         timed = run_measured(self.command, {**self.env, self.outdir_variable: str(outdir)}, self.cwd)
-        return {**run_figures(timed), "json_written_after": (outdir / self.written_file).stat().st_mtime - timed.started_at}
+        written_at = (outdir / self.written_file).stat().st_mtime
+        return {**run_figures(timed), "json_written_after": written_at - timed.started_at}
 
     def with_cache(self, cache: Path) -> "SynthApp":
         return dataclasses.replace(self, env={**self.env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cache)})
@@ -129,13 +130,14 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
     for name, by_kind in runs.items():
         result[name] = {kind: summarize_runs(timings) for kind, timings in by_kind.items()}
     for kind in ("first", "later"):
-        result[f"ratio_{kind}"] = result["ours"][kind]["seconds"]["median"] / result["predecessor"][kind]["seconds"]["median"]
+        ours, predecessor = result["ours"][kind]["seconds"], result["predecessor"][kind]["seconds"]
+        result[f"ratio_{kind}"] = ours["median"] / predecessor["median"]
     return result
 
 
 def report_run(name: str, kind: str, figures: dict) -> dict:
-    print(f"  synth {name:11} {kind:5}: {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s), largest process "
-          f"{figures['largest_process_mb']:.0f} MB, sum {figures['peak_mb']:.0f} MB "
+    print(f"  synth {name:11} {kind:5}: {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s), "
+          f"largest process {figures['largest_process_mb']:.0f} MB, sum {figures['peak_mb']:.0f} MB "
           f"{fmt_mb(figures['peak_mb_by_command'])}", flush=True)
     return figures
 
@@ -162,7 +164,7 @@ def measure_synth_phases(env: dict, scratch: Path, runs: int) -> dict:
         marks = json.loads(completed.stdout.splitlines()[-1])
         names = ["interpreter start-up", *list(marks)[1:], "shutdown (kernel, interpreter)"]
         times = [launched, *marks.values(), exited]
-        for name, before, after in zip(names, times, times[1:]):
+        for name, before, after in zip(names, times, times[1:], strict=True):
             durations.setdefault(name, []).append((after - before) * 1000)
     return {name: vars(summarize(values)) for name, values in durations.items()}
 
@@ -236,7 +238,7 @@ def describe_machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
     mem_kb = int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemTotal")))
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024**2, 1),
         "os": platform.platform(), "python": platform.python_version(),
         "node": version_of(["node", "--version"]),

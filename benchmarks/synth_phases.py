@@ -18,13 +18,13 @@ def synth_phase_by_phase() -> dict[str, float]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     marks = {"first line": STARTED}
 
-    import jsii  # noqa: F401 -- with typeguard, attrs and cattrs, before any kernel exists
+    import jsii  # noqa: F401 - with typeguard, attrs and cattrs, before any kernel exists
 
     marks["python packages (jsii, typeguard, attrs)"] = time.time()
     from stacks.jsii_kernel import enable_fast_synth
 
     enable_fast_synth()
-    import constructs  # noqa: F401 -- the first assembly: starts the kernel
+    import constructs  # noqa: F401 - the first assembly: starts the kernel
 
     marks["kernel start + constructs"] = time.time()
     from cdktf import App

@@ -131,10 +131,11 @@ def release_stale_lock(local: Local) -> None:
     reason = locks.stale_reason(lock, backend)
     if reason is None:
         holders = ", ".join(locks.holders(backend)) or f"a process on {lock.host}"
+        unlock = locks.force_unlock_command(local.workspace.stack_dir, lock.id)
         raise DeployError(
             f"the Terraform state {backend.key} is locked by a run that may still be going ({lock.describe()}; "
             f"held by {holders}). Wait for it to finish, or stop it, then run make up again. If it is "
-            f"certainly gone, release the lock with:\n  {locks.force_unlock_command(local.workspace.stack_dir, lock.id)}"
+            f"certainly gone, release the lock with:\n  {unlock}"
         )
     locks.release(s3, backend, lock)
     print(f"    released a stale {lock.describe()}: {reason}")

@@ -45,7 +45,7 @@ def main() -> None:
 
     try:  # the init phase: once per worker, like a Lambda cold start
         handler, init_error = _load_handler(), None
-    except Exception:
+    except Exception:  # noqa: BLE001 - as in Lambda, a handler that fails to load fails each invocation
         handler, init_error = None, traceback.format_exc()
 
     for line in sys.stdin:  # EOF when the gateway goes away: exit with it
@@ -56,7 +56,7 @@ def main() -> None:
             context = LambdaContext(invocation["request_id"], invocation["deadline"])
             # Serializing inside the try: output that is not JSON is a function error too.
             reply = json.dumps({"result": handler(invocation["event"], context)})
-        except Exception:
+        except Exception:  # noqa: BLE001 - as in Lambda, whatever the handler raises is a function error
             error = traceback.format_exc()
             print(error, file=sys.stderr, flush=True)
             reply = json.dumps({"error": error})

@@ -17,6 +17,7 @@ import signal
 import sys
 from urllib.parse import parse_qs
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import run_simple
 
 from localaws import moto_fixes
@@ -47,7 +48,7 @@ def with_localaws_routes(moto_app, fixes: list[str]):
         if path == "/_localaws/lambda-code":
             try:
                 code = _lambda_code(parse_qs(environ.get("QUERY_STRING", "")))
-            except Exception as error:  # unknown function, missing parameter
+            except (KeyError, IndexError, HTTPException) as error:  # no parameter, bad ARN, unknown function
                 return _respond(start_response, "404 Not Found", repr(error).encode(), "text/plain")
             return _respond(start_response, "200 OK", code, "application/zip")
         return moto_app(environ, start_response)

@@ -6,6 +6,7 @@ later invocations; one that times out or dies is killed and replaced by a fresh 
 When all are busy, an invocation waits for one, for at most the function's timeout.
 """
 
+import contextlib
 import io
 import json
 import os
@@ -66,7 +67,8 @@ class Worker:
         """The handler's return value; raises InvocationTimeout or InvocationFailed."""
         deadline = time.time() + timeout_seconds
         try:
-            self.process.stdin.write(json.dumps({"event": event, "request_id": request_id, "deadline": deadline}) + "\n")
+            invocation = {"event": event, "request_id": request_id, "deadline": deadline}
+            self.process.stdin.write(json.dumps(invocation) + "\n")
             self.process.stdin.flush()
         except BrokenPipeError:
             raise InvocationFailed("worker exited before the invocation") from None
@@ -86,10 +88,8 @@ class Worker:
         self.process.kill()
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
-            try:
+            with contextlib.suppress(BrokenPipeError):  # unflushed input to a worker that is gone
                 stream.close()
-            except BrokenPipeError:
-                pass
 
 
 class FunctionPool:

@@ -7,9 +7,18 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from .aws import (
-    api_gateway_account, api_gateway_api_key, api_gateway_deployment, api_gateway_method_settings,
-    api_gateway_rest_api, api_gateway_stage, api_gateway_usage_plan, api_gateway_usage_plan_key,
-    cloudwatch_log_group, iam_role, iam_role_policy_attachment, lambda_permission,
+    api_gateway_account,
+    api_gateway_api_key,
+    api_gateway_deployment,
+    api_gateway_method_settings,
+    api_gateway_rest_api,
+    api_gateway_stage,
+    api_gateway_usage_plan,
+    api_gateway_usage_plan_key,
+    cloudwatch_log_group,
+    iam_role,
+    iam_role_policy_attachment,
+    lambda_permission,
 )
 from .config import ApiConfig, TargetConfig
 from .function import ReviewsFunction

@@ -62,7 +62,7 @@ def check_index_is_possible(environ: Mapping[str, str]) -> None:
 
 def load_synth_assemblies() -> None:
     """Starts a kernel and loads constructs, cdktf and the provider into it, as a synth does."""
-    import cdktf  # noqa: F401 -- loads the constructs and cdktf assemblies
+    import cdktf  # noqa: F401 - loads the constructs and cdktf assemblies
 
     aws.load_assembly()
 
@@ -102,7 +102,8 @@ def main() -> int:
         print(f"jsii package cache not ready: {problem}", file=sys.stderr)
         return 1
     written = [package_label(root, p) for p in packages if p not in indexed_before]
-    print(f"  {time.perf_counter() - loaded:.1f} s more; runtime index written for: {', '.join(written) or 'none (all had it)'}")
+    print(f"  {time.perf_counter() - loaded:.1f} s more; "
+          f"runtime index written for: {', '.join(written) or 'none (all had it)'}")
     print(f"jsii package cache ready in {time.perf_counter() - started:.1f} s: "
           f"{', '.join(package_label(root, p) for p in packages)}, each with its runtime index")
     return 0

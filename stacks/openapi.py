@@ -102,10 +102,7 @@ def cors_response_parameters(cors_origins: tuple[str, ...]) -> dict[str, str]:
     """Gateway-response headers. A gateway response cannot choose among several origins the way
     the function does, so with more than one it echoes the request's Origin: these answers
     carry no data, only API Gateway's status message."""
-    if len(cors_origins) == 1:
-        allow_origin = f"'{cors_origins[0]}'"
-    else:
-        allow_origin = "method.request.header.Origin"
+    allow_origin = f"'{cors_origins[0]}'" if len(cors_origins) == 1 else "method.request.header.Origin"
     return {
         "gatewayresponse.header.Access-Control-Allow-Origin": allow_origin,
         "gatewayresponse.header.Vary": "'Origin'",

@@ -7,8 +7,13 @@ from constructs import Construct
 from handlers.reviews import contract
 
 from .aws import (
-    appautoscaling_policy, appautoscaling_target, data_aws_dynamodb_table, data_aws_dynamodb_tables,
-    dynamodb_table, iam_role, iam_role_policy,
+    appautoscaling_policy,
+    appautoscaling_target,
+    data_aws_dynamodb_table,
+    data_aws_dynamodb_tables,
+    dynamodb_table,
+    iam_role,
+    iam_role_policy,
 )
 from .config import TableConfig
 from .iam import allow, policy_document
@@ -141,5 +146,8 @@ class LiveCapacity(Construct):
         current = f"{self.current.fqn}[0]"
         if index_name is None:
             return f"${{try({current}.{operation}_capacity, {self.minimum})}}"
-        live = f"[for index in {current}.global_secondary_index : index.{operation}_capacity if index.name == \"{index_name}\"]"
+        live = (
+            f"[for index in {current}.global_secondary_index : "
+            f"index.{operation}_capacity if index.name == \"{index_name}\"]"
+        )
         return f"${{try(one({live}), {self.minimum})}}"

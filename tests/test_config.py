@@ -100,7 +100,8 @@ def test_a_bad_value_in_an_environment_file_names_the_file_and_key(environments)
 
 def test_context_sets_the_environment_and_environment_variables_override_context(environments):
     assert load(AWS, environments, {"environmentSuffix": "staging"}).environment == "staging"
-    assert load({**AWS, "ENVIRONMENT_SUFFIX": "pr42"}, environments, {"environmentSuffix": "staging"}).environment == "pr42"
+    pull_request = {**AWS, "ENVIRONMENT_SUFFIX": "pr42"}
+    assert load(pull_request, environments, {"environmentSuffix": "staging"}).environment == "pr42"
     assert load(AWS, environments, {"throttleRate": 5, "throttleBurst": 5}).api.throttle_rate == 5
 
 
@@ -114,7 +115,11 @@ def test_who_deploys_never_reaches_the_configuration(environments):
 @pytest.mark.parametrize(
     ("settings", "named", "allowed"),
     [
-        ({"REVIEWS_THROTTLE_RATE": "20", "REVIEWS_THROTTLE_BURST": "10"}, "REVIEWS_THROTTLE_BURST", "at least REVIEWS_THROTTLE_RATE (20)"),
+        (
+            {"REVIEWS_THROTTLE_RATE": "20", "REVIEWS_THROTTLE_BURST": "10"},
+            "REVIEWS_THROTTLE_BURST",
+            "at least REVIEWS_THROTTLE_RATE (20)",
+        ),
         ({"REVIEWS_MIN_CAPACITY": "200"}, "REVIEWS_MIN_CAPACITY", "at most REVIEWS_MAX_CAPACITY (100)"),
         ({"REVIEWS_LOG_RETENTION_DAYS": "10"}, "REVIEWS_LOG_RETENTION_DAYS", "1, 3, 5, 7, 14, 30"),
         ({"REVIEWS_STATE_BUCKET": ""}, "REVIEWS_STATE_BUCKET", "required when REVIEWS_TARGET=aws"),

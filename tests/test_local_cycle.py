@@ -123,10 +123,12 @@ def test_post_needs_the_api_key(cycle):
 def test_listings_page_through_every_review_by_product_and_by_reviewer(cycle):
     created = []
     for n in range(5):
-        status, review = cycle.call("POST", "/reviews", {"product_id": PRODUCT, "reviewer_id": f"lister-{n}", "rating": 1 + n % 5})
+        listed = {"product_id": PRODUCT, "reviewer_id": f"lister-{n}", "rating": 1 + n % 5}
+        status, review = cycle.call("POST", "/reviews", listed)
         assert status == 201
         created.append(review["review_id"])
-        assert cycle.call("POST", "/reviews", {"product_id": f"cycle-other-{n}", "reviewer_id": "lister-0", "rating": 4})[0] == 201
+        other_product = {"product_id": f"cycle-other-{n}", "reviewer_id": "lister-0", "rating": 4}
+        assert cycle.call("POST", "/reviews", other_product)[0] == 201
 
     def walk(query: str) -> list[str]:
         seen, token = [], None
@@ -193,7 +195,8 @@ def _put_lock(cycle, who: str) -> str:
 
 def _lock_exists(cycle) -> bool:
     local = cycle.local()
-    listed = local.client("s3").list_objects_v2(Bucket=local.config.backend.bucket, Prefix=local.config.backend.key + ".tflock")
+    backend = local.config.backend
+    listed = local.client("s3").list_objects_v2(Bucket=backend.bucket, Prefix=backend.key + ".tflock")
     return listed.get("KeyCount", 0) > 0
 
 
@@ -245,7 +248,8 @@ def test_a_tainted_function_and_api_key_are_replaced_keeping_every_review(cycle)
     assert cycle.reviews_of(PRODUCT) == before  # the table was never touched
     assert cycle.api_key() != old_key
     assert cycle.call("POST", "/reviews", {"product_id": PRODUCT, "reviewer_id": "after-taint", "rating": 3})[0] == 201
-    assert cycle.call("POST", "/reviews", {"product_id": PRODUCT, "reviewer_id": "old-key", "rating": 3}, key=old_key)[0] == 403
+    with_old_key = {"product_id": PRODUCT, "reviewer_id": "old-key", "rating": 3}
+    assert cycle.call("POST", "/reviews", with_old_key, key=old_key)[0] == 403
     assert "(sensitive)" in (workspace.log_dir / "apply.log").read_text()  # the replaced key's value
 
 
@@ -359,7 +363,8 @@ def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):
     assert client("cloudwatch").describe_alarms()["MetricAlarms"] == []
     assert client("logs").describe_log_groups()["logGroups"] == []
     assert client("sns").list_topics()["Topics"] == []
-    assert client("application-autoscaling").describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"] == []
+    autoscaling = client("application-autoscaling")
+    assert autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"] == []
     assert not [r for r in client("iam").list_roles()["Roles"] if "cycle" in r["RoleName"]]
     assert local.state()["resources"] == []
 

@@ -10,8 +10,8 @@ from openapi_spec_validator import validate
 from handlers.reviews import validation
 from handlers.reviews.model import InvalidInput
 from stacks.openapi import api_gateway_definition, public_document, to_json
-from tests.support import PROJECT_ROOT
 from tests.openapi_document import assert_documented, resolve, validator
+from tests.support import PROJECT_ROOT
 
 DOCUMENT_FILE = PROJECT_ROOT / "docs" / "openapi.json"
 

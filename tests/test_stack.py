@@ -122,7 +122,8 @@ def test_autoscaling_tracks_70_percent_on_table_and_index_reads_and_writes(stack
 
 def test_capacity_settings_reach_the_scaling_targets(synth):
     stack = synth(REVIEWS_MIN_CAPACITY="10", REVIEWS_MAX_CAPACITY="400", REVIEWS_TARGET_UTILIZATION="50").terraform
-    assert {(t["min_capacity"], t["max_capacity"]) for t in resources(stack, "aws_appautoscaling_target")} == {(10, 400)}
+    targets = resources(stack, "aws_appautoscaling_target")
+    assert {(t["min_capacity"], t["max_capacity"]) for t in targets} == {(10, 400)}
     assert {p["target_tracking_scaling_policy_configuration"]["target_value"]
             for p in resources(stack, "aws_appautoscaling_policy")} == {50}
 
@@ -238,7 +239,12 @@ def references(body: object) -> set[str]:
 
 def dependencies(stack: dict, address: str) -> set[str]:
     """Everything `address` depends on, directly or not."""
-    bodies = {f"{t}.{n}": b for section in ("resource", "data") for t, r in stack.get(section, {}).items() for n, b in r.items()}
+    bodies = {
+        f"{t}.{n}": b
+        for section in ("resource", "data")
+        for t, r in stack.get(section, {}).items()
+        for n, b in r.items()
+    }
     seen, todo = set(), [address]
     while todo:
         for found in references(bodies[todo.pop()]) - seen:
@@ -254,7 +260,9 @@ def test_every_route_is_a_lambda_proxy_operation_with_its_api_key_requirement(st
         "arn:aws:lambda:us-east-2:111122223333:function:ReviewProcessor-dev/invocations"
     )
     operations = {
-        (method.upper(), path): operation for path, methods in definition["paths"].items() for method, operation in methods.items()
+        (method.upper(), path): operation
+        for path, methods in definition["paths"].items()
+        for method, operation in methods.items()
     }
     expected = {(r.method, r.path) for r in contract.ROUTES} | {("OPTIONS", p) for p in contract.resource_paths()}
     assert set(operations) == expected
@@ -263,7 +271,8 @@ def test_every_route_is_a_lambda_proxy_operation_with_its_api_key_requirement(st
         required = any(r.api_key_required for r in contract.ROUTES if (r.method, r.path) == (method, path))
         assert ("security" in operation) == required, (method, path)
     assert operations[("POST", "/reviews")]["security"] == [{"api_key": []}]
-    assert definition["components"]["securitySchemes"]["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
+    api_key_scheme = {"type": "apiKey", "name": "x-api-key", "in": "header"}
+    assert definition["components"]["securitySchemes"]["api_key"] == api_key_scheme
     assert definition["x-amazon-apigateway-api-key-source"] == "HEADER"
     assert one(stack, "aws_api_gateway_rest_api")["put_rest_api_mode"] == "overwrite"
 

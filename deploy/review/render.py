@@ -2,6 +2,7 @@
 by attribute, the calls a reviewer must not miss (index rebuilds, replacements, destroys),
 checkov's findings, and the full plan text folded at the end, as tfcmt does."""
 
+import contextlib
 import json
 import os
 import re
@@ -197,10 +198,8 @@ def _json(value, secrets: set[str]) -> str | None:
     if isinstance(value, Hidden):
         return None
     if isinstance(value, str) and value.startswith(("{", "[")):
-        try:
+        with contextlib.suppress(ValueError):  # not JSON after all: shown as the string it is
             value = json.loads(value)
-        except ValueError:
-            pass
     return redact_text(json.dumps(value, ensure_ascii=False), secrets)
 
 
@@ -260,7 +259,9 @@ def _security_details(security: Scan, skipped: dict[str, str]) -> list[str]:
         lines.append("")
     if skipped:
         lines += ["<details><summary>Checks skipped by <code>.checkov.yaml</code>, and why</summary>", ""]
-        lines += [f"- **{check}** {reason}" if reason.startswith("(") else f"- **{check}**: {reason or '(no reason given)'}"
-                  for check, reason in skipped.items()]
+        lines += [
+            f"- **{check}** {reason}" if reason.startswith("(") else f"- **{check}**: {reason or '(no reason given)'}"
+            for check, reason in skipped.items()
+        ]
         lines += ["", "</details>"]
     return lines

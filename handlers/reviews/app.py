@@ -77,7 +77,7 @@ def handle(event: Event, context: Any, app: App) -> Response:
             telemetry.log_fault(correlation_id, error.reason)
             telemetry.emit_fault_metric(app.settings.function_name)
         response = error_response(error)
-    except Exception:  # the one place a fault becomes a 500
+    except Exception:  # noqa: BLE001 - the one place a fault becomes a 500
         telemetry.log_fault(correlation_id)
         telemetry.emit_fault_metric(app.settings.function_name)
         response = internal_error_response()

@@ -42,7 +42,8 @@ def error_response(error: Exception) -> Response:
         return json_response(400, error_body(code, error.message, details))
     if isinstance(error, ReviewExists):
         details = [{"field": "reviewer_id", "message": "already reviewed this product", "review_id": error.review_id}]
-        return json_response(409, error_body("review_exists", "This reviewer has already reviewed this product.", details))
+        message = "This reviewer has already reviewed this product."
+        return json_response(409, error_body("review_exists", message, details))
     if isinstance(error, IdempotencyKeyReused):
         message = f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with a different request."
         return json_response(422, error_body("idempotency_key_reused", message))

@@ -102,9 +102,10 @@ def parse_idempotency_key(values: tuple[str, ...]) -> str | None:
     if not values:
         return None
     if len(values) > 1 or not IDEMPOTENCY_KEY.fullmatch(values[0]):
+        rule = "must be one value of 1-128 characters from A-Z a-z 0-9 . _ : -"
         raise InvalidInput(
             f"The {contract.IDEMPOTENCY_KEY_HEADER} header is invalid.",
-            [Problem(contract.IDEMPOTENCY_KEY_HEADER, "must be one value of 1-128 characters from A-Z a-z 0-9 . _ : -")],
+            [Problem(contract.IDEMPOTENCY_KEY_HEADER, rule)],
         )
     return values[0]
 

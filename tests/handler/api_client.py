@@ -46,4 +46,5 @@ def new_id(prefix: str) -> str:
 def app_for(client, table_name: str, allowed_origins: frozenset[str] = frozenset(), function_name: str = "local"):
     """An App like the Lambda's, on another table or with other CORS origins."""
     settings = reviews_app.Settings(table_name, "ReviewerIdIndex", allowed_origins, function_name)
-    return reviews_app.App(settings, Backend(ReviewRepository(client, table_name, "ReviewerIdIndex"), ReviewIdGenerator()))
+    repository = ReviewRepository(client, table_name, "ReviewerIdIndex")
+    return reviews_app.App(settings, Backend(repository, ReviewIdGenerator()))

@@ -5,10 +5,12 @@ Tests isolate themselves with fresh product and reviewer ids instead of recreati
 
 import boto3
 import pytest
-from api_client import new_id
 from moto.server import ThreadedMotoServer
+
+from api_client import new_id
 from handlers.reviews import app as reviews_app
 from review_table import ENVIRONMENT, TABLE_NAME, create_table
+
 
 @pytest.fixture(scope="session", autouse=True)
 def dynamodb():

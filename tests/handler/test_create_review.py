@@ -3,8 +3,9 @@
 import re
 import time
 
-import api_events
 import pytest
+
+import api_events
 from api_client import invoke, new_id
 
 ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
@@ -23,7 +24,13 @@ def test_created_review_is_returned_with_a_time_ordered_id_and_utc_timestamp(pro
     body = response.json
     assert ULID.fullmatch(body.pop("review_id"))
     assert ISO_UTC.fullmatch(body.pop("created_at"))
-    assert body == {"product_id": product_id, "reviewer_id": reviewer_id, "rating": 4, "title": "Nice", "comment": "Works."}
+    assert body == {
+        "product_id": product_id,
+        "reviewer_id": reviewer_id,
+        "rating": 4,
+        "title": "Nice",
+        "comment": "Works.",
+    }
 
 
 def test_title_and_comment_are_optional_and_returned_as_null(product_id, reviewer_id):

@@ -4,12 +4,12 @@ import json
 import socket
 import time
 
-import api_events
 import boto3
 import pytest
-from api_client import FUNCTION_NAME, Response, app_for, invoke
 from botocore.config import Config
 
+import api_events
+from api_client import FUNCTION_NAME, Response, app_for, invoke
 from handlers.reviews.app import DYNAMODB_CLIENT_CONFIG
 
 
@@ -20,7 +20,13 @@ def log_lines(capsys) -> list[dict]:
 def test_one_structured_log_line_per_request_without_review_text(capsys, product_id, reviewer_id):
     secret_text = "my-very-private-review-text"
     event = api_events.post_review(
-        {"product_id": product_id, "reviewer_id": reviewer_id, "rating": 4, "title": secret_text, "comment": secret_text}
+        {
+            "product_id": product_id,
+            "reviewer_id": reviewer_id,
+            "rating": 4,
+            "title": secret_text,
+            "comment": secret_text,
+        }
     )
 
     invoke(event)
@@ -70,7 +76,11 @@ def test_a_real_fault_is_500_with_traceback_log_and_fault_metric_but_no_leak(cap
     assert "ResourceNotFoundException" in fault["traceback"]
     [metric] = [line for line in lines if "_aws" in line]
     assert metric["_aws"]["CloudWatchMetrics"] == [
-        {"Namespace": "ProductReviews", "Dimensions": [["FunctionName"]], "Metrics": [{"Name": "Fault", "Unit": "Count"}]}
+        {
+            "Namespace": "ProductReviews",
+            "Dimensions": [["FunctionName"]],
+            "Metrics": [{"Name": "Fault", "Unit": "Count"}],
+        }
     ]
     assert metric["FunctionName"] == FUNCTION_NAME and metric["Fault"] == 1
     assert lines[-1]["status"] == 500

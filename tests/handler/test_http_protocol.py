@@ -3,10 +3,10 @@
 import json
 import os
 
-import api_events
 import pytest
-from api_client import app_for, invoke
 
+import api_events
+from api_client import app_for, invoke
 from handlers.reviews.contract import ROUTES, methods_for, resource_paths
 
 ALLOWED = api_events.ALLOWED_ORIGIN

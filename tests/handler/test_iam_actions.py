@@ -9,7 +9,6 @@ import json
 
 import api_events
 from api_client import invoke, new_id
-
 from handlers.reviews.app import default_app
 from handlers.reviews.contract import ROUTES
 

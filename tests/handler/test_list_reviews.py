@@ -2,14 +2,16 @@
 
 import base64
 
-import api_events
 import pytest
+
+import api_events
 from api_client import app_for, invoke, new_id
 from review_table import create_table
 
 
 def post(product, reviewer, rating=3, **fields):
-    response = invoke(api_events.post_review({"product_id": product, "reviewer_id": reviewer, "rating": rating, **fields}))
+    review = {"product_id": product, "reviewer_id": reviewer, "rating": rating, **fields}
+    response = invoke(api_events.post_review(review))
     assert response.status == 201
     return response.json
 
@@ -88,7 +90,10 @@ def test_pages_are_full_even_when_dynamodb_stops_at_1_mb(dynamodb, large_table, 
         dynamodb.batch_write_item(RequestItems={"reviews-large": requests[start : start + 25]})
 
     queries = []
-    count_queries = lambda **_: queries.append(1)  # noqa: E731
+
+    def count_queries(**_: object) -> None:
+        queries.append(1)
+
     dynamodb.meta.events.register("provide-client-params.dynamodb.Query", count_queries)
     query = {"product_id": product_id, "limit": "100"}
     first = invoke(api_events.get_reviews(query), large_table)

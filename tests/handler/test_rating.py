@@ -1,7 +1,8 @@
 """GET /products/{product_id}/rating: the summary kept in step with every review."""
 
-import api_events
 import pytest
+
+import api_events
 from api_client import invoke, new_id
 
 

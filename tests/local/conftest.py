@@ -168,7 +168,10 @@ def test_api(running_emulator) -> TestApi:
         ProxyMethod("GET", "/reviews", functions["echo"]),
         ProxyMethod("POST", "/reviews", functions["echo"], api_key_required=True),
         ProxyMethod("GET", "/products/{product_id}/rating", functions["echo"]),
-        *(ProxyMethod("GET", f"/{handler}", functions[handler]) for handler in ("tables", "crash", "malformed", "slow")),
+        *(
+            ProxyMethod("GET", f"/{handler}", functions[handler])
+            for handler in ("tables", "crash", "malformed", "slow")
+        ),
     ])
     deploy_stage(endpoint, api_id, "dev", rate=1000, burst=1000)
     deploy_stage(endpoint, api_id, "limited", rate=1, burst=2)

@@ -174,7 +174,8 @@ def test_expect_100_continue_gets_an_interim_answer_before_the_body(port, api_ke
 
 
 def test_pipelined_requests_get_one_answer_each_in_order(port):
-    responses, _ = exchange(port, get("/dev/reviews?n=1") + get("/dev/nope") + get("/dev/reviews?n=3", "Connection: close"))
+    pipelined = get("/dev/reviews?n=1") + get("/dev/nope") + get("/dev/reviews?n=3", "Connection: close")
+    responses, _ = exchange(port, pipelined)
     assert [response.status for response in responses] == [200, 403, 200]
     assert [responses[i].json()["event"]["queryStringParameters"]["n"] for i in (0, 2)] == ["1", "3"]
 

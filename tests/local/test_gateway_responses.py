@@ -71,7 +71,8 @@ def base_url(running_emulator) -> str:
 
 def call(url: str, method: str = "GET", headers: dict | None = None):
     """(status, headers, parsed JSON body) without raising on 4xx/5xx."""
-    request = urllib.request.Request(url, method=method, headers=headers or {}, data=b"{}" if method == "POST" else None)
+    body = b"{}" if method == "POST" else None
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=body)
     try:
         with urllib.request.urlopen(request, timeout=15) as reply:
             return reply.status, reply.headers, json.loads(reply.read())
