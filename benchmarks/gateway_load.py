@@ -20,10 +20,12 @@ from pathlib import Path
 
 from measure import percentile
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root
+from deploy import local as local_target
+from handlers.reviews import app as reviews_app
+from localaws import emulator
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
-from deploy import local as local_target  # noqa: E402 - after the project is on the path
-from localaws import emulator  # noqa: E402
 
 REGION = "us-east-2"
 ENVIRONMENT = "bench"
@@ -110,9 +112,6 @@ def api_key_and_function_env(local) -> tuple[str, dict]:
 def direct_handler_get(endpoint: str, function_env: dict, product_id: str):
     """The deployed handler's code from handlers/, in this process, against the same emulator table."""
     os.environ.update({**FAKE_AWS, **function_env, "AWS_ENDPOINT_URL": endpoint})
-    sys.path.insert(0, str(PROJECT_ROOT / "handlers"))
-    from reviews import app as reviews_app
-
     reviews_app.default_app.cache_clear()  # a client for the emulator, with the settings just set
     event = json.loads((PROJECT_ROOT / "tests" / "events" / "get_reviews.json").read_text())
     event["queryStringParameters"] = {"product_id": product_id, "limit": "10"}

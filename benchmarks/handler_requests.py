@@ -3,7 +3,7 @@
 Both sides use one boto3 client answered by botocore's Stubber with the same canned
 responses, so botocore's validation and serialization are paid on both sides and no
 network latency hides the handler's own work (parsing, validation, JSON, logging).
-The handler is reached through its public seam `reviews.app.handle(event, context, app)`
+The handler is reached through its public seam `handlers.reviews.app.handle(event, context, app)`
 with an App built around the stubbed client.
 """
 
@@ -18,13 +18,13 @@ from pathlib import Path
 import boto3
 from botocore.stub import Stubber
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root
+from handlers.reviews import app as reviews_app
+from handlers.reviews.ids import ReviewIdGenerator
+from handlers.reviews.repository import ReviewRepository
+from handlers.reviews.routing import Backend
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT / "handlers"))
-
-from reviews import app as reviews_app  # noqa: E402
-from reviews.ids import ReviewIdGenerator  # noqa: E402
-from reviews.repository import ReviewRepository  # noqa: E402
-
 EVENTS = PROJECT_ROOT / "tests" / "events"
 TABLE_NAME = "ProductReviews-bench"
 INDEX_NAME = "ReviewerIdIndex"
@@ -127,7 +127,7 @@ def measure_route(route: str, batches: int, calls_per_batch: int) -> dict:
     event, operation, params, response, status = ROUTES[route]
     client, stubber = stubbed_client()
     settings = reviews_app.Settings(TABLE_NAME, INDEX_NAME, frozenset({"https://shop.example.com"}), "bench")
-    app = reviews_app.App(settings, ReviewRepository(client, TABLE_NAME, INDEX_NAME), ReviewIdGenerator())
+    app = reviews_app.App(settings, Backend(ReviewRepository(client, TABLE_NAME, INDEX_NAME), ReviewIdGenerator()))
 
     def handler_call():
         result = reviews_app.handle(event, None, app)
