@@ -3,7 +3,7 @@
 import hashlib
 import json
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from constructs import Construct
 
 from .aws import (
@@ -93,7 +93,7 @@ class ReviewsApi(Construct):
             name=f"API-Gateway-Execution-Logs_{api.id}/{config.stage_name}",
             retention_in_days=config.log_retention_days,
         )
-        dependencies: list[object] = [execution_logs]
+        dependencies: list[ITerraformDependable] = [execution_logs]
         if config.manage_account_logging_role:
             dependencies.append(self._account_logging_role())
         stage = api_gateway_stage.ApiGatewayStage(

@@ -27,6 +27,39 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # For the type checker, the submodules the stacks use (add one here when a stack starts
+    # using it, or mypy sees a bare ModuleType); mypy reads them without the package __init__
+    # (pyproject.toml). At run time, __getattr__ below loads each on first use.
+    from cdktf_cdktf_provider_aws import api_gateway_account as api_gateway_account
+    from cdktf_cdktf_provider_aws import api_gateway_api_key as api_gateway_api_key
+    from cdktf_cdktf_provider_aws import api_gateway_deployment as api_gateway_deployment
+    from cdktf_cdktf_provider_aws import api_gateway_method_settings as api_gateway_method_settings
+    from cdktf_cdktf_provider_aws import api_gateway_rest_api as api_gateway_rest_api
+    from cdktf_cdktf_provider_aws import api_gateway_stage as api_gateway_stage
+    from cdktf_cdktf_provider_aws import api_gateway_usage_plan as api_gateway_usage_plan
+    from cdktf_cdktf_provider_aws import api_gateway_usage_plan_key as api_gateway_usage_plan_key
+    from cdktf_cdktf_provider_aws import appautoscaling_policy as appautoscaling_policy
+    from cdktf_cdktf_provider_aws import appautoscaling_target as appautoscaling_target
+    from cdktf_cdktf_provider_aws import cloudwatch_dashboard as cloudwatch_dashboard
+    from cdktf_cdktf_provider_aws import cloudwatch_log_group as cloudwatch_log_group
+    from cdktf_cdktf_provider_aws import cloudwatch_metric_alarm as cloudwatch_metric_alarm
+    from cdktf_cdktf_provider_aws import data_aws_dynamodb_table as data_aws_dynamodb_table
+    from cdktf_cdktf_provider_aws import data_aws_dynamodb_tables as data_aws_dynamodb_tables
+    from cdktf_cdktf_provider_aws import dynamodb_table as dynamodb_table
+    from cdktf_cdktf_provider_aws import iam_role as iam_role
+    from cdktf_cdktf_provider_aws import iam_role_policy as iam_role_policy
+    from cdktf_cdktf_provider_aws import iam_role_policy_attachment as iam_role_policy_attachment
+    from cdktf_cdktf_provider_aws import kms_alias as kms_alias
+    from cdktf_cdktf_provider_aws import kms_key as kms_key
+    from cdktf_cdktf_provider_aws import lambda_function as lambda_function
+    from cdktf_cdktf_provider_aws import lambda_permission as lambda_permission
+    from cdktf_cdktf_provider_aws import provider as provider
+    from cdktf_cdktf_provider_aws import sns_topic as sns_topic
+    from cdktf_cdktf_provider_aws import sns_topic_subscription as sns_topic_subscription
+    from cdktf_cdktf_provider_aws import ssm_parameter as ssm_parameter
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 LAZY_PROVIDER_INDEX = Path(__file__).with_name("lazy_provider_index.js")

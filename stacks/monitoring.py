@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from typing import TypedDict
 
 from constructs import Construct
 
@@ -17,8 +18,17 @@ from .table import ReviewsTable
 PERIOD_SECONDS = 300
 
 
-def metric(namespace: str, name: str, dimensions: dict[str, str], stat: str = "Sum") -> dict[str, object]:
-    return {"namespace": namespace, "name": name, "dimensions": dimensions, "stat": stat}
+class Metric(TypedDict):
+    """A CloudWatch metric and the statistic an alarm or a dashboard graph takes of it."""
+
+    namespace: str
+    name: str
+    dimensions: dict[str, str]
+    stat: str
+
+
+def metric(namespace: str, name: str, dimensions: dict[str, str], stat: str = "Sum") -> Metric:
+    return Metric(namespace=namespace, name=name, dimensions=dimensions, stat=stat)
 
 
 @dataclass(frozen=True)
@@ -30,17 +40,17 @@ class Metrics:
     table: dict[str, str]
     index: dict[str, str]
 
-    def of_api(self, name: str, stat: str = "Sum") -> dict[str, object]:
+    def of_api(self, name: str, stat: str = "Sum") -> Metric:
         return metric("AWS/ApiGateway", name, self.api, stat)
 
-    def of_function(self, name: str, stat: str = "Sum") -> dict[str, object]:
+    def of_function(self, name: str, stat: str = "Sum") -> Metric:
         return metric("AWS/Lambda", name, self.function, stat)
 
-    def fault(self) -> dict[str, object]:
+    def fault(self) -> Metric:
         """The handler's own count of requests it could not serve (Embedded Metric Format)."""
         return metric(contract.METRIC_NAMESPACE, contract.FAULT_METRIC, self.function)
 
-    def of_table(self, name: str) -> list[dict[str, object]]:
+    def of_table(self, name: str) -> list[Metric]:
         return [metric("AWS/DynamoDB", name, dims) for dims in (self.table, self.index)]
 
 
@@ -183,7 +193,7 @@ class ReviewsMonitoring(Construct):
         return key
 
     def _alarm(
-        self, key: str, description: str, *, threshold: float, metrics: dict[str, dict[str, object]],
+        self, key: str, description: str, *, threshold: float, metrics: dict[str, Metric],
         expression: str | None = None, evaluation_periods: int = 1, datapoints_to_alarm: int = 1,
     ) -> None:
         """An alarm on one metric, or on `expression` over several, notifying on ALARM and OK.

@@ -1,6 +1,8 @@
 """ReviewsTable: the DynamoDB table, its indexes, their capacity autoscaling, and the grant that
 lets the handler use them."""
 
+from typing import TypedDict
+
 from cdktf import Token
 from constructs import Construct
 
@@ -51,7 +53,7 @@ class ReviewsTable(Construct):
                     hash_key=index.partition_key,
                     range_key=index.sort_key,
                     projection_type=index.projection,
-                    **(capacity.of(index.name) if provisioned else {}),
+                    **(capacity.of(index.name) if provisioned else Capacity()),
                 )
                 for index in contract.INDEXES
             ],
@@ -59,7 +61,7 @@ class ReviewsTable(Construct):
             point_in_time_recovery=dynamodb_table.DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=dynamodb_table.DynamodbTableServerSideEncryption(enabled=True),
             deletion_protection_enabled=config.deletion_protection,
-            **(capacity.of() if provisioned else {}),
+            **(capacity.of() if provisioned else Capacity()),
         )
         self.name = config.name
         self.arn = self.table.arn
@@ -115,6 +117,13 @@ class ReviewsTable(Construct):
                 )
 
 
+class Capacity(TypedDict, total=False):
+    """The capacity arguments of a table or an index: none when billed per request."""
+
+    read_capacity: float
+    write_capacity: float
+
+
 class LiveCapacity(Construct):
     """The capacity the autoscaler has set, read from the live table at plan time.
 
@@ -137,10 +146,12 @@ class LiveCapacity(Construct):
             count=Token.as_number(f'${{try(contains({tables.fqn}.names, "{config.name}"), false) ? 1 : 0}}'),
         )
 
-    def of(self, index_name: str | None = None) -> dict[str, float]:
-        """read_capacity / write_capacity arguments for the table, or for one of its indexes."""
-        return {f"{operation}_capacity": Token.as_number(self._expression(operation, index_name))
-                for operation, _, _ in READ_WRITE}
+    def of(self, index_name: str | None = None) -> Capacity:
+        """The capacity arguments for the table, or for one of its indexes."""
+        return Capacity(
+            read_capacity=Token.as_number(self._expression("read", index_name)),
+            write_capacity=Token.as_number(self._expression("write", index_name)),
+        )
 
     def _expression(self, operation: str, index_name: str | None) -> str:
         current = f"{self.current.fqn}[0]"
