@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from measure import percentile
 
@@ -151,7 +152,7 @@ def measure(seconds: int) -> dict:
             through_gateway = http_get(host, f"/{STAGE}/reviews?product_id={product_id}&limit=10",
                                        {"x-api-key": api_key, "Accept": "application/json"})
             direct = direct_handler_get(endpoint, function_env, product_id)
-            result = {"deploy_seconds": deploy_seconds, "gateway": {}, "direct_handler": {}}
+            result: dict[str, Any] = {"deploy_seconds": deploy_seconds, "gateway": {}, "direct_handler": {}}
             # The handler logs a line per request; here it would go to our stdout.
             with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
                 for call in (through_gateway, direct):  # warm the workers and the client

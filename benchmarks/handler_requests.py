@@ -14,6 +14,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.stub import Stubber
@@ -62,7 +63,7 @@ SUMMARY = {"Item": {
     "review_count": {"N": "12"}, "rating_total": {"N": "50"},
     **{f"rating_{star}": {"N": str(star - 1)} for star in range(1, 6)},
 }}
-_LISTING = {
+_LISTING: dict[str, Any] = {
     "TableName": TABLE_NAME, "ScanIndexForward": False, "Limit": PAGE_SIZE,
     "KeyConditionExpression": "{key} = :owner AND review_id >= :first",
 }
@@ -136,7 +137,8 @@ def measure_route(route: str, batches: int, calls_per_batch: int) -> dict:
     def bare_call():
         getattr(client, operation)(**params)
 
-    handler_us, bare_us = [], []
+    handler_us: list[float] = []
+    bare_us: list[float] = []
     with stubber, open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # the log lines
         for _ in range(batches):  # alternate the two sides so drift in machine load hits both
             for side, call in ((handler_us, handler_call), (bare_us, bare_call)):

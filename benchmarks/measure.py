@@ -114,7 +114,9 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300)
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     memory = ProcessTreeMemory(process.pid)
     stderr: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
+    pipe = process.stderr
+    assert pipe  # the pipe just asked for (typed optional)
+    reader = threading.Thread(target=lambda: stderr.append(pipe.read()), daemon=True)
     reader.start()
     while process.poll() is None:
         memory.poll()

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from measure import TimedRun, run_measured, summarize
 
@@ -113,10 +114,11 @@ def set_up(cache: Path) -> dict:
 def measure_synth(fresh_caches: int, later_runs: int) -> dict:
     """Ours (set up as a fresh clone is) vs the predecessor's AWS CDK app, each from empty jsii
     caches: the first synth once per fresh cache, then `later_runs` more, alternating the apps."""
-    with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch_dir:
+        scratch = Path(scratch_dir)
         apps = synth_apps(scratch)
-        setups, runs = [], {name: {"first": [], "later": []} for name in apps}
+        setups: list[dict] = []
+        runs: dict[str, dict[str, list[dict]]] = {name: {"first": [], "later": []} for name in apps}
         for cycle in range(fresh_caches):
             cached = {name: app.with_cache(scratch / f"{name}-jsii-{cycle}") for name, app in apps.items()}
             setups.append(set_up(scratch / f"ours-jsii-{cycle}"))
@@ -126,7 +128,9 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
             for name, app in cached.items():
                 runs[name]["later"].append(report_run(name, "later", app.synth(scratch / f"{name}-later-{run}")))
         phases = measure_synth_phases(cached["ours"].env, scratch, later_runs)
-    result = {"setup": summarize_runs(setups), "phases_ms": phases, "load_average_after": os.getloadavg()}
+    result: dict[str, Any] = {
+        "setup": summarize_runs(setups), "phases_ms": phases, "load_average_after": os.getloadavg()
+    }
     for name, by_kind in runs.items():
         result[name] = {kind: summarize_runs(timings) for kind, timings in by_kind.items()}
     for kind in ("first", "later"):
@@ -185,7 +189,7 @@ TIMED_SNIPPET = "import time\n_t = time.perf_counter()\n{code}\nprint(time.perf_
 def measure_cold_start(runs: int) -> dict:
     """Import + client creation in fresh interpreters (interpreter start-up excluded, the same for both)."""
     env = clean_env({**AWS_ENV, "PYTHONPATH": str(PROJECT_ROOT / "handlers")})
-    seconds = {name: [] for name in COLD_START_SNIPPETS}
+    seconds: dict[str, list[float]] = {name: [] for name in COLD_START_SNIPPETS}
     for _ in range(runs):
         for name, code in COLD_START_SNIPPETS.items():
             out = subprocess.run([sys.executable, "-c", TIMED_SNIPPET.format(code=code)], env=env,

@@ -13,7 +13,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +50,7 @@ class Local:
     workspace: Workspace
 
     @classmethod
-    def load(cls, environ: dict[str, str] | None = None, project_dir: Path = PROJECT_ROOT) -> "Local":
+    def load(cls, environ: Mapping[str, str] | None = None, project_dir: Path = PROJECT_ROOT) -> "Local":
         environ = os.environ if environ is None else environ
         return cls(Workspace.load(environ, target="local", project_dir=project_dir))
 
@@ -178,9 +178,9 @@ def ours_alone(local: Local, state: dict[str, Any]) -> bool:
     then nothing else changed the deployment, and Terraform's refresh can be skipped."""
     last = _last_deploy(local)
     running = emulator.status(local.config.target.emulator_port)
-    return bool(last and running and state) and (
-        (last["emulator_pid"], last["lineage"], last["serial"]) == (running.pid, state["lineage"], state["serial"])
-    )
+    if not (last and running and state):
+        return False
+    return (last["emulator_pid"], last["lineage"], last["serial"]) == (running.pid, state["lineage"], state["serial"])
 
 
 def unchanged_since_last_deploy(local: Local) -> bool:

@@ -101,7 +101,8 @@ class Workspace:
         the caller's credentials reach."""
         if self.config.target.is_local:
             return emulator.client(service, self.config.target.endpoint, self.config.target.region)
-        return boto3.client(service, region_name=self.config.target.region)
+        any_service: Callable[..., Any] = boto3.client  # boto3-stubs type a client only by a literal name
+        return any_service(service, region_name=self.config.target.region)
 
     def terraform(self, redact: Callable[[str], str] = terraform.no_redaction) -> terraform.Stack:
         return terraform.Stack(self.stack_dir, self.log_dir, self.process_environment(), redact)

@@ -79,9 +79,9 @@ def _emulator(args) -> int:
         stopped = emulator.stop(args.port, args.state_dir)
         print(f"stopped emulator on port {args.port}" if stopped else f"no emulator on port {args.port}")
         return 0
-    running = emulator.status(args.port)
-    print(f"emulator pid {running.pid} at {running.endpoint}" if running else f"no emulator on port {args.port}")
-    return 0 if running else 1
+    found = emulator.status(args.port)
+    print(f"emulator pid {found.pid} at {found.endpoint}" if found else f"no emulator on port {args.port}")
+    return 0 if found else 1
 
 
 def _gateway(args) -> int:

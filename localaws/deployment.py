@@ -81,7 +81,7 @@ def _match_template(template: str, segments: list[str]) -> tuple[tuple, dict[str
     """(specificity, parameters) if `template` matches the path segments, else None."""
     parts = [p for p in template.strip("/").split("/") if p]
     params: dict[str, str] = {}
-    score = []
+    score: list[int] = []
     for index, part in enumerate(parts):
         if part.startswith("{") and part.endswith("+}"):  # greedy, must be last
             if index >= len(segments):

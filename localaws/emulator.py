@@ -15,8 +15,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -165,9 +167,10 @@ def _clear_state(state_dir: Path, port: int) -> None:
         pass
 
 
-def client(service: str, endpoint: str, region: str):
+def client(service: str, endpoint: str, region: str) -> Any:
     """A boto3 client for the emulator (fake credentials, no retries to hide errors)."""
-    return boto3.client(
+    any_service: Callable[..., Any] = boto3.client  # boto3-stubs type a client only by a literal name
+    return any_service(
         service,
         endpoint_url=endpoint,
         region_name=region,

@@ -91,9 +91,10 @@ class LocalGateway:
         deployed = deployment_module.load(*self.source)
         # A new Function value (new code or configuration) gets a new pool; others stay warm.
         unchanged = {pool.function: pool for pool in previous_pools.values()}
-        pools = {}
+        pools: dict[str, FunctionPool] = {}
         for arn, function in deployed.functions.items():
-            pools[arn] = unchanged.pop(function, None) or FunctionPool(
+            warm = unchanged.pop(function, None)
+            pools[arn] = warm or FunctionPool(
                 function, deployment_module.fetch_code(deployed.endpoint, function),
                 deployed.endpoint, self.workers_per_function,
             )
@@ -137,7 +138,7 @@ class LocalGateway:
             api_key = self._check_api_key(deployed, method, request)
             if not self._take_token(deployed, method):
                 raise Refusal(THROTTLED)
-            pool = serving.pools.get(method.function_arn)
+            pool = serving.pools.get(method.function_arn) if method.function_arn is not None else None
             if pool is None:
                 raise Refusal(UNSUPPORTED_INTEGRATION)
             event = build_event(
@@ -150,7 +151,7 @@ class LocalGateway:
                 account_id=ACCOUNT_ID,
                 request_id=request_id,
                 api_key=api_key,
-                api_key_id=deployed.api_keys.get(api_key),
+                api_key_id=deployed.api_keys.get(api_key) if api_key is not None else None,
                 binary_media_types=deployed.binary_media_types,
             )
             status, headers, body = _invoke(pool, event, request_id)

@@ -68,11 +68,15 @@ class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 class GatewayConnection(socketserver.StreamRequestHandler):
     disable_nagle_algorithm = True
+    server: GatewayServer
 
-    def __init__(self, request, client_address, server: GatewayServer, over_limit: bool):
+    def __init__(self, request, client_address, server: GatewayServer, over_limit: bool = False):
         self.over_limit = over_limit
-        self.timeout = OVER_LIMIT_TIMEOUT_SECONDS if over_limit else CLIENT_TIMEOUT_SECONDS
         super().__init__(request, client_address, server)
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(OVER_LIMIT_TIMEOUT_SECONDS if self.over_limit else CLIENT_TIMEOUT_SECONDS)
 
     def handle(self) -> None:
         try:

@@ -11,7 +11,7 @@ closed, since the rest of its bytes can no longer be trusted.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from io import BufferedIOBase
 
 from localaws.gateway_responses import REQUEST_TOO_LARGE, Refusal, bad_request
 
@@ -51,7 +51,7 @@ class RequestHead:
         return "close" not in tokens
 
 
-def read_head(rfile: BinaryIO) -> RequestHead | None:
+def read_head(rfile: BufferedIOBase) -> RequestHead | None:
     """The request line and headers; None if the client closed the connection (or stayed
     silent past the socket's timeout) before sending a request."""
     try:
@@ -68,7 +68,7 @@ def read_head(rfile: BinaryIO) -> RequestHead | None:
     return RequestHead(method, target, version, headers)
 
 
-def _read_request_line(rfile: BinaryIO) -> bytes | None:
+def _read_request_line(rfile: BufferedIOBase) -> bytes | None:
     line = rfile.readline(MAX_REQUEST_LINE_BYTES + 1)
     while line in (b"\r\n", b"\n"):  # RFC 9112: ignore empty lines before a request
         line = rfile.readline(MAX_REQUEST_LINE_BYTES + 1)
@@ -96,8 +96,8 @@ def _parse_request_line(line: bytes) -> tuple[str, str, str]:
     return method, target, version
 
 
-def _read_headers(rfile: BinaryIO, budget: int) -> list[tuple[str, str]]:
-    headers = []
+def _read_headers(rfile: BufferedIOBase, budget: int) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
     while True:
         line = rfile.readline(budget + 1)
         budget -= len(line)
@@ -121,7 +121,7 @@ def _parse_header(line: bytes) -> tuple[str, str]:
     return name.decode("latin-1"), value.decode("latin-1")
 
 
-def read_body(rfile: BinaryIO, head: RequestHead, send_continue: Callable[[], None]) -> bytes:
+def read_body(rfile: BufferedIOBase, head: RequestHead, send_continue: Callable[[], None]) -> bytes:
     """The body, from Content-Length or chunked framing. `send_continue` is called before
     reading it when the client waits for 100 Continue (Expect: 100-continue)."""
     lengths, codings = head.values("content-length"), head.values("transfer-encoding")
@@ -164,7 +164,7 @@ def _continue_if_expected(head: RequestHead, send_continue: Callable[[], None]) 
         send_continue()
 
 
-def _read_exactly(rfile: BinaryIO, length: int) -> bytes:
+def _read_exactly(rfile: BufferedIOBase, length: int) -> bytes:
     data = rfile.read(length)
     if len(data) < length:
         raise ConnectionClosed()
@@ -174,7 +174,7 @@ def _read_exactly(rfile: BinaryIO, length: int) -> bytes:
 _CHUNK_SIZE = re.compile(rb"(?P<size>[0-9A-Fa-f]{1,8})[ \t]*(;.*)?\r?\n", re.DOTALL)
 
 
-def _read_chunked(rfile: BinaryIO) -> bytes:
+def _read_chunked(rfile: BufferedIOBase) -> bytes:
     """Chunks until the zero-size one, then trailers (read and dropped, as API Gateway does)."""
     body = bytearray()
     while True:

@@ -10,6 +10,7 @@ from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
 
 # ARN -> {key: value}. Scalable-target ARNs embed a random id, so one flat store is enough.
@@ -34,6 +35,16 @@ def _untag_resource(self: ApplicationAutoScalingResponse) -> str:
     return "{}"
 
 
+# Missing in moto: aws_appautoscaling_target reads tags after create and the provider retries
+# the HTTP 500 for 20+ minutes. moto dispatches on the X-Amz-Target operation name, so adding
+# the snake_case methods is enough.
+_MISSING_APPAUTOSCALING_OPERATIONS = {
+    "list_tags_for_resource": _list_tags_for_resource,
+    "tag_resource": _tag_resource,
+    "untag_resource": _untag_resource,
+}
+
+
 def _patch_register_scalable_target() -> None:
     """RegisterScalableTarget accepts Tags, but moto drops them: keep them for ListTags."""
     original = ApplicationAutoScalingResponse.register_scalable_target
@@ -45,7 +56,7 @@ def _patch_register_scalable_target() -> None:
             _APPAUTOSCALING_TAGS.setdefault(arn, {}).update(self._get_param("Tags"))
         return response
 
-    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
+    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target  # type: ignore[method-assign]  # a monkeypatch
 
 
 def _serialize_dynamodb_requests() -> None:
@@ -71,11 +82,11 @@ def _serialize_dynamodb_requests() -> None:
     lock = threading.Lock()
     dispatch_one = DynamoHandler._dispatch  # `DynamoHandler.dispatch` calls it on a new handler
 
-    def dispatch_serialized(self: DynamoHandler, *args, **kwargs):
+    def dispatch_serialized(self: BaseResponse, *args: Any, **kwargs: Any) -> Any:
         with lock:
             return dispatch_one(self, *args, **kwargs)
 
-    DynamoHandler._dispatch = dispatch_serialized
+    DynamoHandler._dispatch = dispatch_serialized  # type: ignore[method-assign]  # a monkeypatch
 
 
 def _patch_put_rest_api() -> None:
@@ -89,8 +100,8 @@ def _patch_put_rest_api() -> None:
     original = APIGatewayBackend.put_rest_api
     build_integration_args = APIGatewayBackend._build_integration_args
 
-    def integration_args(self: APIGatewayBackend, integration: dict[str, Any]) -> dict[str, Any]:
-        args = build_integration_args(self, integration)
+    def integration_args(self: APIGatewayBackend, x_amaz_apigw_integ: dict[str, Any]) -> dict[str, Any]:
+        args = build_integration_args(self, x_amaz_apigw_integ)
         args["integration_type"] = (args["integration_type"] or "").upper() or None
         return args
 
@@ -117,18 +128,14 @@ def _patch_put_rest_api() -> None:
             )
         return api
 
-    APIGatewayBackend.put_rest_api = put_rest_api  # type: ignore[method-assign]
-    APIGatewayBackend._build_integration_args = integration_args  # type: ignore[method-assign]
+    APIGatewayBackend.put_rest_api = put_rest_api  # type: ignore[method-assign]  # a monkeypatch
+    APIGatewayBackend._build_integration_args = integration_args  # type: ignore[method-assign]  # a monkeypatch
 
 
 def apply() -> list[str]:
     """Patch moto in this process; returns a short description of each fix."""
-    # Missing in moto: aws_appautoscaling_target reads tags after create and the
-    # provider retries the HTTP 500 for 20+ minutes. moto dispatches on the
-    # X-Amz-Target operation name, so adding the snake_case methods is enough.
-    ApplicationAutoScalingResponse.list_tags_for_resource = _list_tags_for_resource
-    ApplicationAutoScalingResponse.tag_resource = _tag_resource
-    ApplicationAutoScalingResponse.untag_resource = _untag_resource
+    for name, operation in _MISSING_APPAUTOSCALING_OPERATIONS.items():
+        setattr(ApplicationAutoScalingResponse, name, operation)  # methods the class does not declare
     _patch_register_scalable_target()
     _serialize_dynamodb_requests()
     _patch_put_rest_api()

@@ -18,6 +18,7 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+from typing import IO
 
 from localaws.deployment import Function
 from localaws.emulator import FAKE_CREDENTIALS
@@ -62,21 +63,24 @@ class Worker:
             stdout=subprocess.PIPE,
             text=True,
         )
+        assert self.process.stdin and self.process.stdout  # the pipes just asked for (typed optional)
+        self.requests: IO[str] = self.process.stdin
+        self.replies: IO[str] = self.process.stdout
 
     def invoke(self, event: dict, request_id: str, timeout_seconds: float):
         """The handler's return value; raises InvocationTimeout or InvocationFailed."""
         deadline = time.time() + timeout_seconds
         try:
             invocation = {"event": event, "request_id": request_id, "deadline": deadline}
-            self.process.stdin.write(json.dumps(invocation) + "\n")
-            self.process.stdin.flush()
+            self.requests.write(json.dumps(invocation) + "\n")
+            self.requests.flush()
         except BrokenPipeError:
             raise InvocationFailed("worker exited before the invocation") from None
         # On a cold worker this also covers importing the handler (Lambda times init apart).
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout_seconds)
+        ready, _, _ = select.select([self.replies], [], [], timeout_seconds)
         if not ready:
             raise InvocationTimeout(f"no answer within {timeout_seconds}s")
-        line = self.process.stdout.readline()
+        line = self.replies.readline()
         if not line:
             raise InvocationFailed(f"worker exited with {self.process.wait()}")
         reply = json.loads(line)
@@ -87,7 +91,7 @@ class Worker:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self.requests, self.replies):
             with contextlib.suppress(BrokenPipeError):  # unflushed input to a worker that is gone
                 stream.close()
 

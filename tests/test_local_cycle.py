@@ -267,6 +267,7 @@ def test_an_interrupted_make_up_recovers_by_itself_with_the_data_kept(cycle):
         [sys.executable, "-m", "deploy", "up"], cwd=cycle.project, env=environ,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    assert make_up.stdout  # the pipe just asked for (typed optional)
     printed = []
     for line in make_up.stdout:
         printed.append(line)

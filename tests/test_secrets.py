@@ -1,12 +1,14 @@
 """Which strings of a Terraform state are secrets, and redacting them."""
 
+from collections.abc import Sequence
+
 from deploy.secrets import REDACTED, redact_text, secrets_in_state
 
 API_KEY = "YVhMFaqG4HxDylnop1AstbWX9rCNcf7iKvjE5mZe"
 REST_API_ID = "1trvgasmio"
 
 
-def resource(resource_type: str, attributes: dict, sensitive: list[str] = ()) -> dict:
+def resource(resource_type: str, attributes: dict, sensitive: Sequence[str] = ()) -> dict:
     paths = [[{"type": "get_attr", "value": name}] for name in sensitive]
     return {"type": resource_type, "instances": [{"attributes": attributes, "sensitive_attributes": paths}]}
 

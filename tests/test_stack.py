@@ -229,7 +229,7 @@ def api_definition(stack: dict) -> dict:
     return json.loads(one(stack, "aws_api_gateway_rest_api")["body"])
 
 
-def references(body: object) -> set[str]:
+def references(body: dict) -> set[str]:
     """The `type.name` of every resource or data source a resource's settings refer to."""
     text = json.dumps(body)
     found = set(re.findall(r"\$\{(?:data\.)?(aws_[a-z0-9_]+\.[A-Za-z0-9_]+)", text))
@@ -245,7 +245,8 @@ def dependencies(stack: dict, address: str) -> set[str]:
         for t, r in stack.get(section, {}).items()
         for n, b in r.items()
     }
-    seen, todo = set(), [address]
+    seen: set[str] = set()
+    todo = [address]
     while todo:
         for found in references(bodies[todo.pop()]) - seen:
             seen.add(found)

@@ -163,6 +163,7 @@ Lock Info:
   Created:   2026-11-28 05:00:00.000000 +0000 UTC
 """
     message = locks.lock_error_message(output, tmp_path / "stack")
+    assert message is not None
     assert "runner@ci-host" in message and "OperationTypeApply" in message
     assert message.endswith(f"terraform -chdir={tmp_path / 'stack'} force-unlock 9d4f5a0e-1111-2222-3333-444455556666")
     assert locks.lock_error_message("Error: something else", tmp_path) is None

@@ -6,12 +6,16 @@ so a secret that changed would look unchanged and be left out.
 
 import enum
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from deploy.review.indexes import IndexChange, index_changes
 from deploy.secrets import part_of, with_known_secrets
 
 KINDS = ("add", "change", "replace", "destroy")
+
+# resource_changes[].change.actions that are one action.
+SINGLE_ACTIONS: dict[tuple[str, ...], str] = {("create",): "add", ("update",): "change", ("delete",): "destroy"}
 
 # Terraform's action_reason values, in words.
 REASONS = {
@@ -60,7 +64,7 @@ def classify(actions: list[str]) -> str | None:
     """add / change / replace / destroy for a resource_changes[].change.actions list."""
     if sorted(actions) == ["create", "delete"]:
         return "replace"
-    return {("create",): "add", ("update",): "change", ("delete",): "destroy"}.get(tuple(actions))
+    return SINGLE_ACTIONS.get(tuple(actions))
 
 
 def changes(plan: dict) -> list[Change]:
@@ -85,7 +89,7 @@ def changes(plan: dict) -> list[Change]:
     return found
 
 
-def attribute_changes(resource_type: str, change: dict, forced_by: list[str] = ()) -> list[AttributeChange]:
+def attribute_changes(resource_type: str, change: dict, forced_by: Sequence[str] = ()) -> list[AttributeChange]:
     """The attributes a resource_changes[].change updates, nested blocks down to their leaves."""
     before = _Side(change.get("before"), with_known_secrets(resource_type, change.get("before_sensitive", False)))
     after = _Side(change.get("after"), with_known_secrets(resource_type, change.get("after_sensitive", False)),
@@ -125,11 +129,16 @@ def _differences(path: str, before: _Side, after: _Side):
     """(path, shown before, shown after) for every leaf that changes. Objects and lists of
     blocks are walked; anything else (strings, numbers, lists of strings) is one leaf."""
     wholly_hidden = before.sensitive is True or after.sensitive is True or after.unknown is True
-    if not wholly_hidden and _both(dict, before.value, after.value):
+    if not wholly_hidden and isinstance(before.value, dict) and isinstance(after.value, dict):
         keys = {*before.value, *after.value, *(after.unknown if isinstance(after.unknown, dict) else ())}
         for key in sorted(keys):
             yield from _differences(f"{path}.{key}" if path else key, before.child(key), after.child(key))
-    elif not wholly_hidden and _both(list, before.value, after.value) and _blocks(before.value + after.value):
+    elif (
+        not wholly_hidden
+        and isinstance(before.value, list)
+        and isinstance(after.value, list)
+        and _blocks(before.value + after.value)
+    ):
         for label, old, new in _element_pairs(before.value, after.value):
             yield from _differences(f"{path}[{label}]", before.child(old), after.child(new))
     elif _any_marked(after.unknown) or before.present != after.present or before.value != after.value:
@@ -152,7 +161,7 @@ def _distinct_names(names: list) -> bool:
     return all(isinstance(name, str) for name in names) and len(set(names)) == len(names)
 
 
-def _index(names: list[str], name: str) -> int | None:
+def _index(names: Sequence[object], name: object) -> int | None:
     return names.index(name) if name in names else None
 
 
@@ -167,10 +176,6 @@ def _any_marked(marks) -> bool:
     if isinstance(marks, list):
         return any(_any_marked(mark) for mark in marks)
     return marks is True
-
-
-def _both(kind: type, before, after) -> bool:
-    return isinstance(before, kind) and isinstance(after, kind)
 
 
 def _blocks(values: list) -> bool:

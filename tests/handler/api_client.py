@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from typing import Any
 
 from handlers.reviews import app as reviews_app
 from handlers.reviews.ids import ReviewIdGenerator
@@ -24,7 +25,7 @@ class Response:
         self.raw = raw
         self.status = raw["statusCode"]
         self.headers = raw["headers"]
-        self.json = json.loads(raw["body"]) if raw["body"] else None
+        self.json: Any = json.loads(raw["body"]) if raw["body"] else None
 
 
 def invoke(event: dict, app=None) -> Response:

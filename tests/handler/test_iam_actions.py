@@ -73,7 +73,7 @@ def granted_dynamodb_actions(stack: dict) -> set[tuple[str, str]]:
     [policy] = stack["resource"]["aws_iam_role_policy"].values()
     [table_name] = stack["resource"]["aws_dynamodb_table"]
     table_arn = f"${{aws_dynamodb_table.{table_name}.arn}}"
-    granted = set()
+    granted: set[tuple[str, str]] = set()
     for statement in json.loads(policy["policy"])["Statement"]:
         resource = statement["Resource"].replace(table_arn, "table").replace("table/index/", "index/")
         granted.update((action, resource) for action in statement["Action"])

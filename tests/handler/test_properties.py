@@ -97,7 +97,7 @@ def test_rating_summary_equals_a_recount_after_posts_and_retries(dynamodb, opera
     """(reviewer, rating, idempotency key) triples; repeats are retries, some with changed bodies."""
     product = new_id("sku")
     key_prefix = new_id("idem")
-    first_response_for_key = {}
+    first_response_for_key: dict[str, dict] = {}
     for reviewer, rating, key in operations:
         body = {"product_id": product, "reviewer_id": f"user-{reviewer}", "rating": rating}
         idempotency_key = None if key is None else f"{key_prefix}-{key}"

@@ -13,8 +13,10 @@ import threading
 import urllib.parse
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -32,6 +34,9 @@ from tests.local.conftest import (
     serve_in_thread,
     stop_serving,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 pytestmark = pytest.mark.emulator
 
@@ -51,7 +56,7 @@ class ReviewsApi:
     host: str
     port: int
     api_key: str
-    dynamodb: object  # boto3 client for the emulator, to read the table directly
+    dynamodb: "DynamoDBClient"  # for the emulator, to read the table directly
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def create_reviews_function(endpoint: str, build_dir) -> str:
 
 
 @pytest.fixture(scope="module")
-def reviews_api(running_emulator, tmp_path_factory) -> ReviewsApi:
+def reviews_api(running_emulator, tmp_path_factory) -> Iterator[ReviewsApi]:
     endpoint = running_emulator.endpoint
     create_reviews_table(endpoint)
     function_arn = create_reviews_function(endpoint, tmp_path_factory.mktemp("build"))
@@ -228,7 +233,7 @@ def test_new_reviews_racing_duplicates_keep_every_acknowledged_review(reviews_ap
     products, reviewers = [new_id("sku") for _ in range(3)], [new_id("user") for _ in range(4)]
     pairs = [(product, reviewer) for product in products for reviewer in reviewers]
     copies = 3  # each review is POSTed three times, all 36 requests at once
-    requests = [
+    requests: list[tuple[dict, dict]] = [
         ({"product_id": product, "reviewer_id": reviewer, "rating": 1 + (index % 5)}, {})
         for _ in range(copies) for index, (product, reviewer) in enumerate(pairs)
     ]

@@ -158,6 +158,7 @@ def test_cli_serves_and_stops_its_workers(test_api, unused_port):
                "--rest-api-name", test_api.name, "--stage", "dev", "--port", str(unused_port),
                "--region", test_api.region]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout  # the pipe just asked for (typed optional)
     try:
         assert "serving local-test-api" in process.stdout.readline()
         status, _, body = call(f"http://127.0.0.1:{unused_port}/dev/reviews")

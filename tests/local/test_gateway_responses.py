@@ -9,6 +9,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 
@@ -49,7 +50,7 @@ def put_gateway_responses(endpoint: str, api_id: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def base_url(running_emulator) -> str:
+def base_url(running_emulator) -> Iterator[str]:
     """The API served by a gateway of its own: /reviews (GET, POST with key), /crash.
     Stage throttling allows one request per method and then (almost) no more."""
     endpoint = running_emulator.endpoint
