@@ -147,7 +147,8 @@ def _call(operation: Callable[..., Any], **params: Any) -> Any:
 
 def _raise_cancellation_cause(error: ClientError, idempotency: IdempotencyRecord | None) -> None:
     """Turn a cancelled create_review transaction into the reason a client can act on."""
-    reasons: list[Item] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+    # botocore-stubs type a reason's Item as {key, value}; DynamoDB sends an attribute map.
+    reasons: list[Item] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]  # mistyped stubs
     codes = [reason.get("Code") for reason in reasons]
     # Item order as in create_review: review, guard, summary[, idempotency].
     if idempotency and len(reasons) == 4 and codes[3] == "ConditionalCheckFailed" and "Item" in reasons[3]:
