@@ -44,7 +44,6 @@ def deployed_gateway():
     """Deploys the stack as `make up` does, into a fresh emulator on free ports; yields the
     Local deployment and stops the gateway and the emulator afterwards."""
     local = local_target.Local.load({
-        **os.environ,
         "ENVIRONMENT_SUFFIX": ENVIRONMENT,
         "REVIEWS_DELETION_PROTECTION": "false",
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),

@@ -50,9 +50,9 @@ class Local:
     workspace: Workspace
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, project_dir: Path = PROJECT_ROOT) -> "Local":
-        environ = os.environ if environ is None else environ
-        return cls(Workspace.load(environ, target="local", project_dir=project_dir))
+    def load(cls, settings: Mapping[str, str] | None = None, project_dir: Path = PROJECT_ROOT) -> "Local":
+        """This process's environment, with `settings` (REVIEWS_* ...) on top."""
+        return cls(Workspace.load({**os.environ, **(settings or {})}, target="local", project_dir=project_dir))
 
     @property
     def config(self) -> StackConfig:

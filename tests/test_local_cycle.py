@@ -45,7 +45,7 @@ class Cycle:
         self.api_keys: set[str] = set()
 
     def local(self, **extra: str) -> local_target.Local:
-        return local_target.Local.load({**os.environ, **self.settings, **extra}, project_dir=self.project)
+        return local_target.Local.load({**self.settings, **extra}, project_dir=self.project)
 
     def up(self, **extra: str) -> str:
         output = StringIO()

@@ -1,6 +1,5 @@
 """A stack refuses to deploy into an account other than the one its environment names."""
 
-import os
 
 import pytest
 
@@ -17,7 +16,7 @@ def test_a_deploy_with_another_accounts_credentials_changes_nothing_and_says_why
     # default account: the same check that stops a deploy with the wrong account's credentials.
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
     local = local_target.Local.load({
-        **os.environ, "ENVIRONMENT_SUFFIX": "wrong-account", "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+        "ENVIRONMENT_SUFFIX": "wrong-account", "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
     }, project_dir=copy_project(tmp_path))
     running = emulator.start(local.config.target.emulator_port, local.state_dir)
     try:
