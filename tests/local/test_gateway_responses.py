@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from localaws.gateway import LocalGateway
-from tests.local.conftest import (
+from tests.local.apis import (
     REGION,
     ProxyMethod,
     aws_client,
