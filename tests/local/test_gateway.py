@@ -14,7 +14,7 @@ import pytest
 
 from localaws import emulator
 from localaws.gateway import LocalGateway
-from tests.local.conftest import (
+from tests.local.apis import (
     REGION,
     ProxyMethod,
     create_function_role,
