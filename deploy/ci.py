@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .failures import explain
-from .local import Local, emulator_running, step
+from .local import Local, emulator_running, refresh_needed, step
 from .private_files import private_directory, write_private
 from .review.make_plan import Planned, run_plan
 from .review.render import RunInfo
@@ -75,7 +75,11 @@ def plan(workspace: Workspace, out_dir: Path, *, lock: bool = True, replace: Seq
         configuration = synthesize(workspace)
         _initialize(workspace)
         with step(f"Planning {workspace.config.stack_name} (terraform plan) and reviewing the plan"):
-            planned = run_plan(workspace.terraform(), out_dir, lock=lock, replace=replace, run=run)
+            # On the local target, make up's proof that nothing else touched the deployment.
+            local = Local(workspace)
+            refresh = not workspace.config.target.is_local or refresh_needed(local, local.state())
+            with workspace.terraform_session() as stack:
+                planned = run_plan(stack, out_dir, lock=lock, replace=replace, refresh=refresh, run=run)
     record = PlanRecord(workspace.config.stack_name, configuration, file_sha256(out_dir / PLAN_FILE))
     write_private(out_dir / PLAN_RECORD, json.dumps(asdict(record), indent=1) + "\n")
     return planned
@@ -108,8 +112,9 @@ def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInf
     with _target_ready(workspace):
         synthesize(workspace)
         _initialize(workspace)
-        with step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"):
-            return run_plan(workspace.terraform(), out_dir, lock=lock, run=run, scan_security=False).has_changes
+        with (step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"),
+              workspace.terraform_session() as stack):
+            return run_plan(stack, out_dir, lock=lock, run=run, scan_security=False).has_changes
 
 
 def _initialize(workspace: Workspace) -> None:
@@ -118,8 +123,8 @@ def _initialize(workspace: Workspace) -> None:
 
 
 def _apply_saved_plan(workspace: Workspace, plan_file: Path) -> None:
-    stack = workspace.terraform(workspace.redaction())
-    stack.run("apply", *NON_INTERACTIVE, str(plan_file.resolve()), log_name="apply", echo=print)
+    with workspace.terraform_session(workspace.redaction()) as stack:
+        stack.run("apply", *NON_INTERACTIVE, str(plan_file.resolve()), log_name="apply", echo=print)
 
 
 def _record_deployment(workspace: Workspace, run: RunInfo) -> None:

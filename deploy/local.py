@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,26 +143,29 @@ def release_stale_lock(local: Local) -> None:
 
 
 def deploy(local: Local) -> dict[str, str]:
-    """Synthesizes and applies the stack; returns its outputs."""
+    """Starts the emulator unless it runs, synthesizing meanwhile, and applies the stack;
+    returns its outputs."""
     workspace = local.workspace
-    with step(f"Synthesizing {local.config.stack_name}"):
-        workspace.synthesize()
+    with ThreadPoolExecutor(max_workers=1) as background:
+        synthesized = background.submit(workspace.synthesize)
+        start_emulator(local)
+        with step(f"Synthesizing {local.config.stack_name} (started alongside the emulator)"):
+            synthesized.result()
     with step("Preparing Terraform (init when needed, stale lock check)"):
         workspace.initialize()
         release_stale_lock(local)
         state = local.state()
-        refresh = not ours_alone(local, state)
-        if not refresh:
-            print("    nothing but our own deploys touched this state and emulator: skipping the refresh")
+        refresh = refresh_needed(local, state)
     if not refresh and unchanged_since_last_deploy(local):
         print("--> Nothing to apply: this exact configuration is what the last deploy applied")
         return local.outputs()
     with step(f"Applying {local.config.stack_name} (terraform apply)"):
         secrets = secrets_in_state(state)
-        stack = workspace.terraform(lambda text: redact_text(text, secrets))
         options = () if refresh else ("-refresh=false",)
         try:
-            output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress)
+            with workspace.terraform_session(lambda text: redact_text(text, secrets)) as stack:
+                output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply",
+                                   echo=_progress)
         except TerraformFailed as failure:
             raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Apply complete", "No changes"))]
@@ -171,6 +175,14 @@ def deploy(local: Local) -> dict[str, str]:
     outputs = {name: output["value"] for name, output in state.get("outputs", {}).items()}
     write_private(local.workspace.log_dir / "outputs.json", json.dumps(outputs, indent=1))
     return outputs
+
+
+def refresh_needed(local: Local, state: dict[str, Any]) -> bool:
+    """Whether Terraform must refresh `state`; says so when ours_alone proves it need not."""
+    if ours_alone(local, state):
+        print("    nothing but our own deploys touched this state and emulator: skipping the refresh")
+        return False
+    return True
 
 
 def ours_alone(local: Local, state: dict[str, Any]) -> bool:
@@ -231,7 +243,6 @@ def request(method: str, url: str, body: dict[str, object] | None = None,
 
 
 def up(local: Local) -> None:
-    start_emulator(local)
     deploy(local)
     with step(f"Starting the local API gateway on 127.0.0.1:{local.config.target.gateway_port}"):
         gateway_pid = local.gateway.start()
@@ -278,7 +289,6 @@ def start_storefront(local: Local) -> str:
 def serving(local: Local) -> Iterator[Local]:
     """Emulator, deployment, gateway and storefront for as long as the block runs (tests,
     benchmarks); stops them afterwards, which discards the deployment."""
-    start_emulator(local)
     try:
         deploy(local)
         local.gateway.start()
@@ -301,9 +311,9 @@ def destroy(local: Local) -> None:
         workspace.initialize()
         release_stale_lock(local)
         secrets = secrets_in_state(local.state())
-        stack = workspace.terraform(lambda text: redact_text(text, secrets))
         try:
-            output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+            with workspace.terraform_session(lambda text: redact_text(text, secrets)) as stack:
+                output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
         except TerraformFailed as failure:
             raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Destroy complete", "No changes"))]

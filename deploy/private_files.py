@@ -24,6 +24,11 @@ def write_private(path: Path, content: str | bytes) -> Path:
     return path
 
 
+def private_opener(path: str, flags: int) -> int:
+    """For `open(path, mode, opener=private_opener)`: a new file is created 0600."""
+    return os.open(path, flags, PRIVATE_FILE)
+
+
 def make_private(path: Path) -> Path:
     """Makes a file that another program wrote (terraform's plan.bin) 0600."""
     path.chmod(PRIVATE_FILE)

@@ -9,7 +9,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from stacks.config import StackConfig, load_config
 
 from . import locks, terraform
 from .project_env import PROJECT_ROOT, tool_settings
+from .provider_server import shared_provider
 from .secrets import redact_text
 
 
@@ -103,6 +105,14 @@ class Workspace:
             return emulator.client(service, self.config.target.endpoint, self.config.target.region)
         any_service: Callable[..., Any] = boto3.client  # boto3-stubs type a client only by a literal name
         return any_service(service, region_name=self.config.target.region)
+
+    @contextmanager
+    def terraform_session(self, redact: Callable[[str], str] = terraform.no_redaction) -> Iterator[terraform.Stack]:
+        """Terraform in the initialized stack for a block of runs, one after the other. On the
+        local target one AWS provider process serves them all (deploy/provider_server.py)."""
+        stack = self.terraform(redact)
+        with shared_provider(stack) if self.config.target.is_local else nullcontext(stack) as session:
+            yield session
 
     def terraform(self, redact: Callable[[str], str] = terraform.no_redaction) -> terraform.Stack:
         return terraform.Stack(self.stack_dir, self.log_dir, self.process_environment(), redact)
