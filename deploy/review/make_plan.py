@@ -19,6 +19,7 @@ directory (redacted too).
 import json
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,11 @@ class Planned:
         return bool(self.security and (self.security.failed or self.security.error))
 
 
-def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (),
+def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (), refresh: bool = True,
              run: RunInfo = UNKNOWN_RUN, scan_security: bool = True) -> Planned:
-    """Plans the initialized `stack` (`replace`: addresses to plan replacing), prints
-    Terraform's output and the review, and writes the files above into `out_dir`.
-    Raises TerraformFailed when terraform fails."""
+    """Plans the initialized `stack` (`replace`: addresses to plan replacing; refresh=False:
+    plan from the state as it is), prints Terraform's output and the review, and writes the
+    files above into `out_dir`. Raises TerraformFailed when terraform fails."""
     out_dir = private_directory(out_dir).resolve()
     plan_bin = out_dir / "plan.bin"
     # The state's secrets are known before the plan prints anything: a plan that replaces
@@ -54,19 +55,20 @@ def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequenc
     secrets = stack.state_secrets()
     has_changes = stack.redacting(secrets).plan_has_changes(
         *NON_INTERACTIVE, f"-out={plan_bin}", *([] if lock else ["-lock=false"]),
-        *[f"-replace={address}" for address in replace], log_name="plan", echo=print)
+        *([] if refresh else ["-refresh=false"]), *[f"-replace={address}" for address in replace],
+        log_name="plan", echo=print)
     make_private(plan_bin)
     plan = _plan_json(stack, plan_bin, secrets)
     secrets |= secrets_in_plan(plan)
-    plan_text = stack.redacting(secrets).run("show", "-no-color", str(plan_bin))
-
     plan_json = write_private(out_dir / "plan.json", json.dumps(redact_json(plan, secrets)))
+    # checkov (seconds of start-up) scans plan.json while Terraform renders the plan's text.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        scanning = background.submit(scan, plan_json, "terraform_plan") if scan_security else None
+        plan_text = stack.redacting(secrets).run("show", "-no-color", str(plan_bin))
+        security, raw = scanning.result() if scanning else (None, None)
     write_private(out_dir / "plan.txt", plan_text)
-    security = None
-    if scan_security:
-        security, raw = scan(plan_json, "terraform_plan")
-        if raw is not None:
-            write_private(out_dir / "checkov.json", json.dumps(redact_json(raw, secrets), indent=1))
+    if raw is not None:
+        write_private(out_dir / "checkov.json", json.dumps(redact_json(raw, secrets), indent=1))
     review = render_review(plan, f"`{stack.name}`", run=run, security=security,
                            skipped=skipped_checks() if security else None, plan_text=plan_text)
     write_private(out_dir / "review.md", review)
