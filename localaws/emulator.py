@@ -146,11 +146,21 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A child of ours that exited stays a zombie until reaped: count it as gone.
+    # A process that exited stays a zombie until its parent reaps it: count it as gone.
     try:
         return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:  # not our child: it exists
-        return True
+    except ChildProcessError:  # not our child: its parent (or init, for an orphan) reaps it
+        return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True if `pid` has exited and waits to be reaped. Where /proc is missing, or it has
+    just been reaped, False (the next os.kill says whether it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"  # the state follows the (command name)
 
 
 def _write_state(state_dir: Path, pid: int, port: int) -> None:
