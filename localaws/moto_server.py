@@ -56,6 +56,18 @@ def with_localaws_routes(moto_app, fixes: list[str]):
     return app
 
 
+def _create_iam_backends() -> None:
+    """Every request looks the caller's access key up in the IAM backends of every known account
+    and partition; the first requests create the account's, each loading the ~1,000 AWS managed
+    policies (MOTO_IAM_LOAD_MANAGED_POLICIES): about a second the first callers would wait for.
+    Created here instead, before the port answers."""
+    from moto.iam.models import PARTITION_NAMES, iam_backends
+
+    backends = iam_backends[os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)]  # moto answers as it
+    for partition in PARTITION_NAMES:
+        backends[partition]  # created on first access
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -70,6 +82,7 @@ def main() -> None:
         create_backend_app,
     )
 
+    _create_iam_backends()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     run_simple(
         "127.0.0.1",
