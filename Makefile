@@ -97,10 +97,13 @@ synth: deps
 	@time $(PYTHON) main.py
 	@echo "wrote cdktf.out/stacks/ (one folder per stack)"
 
-# Lint first: it takes seconds.
+# Lint first: it takes seconds. The tests run in TEST_WORKERS processes (pytest-xdist), a test
+# file at a time each, so that a module's deployment stays in one process; tests/conftest.py
+# puts the slowest files first (the order is kept: --no-loadscope-reorder).
+TEST_WORKERS ?= 2
 test: $(TEST_LINT) deps
 	$(call step,"Running the tests")
-	@time $(PYTHON) -m pytest
+	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
 docs: .venv/.synced

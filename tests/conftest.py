@@ -2,11 +2,15 @@
 
 The jsii node kernel copies the environment once, when cdktf is first imported, so the
 variables Terraform needs are set here, before any test module imports cdktf.
+
+The files that deploy the stack run first, slowest first: `make test` runs the files in two
+processes (pytest-xdist, a file at a time each), and the longest chains must start at once.
 """
 
 import json
 import os
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,22 @@ AWS_SETTINGS = {
     "REVIEWS_REPOSITORY": "example/product-reviews",
 }
 NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
+# Measured (benchmarks/results.md), longest first; every other file follows in its usual order.
+SLOWEST_FILES = ("test_local_cycle.py", "test_ci.py", "test_cli.py", "test_plan_review.py", "test_storefront.py",
+                 "test_api_contract.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # pytest-xdist knows tests by node id: of tests sharing one, it would run only the first.
+    shared = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1)
+    if shared:
+        raise pytest.UsageError(f"tests share a node id (make test would run only one of each): {shared}")
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
+
+    items.sort(key=rank)  # stable: the tests of a file keep their order
 
 @dataclass(frozen=True)
 class Synthesized:
