@@ -22,6 +22,12 @@ What keeps it correct:
   request and response at trace level, API keys included, and spend seconds doing so. What it
   still logs is discarded, as Terraform discards a plugin's log unless TF_LOG is set; its
   start-up banner goes to provider.log in the stack's log directory.
+
+Most of its CPU goes to ValidateProviderConfig, which Terraform calls in every phase and in
+which the plugin SDK validates the schemas of all ~1,500 resource types (InternalValidate):
+~2 s a time. One long-lived process can afford to collect garbage only near a memory limit
+(GOGC=off, GOMEMLIMIT=1GiB): 20% less CPU than .env's GOGC=400, for a 1.2 GB peak instead of
+0.75 GB.
 """
 
 import os
@@ -38,7 +44,7 @@ from .private_files import private_directory, private_opener
 from .terraform import Stack
 
 PROVIDER = "registry.terraform.io/hashicorp/aws"
-QUIET = {"TF_LOG_SDK": "off", "TF_LOG_PROVIDER_AWS": "off"}
+SETTINGS = {"TF_LOG_SDK": "off", "TF_LOG_PROVIDER_AWS": "off", "GOGC": "off", "GOMEMLIMIT": "1GiB"}
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 10
 
@@ -53,7 +59,7 @@ def shared_provider(stack: Stack) -> Iterator[Stack]:
     log = private_directory(stack.log_dir) / "provider.log"
     with open(log, "wb", opener=private_opener) as output:
         process = subprocess.Popen(
-            [str(provider_binary(stack.directory)), "-debug"], cwd=stack.directory, env={**stack.env(), **QUIET},
+            [str(provider_binary(stack.directory)), "-debug"], cwd=stack.directory, env={**stack.env(), **SETTINGS},
             stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.DEVNULL, start_new_session=True,
         )
     try:
