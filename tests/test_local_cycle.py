@@ -65,11 +65,12 @@ class Cycle:
         return status, json.loads(text) if text else None
 
     def terraform(self, *args: str) -> subprocess.CompletedProcess:
-        workspace = self.local().workspace
-        return subprocess.run(
-            ["terraform", f"-chdir={workspace.stack_dir}", *args, "-no-color"],
-            env=workspace.process_environment(), capture_output=True, text=True,
-        )
+        """`terraform <args>` in the stack, run as make up runs Terraform (one provider process)."""
+        with self.local().workspace.terraform_session() as stack:
+            return subprocess.run(
+                ["terraform", f"-chdir={stack.directory}", *args, "-no-color"],
+                env=stack.env(), capture_output=True, text=True,
+            )
 
     def reviews_of(self, product: str) -> list[str]:
         status, page = self.call("GET", f"/reviews?product_id={product}&limit=100")
