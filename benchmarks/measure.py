@@ -1,4 +1,5 @@
-"""Small measuring tools shared by the benchmark sections: summaries and process-tree memory."""
+"""Small measuring tools shared by the benchmark sections: summaries, and commands run with their
+wall and CPU time, process-tree memory and output."""
 
 import resource
 import statistics
@@ -99,6 +100,8 @@ class TimedRun:
     peak_total_mb: float  # the largest simultaneous sum seen by polling
     largest_process_mb: float  # the highest peak of any one process
     cpu_seconds: float  # user + system time of the process and every descendant it waited for
+    output: str  # what it printed, stdout and stderr
+    returncode: int
 
     @property
     def peak_mb(self) -> float:
@@ -106,17 +109,18 @@ class TimedRun:
         return sum(self.peak_mb_by_command.values())
 
 
-def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300) -> TimedRun:
-    """Runs `command` to completion and returns its wall time and process-tree memory peaks."""
+def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300, check: bool = True) -> TimedRun:
+    """Runs `command` to completion and returns its wall and CPU time, process-tree memory peaks
+    and output (stdout and stderr); raises when it fails, unless check=False."""
     started_at = time.time()
     started = time.perf_counter()
     cpu_before = _children_cpu_seconds()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     memory = ProcessTreeMemory(process.pid)
-    stderr: list[bytes] = []
-    pipe = process.stderr
+    output: list[bytes] = []
+    pipe = process.stdout
     assert pipe  # the pipe just asked for (typed optional)
-    reader = threading.Thread(target=lambda: stderr.append(pipe.read()), daemon=True)
+    reader = threading.Thread(target=lambda: output.append(pipe.read()), daemon=True)
     reader.start()
     while process.poll() is None:
         memory.poll()
@@ -125,10 +129,11 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300)
         time.sleep(memory.interval)
     seconds = time.perf_counter() - started
     reader.join()
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {b''.join(stderr).decode()[-2000:]}")
+    printed = b"".join(output).decode(errors="replace")
+    if check and process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {printed[-2000:]}")
     return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024,
-                    memory.largest_process_mb(), _children_cpu_seconds() - cpu_before)
+                    memory.largest_process_mb(), _children_cpu_seconds() - cpu_before, printed, process.returncode)
 
 
 def _children_cpu_seconds() -> float:

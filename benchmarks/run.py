@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""`make bench`: measures synth, handler cold start, handler overhead, the local gateway and
-(optionally) `make test`, each against a baseline measured in the same run, and writes
+"""`make bench`: measures synth, handler cold start, handler overhead, the local gateway, the
+local deploy loop (make up, a handler change until it is live, make plan) and (optionally)
+`make test`, each against a baseline measured in the same run, and writes
 benchmarks/results.md (for people) and benchmarks/results.json (for tools).
 
 Targets are reported as pass/miss; a miss never fails the run. Settings (environment):
@@ -9,7 +10,11 @@ Targets are reported as pass/miss; a miss never fails the run. Settings (environ
   BENCH_COLD_START_RUNS=15  fresh interpreters per cold-start variant
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
   BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 skips the section
-  BENCH_MAKE_TEST=1         also time `make test` (minutes); otherwise the last figure is kept
+  BENCH_DEPLOY_RUNS=5       make up / handler change / make plan runs per tree; 0 keeps the last figures
+  BENCH_BASELINE=<rev>      the revision the deploy loop and make test are compared with
+                            (default: main before issue 13's deploy-loop work, deploy_loop.BASELINE)
+  BENCH_MAKE_TEST=1         also time `make test` in both trees (BENCH_MAKE_TEST_RUNS=5 each, about
+                            15 minutes a pair); otherwise the last figures are kept
   BENCH_PREDECESSOR_APP     the predecessor's description (default ../shared/reference/...)
 """
 
@@ -47,7 +52,8 @@ AWS_ENV = {
 }
 TARGETS = {
     "synth_seconds": 1.0, "synth_largest_process_mb": 200, "synth_tree_mb": 300, "synth_vs_predecessor": 0.25,
-    "cold_start_ratio": 1.15, "request_ratio": 1.2, "handler_own_work_ms": 0.15, "make_test_seconds": 360,
+    "cold_start_ratio": 1.15, "request_ratio": 1.2, "handler_own_work_ms": 0.15, "make_test_seconds": 180,
+    "make_up_seconds": 25, "handler_live_seconds": 5, "make_plan_seconds": 10,
 }
 
 
@@ -215,16 +221,26 @@ def with_own_work(figures: dict) -> dict:
     return {**figures, "own_work_ms": (figures["handler_us"] - figures["bare_us"]) / 1000}
 
 
-# --- make test --------------------------------------------------------------------------
+# --- the deploy loop and make test (benchmarks/deploy_loop.py) ----------------------------
+
+def measure_deploy_loop(previous: dict) -> dict:
+    import deploy_loop
+
+    runs = setting("BENCH_DEPLOY_RUNS", 5)
+    if runs == 0:
+        return previous.get("deploy_loop") or {"not_measured": "BENCH_DEPLOY_RUNS=0"}
+    return {"baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
+            "trees": deploy_loop.measure(runs)}
+
 
 def measure_make_test(previous: dict) -> dict:
     if os.environ.get("BENCH_MAKE_TEST") != "1":
         kept = previous.get("make_test")
-        return kept or {"not_measured": "run with BENCH_MAKE_TEST=1 (takes minutes)"}
-    started = time.perf_counter()
-    completed = subprocess.run(["make", "test"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    return {"seconds": time.perf_counter() - started, "exit_code": completed.returncode,
-            "measured_on": datetime.date.today().isoformat(), "tail": completed.stdout[-400:]}
+        return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_MAKE_TEST=1 (takes an hour)"}
+    import deploy_loop
+
+    return {"baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
+            "trees": deploy_loop.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 5))}
 
 
 # --- machine -----------------------------------------------------------------------------
@@ -267,6 +283,8 @@ def main() -> None:
     import gateway_load
 
     results["gateway"] = gateway_load.measure(setting("BENCH_GATEWAY_SECONDS", 5))
+    print("local deploy loop, ours vs the baseline ...", flush=True)
+    results["deploy_loop"] = measure_deploy_loop(previous)
     results["make_test"] = measure_make_test(previous)
 
     RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")

@@ -1,0 +1,261 @@
+"""The local deploy loop, the working tree ("ours") against a baseline revision: `make up` from a
+clean emulator, a handler change until `make up` serves it, `make plan` on the local target,
+and (BENCH_MAKE_TEST=1) `make test`.
+
+Each tree is a copy (its tracked files; the baseline's from `git archive`) sharing the installed
+packages and caches, with ports of its own. The measurements alternate between the two trees,
+so both see the same machine load. Each `make up` and `make plan` runs benchmarks/deploy_phases.py
+(`python -m deploy ...` with a clock around synth, each Terraform command and checkov), and its
+output gives the steps `make up` reports (`--> step` ... `done in N s`) and the waits Terraform
+reports per resource (`Creation complete after 13s`).
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from measure import TimedRun, run_measured, summarize
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+from deploy.local import Local  # noqa: E402 - after the project is on the path
+from localaws import emulator  # noqa: E402
+
+# main before the deploy-loop work of issue 13 (shared provider, GOGC, pytest-xdist, ...).
+BASELINE = "48ec208"
+SHARED = (".venv", "node_modules", ".terraformrc", ".cache")  # installed once, used by both trees
+HANDLER_FILE = Path("handlers/reviews/responses.py")
+MAX_AGE = re.compile(r'MAX_AGE_SECONDS = "(\d+)"')
+STEP = re.compile(r"^--> (.*)$")
+DONE = re.compile(r"^    done in ([\d.]+) s$")
+# What make up and make plan print as a step ("--> Starting the emulator (moto server) on ..."), by
+# how it starts, and what the report calls it.
+STEP_NAMES = {
+    "Starting the emulator": "emulator start", "Checking the Terraform state bucket": "state bucket check",
+    "Synthesizing": "synth", "Preparing Terraform": "terraform init (if needed), lock check, state read",
+    "Applying": "terraform apply", "Starting the local API gateway": "gateway start", "Smoke test": "smoke test",
+    "Starting the storefront": "storefront start", "Planning": "plan and review (terraform, checkov)",
+}
+# Terraform's own account of a resource's wait: "aws_kms_key.x: Creation complete after 13s".
+WAITED = re.compile(r"^\s*(\w+)\.\S+: (Creation|Modifications|Destruction) complete after (\d+)s")
+PHASES = re.compile(r'^\{"exit": .*\}$', re.MULTILINE)
+COMMAND_TIMEOUT = 900
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One copy of the project and the settings its `make up` runs with."""
+
+    name: str
+    root: Path
+    settings: dict[str, str]
+
+    @property
+    def local(self) -> Local:
+        return Local.load(self.settings, project_dir=self.root)
+
+    def deploy(self, *arguments: str) -> dict:
+        """`python -m deploy <arguments>` timed: wall and CPU seconds, steps, Terraform phases, waits."""
+        timed = run_measured([sys.executable, str(BENCH_DIR / "deploy_phases.py"), *arguments],
+                             {**clean_environment(), **self.settings}, self.root, timeout=COMMAND_TIMEOUT)
+        return {"seconds": timed.seconds, "cpu_seconds": timed.cpu_seconds, **breakdown(timed.output)}
+
+    def stop(self) -> None:
+        """Gateway, storefront and emulator stopped: the next make up starts from a clean emulator."""
+        local = self.local
+        local.storefront.stop()
+        local.gateway.stop()
+        emulator.stop(local.config.target.emulator_port, local.state_dir)
+
+    def change_handler(self) -> str:
+        """Edits the handler (the CORS preflight's max age, which the stack does not see); returns
+        the value the new code answers with."""
+        path = self.root / HANDLER_FILE
+        found = MAX_AGE.search(path.read_text())
+        if not found:
+            raise RuntimeError(f"no MAX_AGE_SECONDS in {path}: the handler change needs another edit")
+        changed = str(int(found[1]) + 1)
+        path.write_text(MAX_AGE.sub(f'MAX_AGE_SECONDS = "{changed}"', path.read_text()))
+        return changed
+
+    def served_max_age(self) -> str | None:
+        preflight = urllib.request.Request(self.local.gateway.url + "/reviews", method="OPTIONS")
+        with urllib.request.urlopen(preflight, timeout=10) as reply:
+            return reply.headers["Access-Control-Max-Age"]
+
+
+def clean_environment() -> dict[str, str]:
+    """The caller's environment without stack settings and the tool tuning each tree's .env
+    brings (GOGC, TF_*, ...), so that neither tree runs with the other's."""
+    return {name: value for name, value in os.environ.items()
+            if not name.startswith(("REVIEWS_", "ENVIRONMENT_SUFFIX", "AWS_", "JSII_", "TF_", "GO", "MAKE"))
+            and name != "NODE_OPTIONS"}
+
+
+def breakdown(output: str) -> dict:
+    """The steps `make up`/`make plan` printed with their durations, the Terraform phases
+    deploy_phases.py timed (seconds, summed per command), and the waits Terraform reported."""
+    steps: dict[str, float] = {}
+    current = None
+    for line in output.splitlines():
+        if found := STEP.match(line):
+            current = next((name for start, name in STEP_NAMES.items() if found[1].startswith(start)), found[1])
+        elif (found := DONE.match(line)) and current:
+            steps[current] = steps.get(current, 0.0) + float(found[1])
+    record = PHASES.findall(output)
+    phases: dict[str, float] = {}
+    for what, started, ended in (json.loads(record[-1])["phases"] if record else []):
+        phases[what] = phases.get(what, 0.0) + ended - started
+    waits: dict[str, float] = {}
+    for resource_type, _, seconds in WAITED.findall(output):
+        waits[resource_type] = max(waits.get(resource_type, 0.0), float(seconds))
+    return {"steps": steps, "phases": phases, "waits": {kind: s for kind, s in waits.items() if s > 0}}
+
+
+def copy_tree(name: str, revision: str | None, destination: Path) -> Path:
+    """The project's tracked files at `revision` (None: the working tree) in destination/name,
+    sharing the installed packages and caches."""
+    root = destination / name
+    root.mkdir()
+    if revision:
+        archive = subprocess.run(["git", "archive", revision], cwd=PROJECT_ROOT, capture_output=True, check=True)
+        archive_path = destination / f"{name}.tar"
+        archive_path.write_bytes(archive.stdout)
+        with tarfile.open(archive_path) as tar:
+            tar.extractall(root, filter="tar")
+    else:
+        tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                 cwd=PROJECT_ROOT, capture_output=True, check=True)
+        for relative in filter(None, tracked.stdout.decode().split("\0")):
+            source = PROJECT_ROOT / relative
+            if source.is_file():
+                (root / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, root / relative)
+    for shared in SHARED:
+        (root / shared).symlink_to(PROJECT_ROOT / shared)
+    return root
+
+
+@contextmanager
+def trees() -> Iterator[list[Tree]]:
+    """Ours and the baseline, each with free ports; everything they started is stopped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bench-deploy-") as scratch:
+        made = []
+        for name, revision in (("ours", None), ("baseline", os.environ.get("BENCH_BASELINE", BASELINE))):
+            settings = {"ENVIRONMENT_SUFFIX": "bench", "REVIEWS_DELETION_PROTECTION": "false",
+                        **{setting: str(emulator.free_port()) for setting in (
+                            "REVIEWS_EMULATOR_PORT", "REVIEWS_GATEWAY_PORT", "REVIEWS_STOREFRONT_PORT")}}
+            made.append(Tree(name, copy_tree(name, revision, Path(scratch)), settings))
+        try:
+            yield made
+        finally:
+            for tree in made:
+                tree.stop()
+
+
+def measure(runs: int) -> dict:
+    """make up from a clean emulator, handler change -> live and make plan, `runs` times each per tree."""
+    results: dict[str, dict[str, list[dict]]] = {}
+    with trees() as both:
+        for tree in both:  # the first make up of a tree also runs terraform init: reported apart
+            results.setdefault(tree.name, {})["first_up"] = [tree.deploy("up")]
+            tree.stop()
+        for run in range(runs):
+            for tree in both:
+                print(f"  {tree.name}: make up from a clean emulator ({run + 1}/{runs}) ...", flush=True)
+                results[tree.name].setdefault("up", []).append(tree.deploy("up"))
+            for tree in both:
+                live = tree.change_handler()
+                changed = tree.deploy("up")
+                served = tree.served_max_age()
+                if served != live:
+                    raise RuntimeError(f"{tree.name}: after make up the gateway serves max age {served}, not {live}")
+                results[tree.name].setdefault("handler_change", []).append(changed)
+            for tree in both:
+                plan_dir = tree.root / "build" / "plan" / "bench"
+                results[tree.name].setdefault("plan", []).append(tree.deploy("plan", "--out", str(plan_dir)))
+                tree.stop()
+    report_runs(results)
+    return {tree: {kind: summarize_deploys(measured) for kind, measured in kinds.items()}
+            for tree, kinds in results.items()}
+
+
+def report_runs(results: dict) -> None:
+    for tree, kinds in results.items():
+        for kind, measured in kinds.items():
+            seconds = ", ".join(f"{run['seconds']:.1f}" for run in measured)
+            print(f"  {tree:8} {kind:15} {seconds} s", flush=True)
+
+
+def summarize_deploys(measured: list[dict]) -> dict:
+    """Medians of the totals, and of every step, phase and wait (over the runs that had it)."""
+    summary: dict[str, Any] = {key: vars(summarize([run[key] for run in measured]))
+                               for key in ("seconds", "cpu_seconds")}
+    for part in ("steps", "phases", "waits"):
+        names = {name: None for run in measured for name in run[part]}
+        summary[part] = {name: vars(summarize([run[part][name] for run in measured if name in run[part]]))
+                         for name in names}
+    summary["load_average_after"] = os.getloadavg()
+    return summary
+
+
+# --- make test ---------------------------------------------------------------------------
+
+def pytest_command(root: Path) -> list[str]:
+    """The pytest command line of the tree's `make test` (its Makefile's test recipe)."""
+    makefile = (root / "Makefile").read_text()
+    recipe = re.search(r"^\t@time \$\(PYTHON\) -m pytest(.*)$", makefile, re.MULTILINE)
+    if not recipe:
+        raise RuntimeError(f"no pytest command in {root}/Makefile's test recipe")
+    arguments = recipe[1].split()
+    workers = re.search(r"^TEST_WORKERS \?= (\d+)$", makefile, re.MULTILINE)
+    expanded = [workers[1] if argument == "$(TEST_WORKERS)" and workers else argument for argument in arguments]
+    return [str(root / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", *expanded]
+
+
+def lint(root: Path) -> TimedRun:
+    """`make lint-code` as make test runs it first (its Pipfile.lock stamp taken as up to date)."""
+    return run_measured(["make", "--no-print-directory", "-o", ".venv/.synced", "lint-code"], clean_environment(),
+                        root, timeout=COMMAND_TIMEOUT, check=False)
+
+
+def measure_make_test(runs: int) -> dict:
+    """`make test` (lint, then the tests as the tree's Makefile runs them) in both trees, alternating."""
+    measured: dict[str, list[dict]] = {"ours": [], "baseline": []}
+    with trees() as both:
+        for run in range(runs):
+            for tree in both:
+                print(f"  {tree.name}: make test ({run + 1}/{runs}) ...", flush=True)
+                linted = lint(tree.root)
+                tests = run_measured(pytest_command(tree.root), clean_environment(), tree.root, timeout=3600,
+                                     check=False)
+                passed = re.findall(r"(\d+) passed", tests.output)
+                measured[tree.name].append({
+                    "seconds": linted.seconds + tests.seconds, "cpu_seconds": linted.cpu_seconds + tests.cpu_seconds,
+                    "lint_seconds": linted.seconds, "tests_seconds": tests.seconds,
+                    "exit_code": linted.returncode or tests.returncode, "passed": int(passed[-1]) if passed else 0,
+                    "load_average_after": os.getloadavg(),
+                })
+                print(f"    {measured[tree.name][-1]['seconds']:.0f} s, exit {measured[tree.name][-1]['exit_code']}, "
+                      f"{measured[tree.name][-1]['passed']} passed", flush=True)
+        commands = {tree.name: " ".join(["python", *pytest_command(tree.root)[1:]]) for tree in both}
+    return {tree: {
+        **{key: vars(summarize([run[key] for run in runs_of])) for key in
+           ("seconds", "cpu_seconds", "lint_seconds", "tests_seconds")},
+        "exit_codes": [run["exit_code"] for run in runs_of], "passed": [run["passed"] for run in runs_of],
+        "command": commands[tree], "measured_on": time.strftime("%Y-%m-%d"),
+        "load_average_after": [run["load_average_after"] for run in runs_of],
+    } for tree, runs_of in measured.items()}
