@@ -32,7 +32,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 from deploy.local import Local  # noqa: E402 - after the project is on the path
-from localaws import emulator  # noqa: E402
+from localaws import emulator  # noqa: E402 - after the project is on the path
 
 # main before the deploy-loop work of issue 13 (shared provider, GOGC, pytest-xdist, ...).
 BASELINE = "48ec208"
