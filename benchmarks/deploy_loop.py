@@ -44,10 +44,15 @@ DONE = re.compile(r"^    done in ([\d.]+) s$")
 # What make up and make plan print as a step ("--> Starting the emulator (moto server) on ..."), by
 # how it starts, and what the report calls it.
 STEP_NAMES = {
-    "Starting the emulator": "emulator start", "Checking the Terraform state bucket": "state bucket check",
-    "Synthesizing": "synth", "Preparing Terraform": "terraform init (if needed), lock check, state read",
-    "Applying": "terraform apply", "Starting the local API gateway": "gateway start", "Smoke test": "smoke test",
-    "Starting the storefront": "storefront start", "Planning": "plan and review (terraform, checkov)",
+    "Starting the emulator": "emulator start",
+    "Checking the Terraform state bucket": "state bucket check",
+    "Synthesizing": "synth",
+    "Preparing Terraform": "terraform init (if needed), lock check, state read",
+    "Applying": "terraform apply",
+    "Starting the local API gateway": "gateway start",
+    "Smoke test": "smoke test",
+    "Starting the storefront": "storefront start",
+    "Planning": "plan and review (terraform, checkov)",
 }
 # Terraform's own account of a resource's wait: "aws_kms_key.x: Creation complete after 13s".
 WAITED = re.compile(r"^\s*(\w+)\.\S+: (Creation|Modifications|Destruction) complete after (\d+)s")
@@ -69,8 +74,12 @@ class Tree:
 
     def deploy(self, *arguments: str) -> dict:
         """`python -m deploy <arguments>` timed: wall and CPU seconds, steps, Terraform phases, waits."""
-        timed = run_measured([sys.executable, str(BENCH_DIR / "deploy_phases.py"), *arguments],
-                             {**clean_environment(), **self.settings}, self.root, timeout=COMMAND_TIMEOUT)
+        timed = run_measured(
+            [sys.executable, str(BENCH_DIR / "deploy_phases.py"), *arguments],
+            {**clean_environment(), **self.settings},
+            self.root,
+            timeout=COMMAND_TIMEOUT,
+        )
         return {"seconds": timed.seconds, "cpu_seconds": timed.cpu_seconds, **breakdown(timed.output)}
 
     def stop(self) -> None:
@@ -100,9 +109,12 @@ class Tree:
 def clean_environment() -> dict[str, str]:
     """The caller's environment without stack settings and the tool tuning each tree's .env
     brings (GOGC, TF_*, ...), so that neither tree runs with the other's."""
-    return {name: value for name, value in os.environ.items()
-            if not name.startswith(("REVIEWS_", "ENVIRONMENT_SUFFIX", "AWS_", "JSII_", "TF_", "GO", "MAKE"))
-            and name != "NODE_OPTIONS"}
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("REVIEWS_", "ENVIRONMENT_SUFFIX", "AWS_", "JSII_", "TF_", "GO", "MAKE"))
+        and name != "NODE_OPTIONS"
+    }
 
 
 def breakdown(output: str) -> dict:
@@ -117,7 +129,7 @@ def breakdown(output: str) -> dict:
             steps[current] = steps.get(current, 0.0) + float(found[1])
     record = PHASES.findall(output)
     phases: dict[str, float] = {}
-    for what, started, ended in (json.loads(record[-1])["phases"] if record else []):
+    for what, started, ended in json.loads(record[-1])["phases"] if record else []:
         phases[what] = phases.get(what, 0.0) + ended - started
     waits: dict[str, float] = {}
     for resource_type, _, seconds in WAITED.findall(output):
@@ -137,8 +149,12 @@ def copy_tree(name: str, revision: str | None, destination: Path) -> Path:
         with tarfile.open(archive_path) as tar:
             tar.extractall(root, filter="tar")
     else:
-        tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                                 cwd=PROJECT_ROOT, capture_output=True, check=True)
+        tracked = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            check=True,
+        )
         for relative in filter(None, tracked.stdout.decode().split("\0")):
             source = PROJECT_ROOT / relative
             if source.is_file():
@@ -155,9 +171,14 @@ def trees() -> Iterator[list[Tree]]:
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as scratch:
         made = []
         for name, revision in (("ours", None), ("baseline", os.environ.get("BENCH_BASELINE", BASELINE))):
-            settings = {"ENVIRONMENT_SUFFIX": "bench", "REVIEWS_DELETION_PROTECTION": "false",
-                        **{setting: str(emulator.free_port()) for setting in (
-                            "REVIEWS_EMULATOR_PORT", "REVIEWS_GATEWAY_PORT", "REVIEWS_STOREFRONT_PORT")}}
+            settings = {
+                "ENVIRONMENT_SUFFIX": "bench",
+                "REVIEWS_DELETION_PROTECTION": "false",
+                **{
+                    setting: str(emulator.free_port())
+                    for setting in ("REVIEWS_EMULATOR_PORT", "REVIEWS_GATEWAY_PORT", "REVIEWS_STOREFRONT_PORT")
+                },
+            }
             made.append(Tree(name, copy_tree(name, revision, Path(scratch)), settings))
         try:
             yield made
@@ -189,8 +210,9 @@ def measure(runs: int) -> dict:
                 results[tree.name].setdefault("plan", []).append(tree.deploy("plan", "--out", str(plan_dir)))
                 tree.stop()
     report_runs(results)
-    return {tree: {kind: summarize_deploys(measured) for kind, measured in kinds.items()}
-            for tree, kinds in results.items()}
+    return {
+        tree: {kind: summarize_deploys(measured) for kind, measured in kinds.items()} for tree, kinds in results.items()
+    }
 
 
 def report_runs(results: dict) -> None:
@@ -202,17 +224,20 @@ def report_runs(results: dict) -> None:
 
 def summarize_deploys(measured: list[dict]) -> dict:
     """Medians of the totals, and of every step, phase and wait (over the runs that had it)."""
-    summary: dict[str, Any] = {key: vars(summarize([run[key] for run in measured]))
-                               for key in ("seconds", "cpu_seconds")}
+    summary: dict[str, Any] = {
+        key: vars(summarize([run[key] for run in measured])) for key in ("seconds", "cpu_seconds")
+    }
     for part in ("steps", "phases", "waits"):
         names = {name: None for run in measured for name in run[part]}
-        summary[part] = {name: vars(summarize([run[part][name] for run in measured if name in run[part]]))
-                         for name in names}
+        summary[part] = {
+            name: vars(summarize([run[part][name] for run in measured if name in run[part]])) for name in names
+        }
     summary["load_average_after"] = os.getloadavg()
     return summary
 
 
 # --- make test ---------------------------------------------------------------------------
+
 
 def pytest_command(root: Path) -> list[str]:
     """The pytest command line of the tree's `make test` (its Makefile's test recipe)."""
@@ -226,10 +251,27 @@ def pytest_command(root: Path) -> list[str]:
     return [str(root / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", *expanded]
 
 
+def lint_target(root: Path) -> str:
+    """The first prerequisite of the tree's `test` target: `lint`, or in older trees
+    `$(TEST_LINT)`, which names `lint-code`."""
+    makefile = (root / "Makefile").read_text()
+    first = re.search(r"^test: (\S+)", makefile, re.MULTILINE)
+    if not first:
+        raise RuntimeError(f"no test target in {root}/Makefile")
+    variable = re.fullmatch(r"\$\((\w+)\)", first[1])
+    value = variable and re.search(rf"^{variable[1]} :?= (\S+)$", makefile, re.MULTILINE)
+    return value[1] if value else first[1]
+
+
 def lint(root: Path) -> TimedRun:
-    """`make lint-code` as make test runs it first (its Pipfile.lock stamp taken as up to date)."""
-    return run_measured(["make", "--no-print-directory", "-o", ".venv/.synced", "lint-code"], clean_environment(),
-                        root, timeout=COMMAND_TIMEOUT, check=False)
+    """The lint target the tree's `make test` runs first (its Pipfile.lock stamp taken as up to date)."""
+    return run_measured(
+        ["make", "--no-print-directory", "-o", ".venv/.synced", lint_target(root)],
+        clean_environment(),
+        root,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
 
 
 def measure_make_test(runs: int) -> dict:
@@ -240,22 +282,38 @@ def measure_make_test(runs: int) -> dict:
             for tree in both:
                 print(f"  {tree.name}: make test ({run + 1}/{runs}) ...", flush=True)
                 linted = lint(tree.root)
-                tests = run_measured(pytest_command(tree.root), clean_environment(), tree.root, timeout=3600,
-                                     check=False)
+                tests = run_measured(
+                    pytest_command(tree.root), clean_environment(), tree.root, timeout=3600, check=False
+                )
                 passed = re.findall(r"(\d+) passed", tests.output)
-                measured[tree.name].append({
-                    "seconds": linted.seconds + tests.seconds, "cpu_seconds": linted.cpu_seconds + tests.cpu_seconds,
-                    "lint_seconds": linted.seconds, "tests_seconds": tests.seconds,
-                    "exit_code": linted.returncode or tests.returncode, "passed": int(passed[-1]) if passed else 0,
-                    "load_average_after": os.getloadavg(),
-                })
-                print(f"    {measured[tree.name][-1]['seconds']:.0f} s, exit {measured[tree.name][-1]['exit_code']}, "
-                      f"{measured[tree.name][-1]['passed']} passed", flush=True)
+                measured[tree.name].append(
+                    {
+                        "seconds": linted.seconds + tests.seconds,
+                        "cpu_seconds": linted.cpu_seconds + tests.cpu_seconds,
+                        "lint_seconds": linted.seconds,
+                        "tests_seconds": tests.seconds,
+                        "exit_code": linted.returncode or tests.returncode,
+                        "passed": int(passed[-1]) if passed else 0,
+                        "load_average_after": os.getloadavg(),
+                    }
+                )
+                print(
+                    f"    {measured[tree.name][-1]['seconds']:.0f} s, exit {measured[tree.name][-1]['exit_code']}, "
+                    f"{measured[tree.name][-1]['passed']} passed",
+                    flush=True,
+                )
         commands = {tree.name: " ".join(["python", *pytest_command(tree.root)[1:]]) for tree in both}
-    return {tree: {
-        **{key: vars(summarize([run[key] for run in runs_of])) for key in
-           ("seconds", "cpu_seconds", "lint_seconds", "tests_seconds")},
-        "exit_codes": [run["exit_code"] for run in runs_of], "passed": [run["passed"] for run in runs_of],
-        "command": commands[tree], "measured_on": time.strftime("%Y-%m-%d"),
-        "load_average_after": [run["load_average_after"] for run in runs_of],
-    } for tree, runs_of in measured.items()}
+    return {
+        tree: {
+            **{
+                key: vars(summarize([run[key] for run in runs_of]))
+                for key in ("seconds", "cpu_seconds", "lint_seconds", "tests_seconds")
+            },
+            "exit_codes": [run["exit_code"] for run in runs_of],
+            "passed": [run["passed"] for run in runs_of],
+            "command": commands[tree],
+            "measured_on": time.strftime("%Y-%m-%d"),
+            "load_average_after": [run["load_average_after"] for run in runs_of],
+        }
+        for tree, runs_of in measured.items()
+    }

@@ -2,8 +2,10 @@
 
 
 def _range(summary: dict, digits: int = 2) -> str:
-    return (f"{summary['median']:.{digits}f} (range {summary['low']:.{digits}f}–{summary['high']:.{digits}f}, "
-            f"{summary['runs']} runs)")
+    return (
+        f"{summary['median']:.{digits}f} (range {summary['low']:.{digits}f}–{summary['high']:.{digits}f}, "
+        f"{summary['runs']} runs)"
+    )
 
 
 def _mark(passed: bool) -> str:
@@ -27,8 +29,10 @@ def markdown(results: dict, notes: str) -> str:
     ]
     for kind, label in (("first", "first synth after the set-up"), ("later", "later synths")):
         seconds = ours[kind]["seconds"]["median"]
-        lines.append(f"| {label} ≤ {targets['synth_seconds']} s median | {seconds:.2f} s "
-                     f"| {_mark(seconds <= targets['synth_seconds'])} |")
+        lines.append(
+            f"| {label} ≤ {targets['synth_seconds']} s median | {seconds:.2f} s "
+            f"| {_mark(seconds <= targets['synth_seconds'])} |"
+        )
     largest = max(ours[kind]["largest_process_mb"]["high"] for kind in ("first", "later"))
     tree = max(ours[kind]["peak_mb"]["high"] for kind in ("first", "later"))
     lines += [
@@ -39,15 +43,21 @@ def markdown(results: dict, notes: str) -> str:
     ]
     for kind in ("first", "later"):
         ratio = synth[f"ratio_{kind}"]
-        lines.append(f"| {kind} synth ≤ {targets['synth_vs_predecessor']}× the predecessor's AWS CDK synth "
-                     f"| {ratio:.2f}× | {_mark(ratio <= targets['synth_vs_predecessor'])} |")
-    lines.append(f"| handler cold start ≤ {targets['cold_start_ratio']}× bare boto3 client | {cold['ratio']:.2f}× "
-                 f"| {_mark(cold['ratio'] <= targets['cold_start_ratio'])} |")
+        lines.append(
+            f"| {kind} synth ≤ {targets['synth_vs_predecessor']}× the predecessor's AWS CDK synth "
+            f"| {ratio:.2f}× | {_mark(ratio <= targets['synth_vs_predecessor'])} |"
+        )
+    lines.append(
+        f"| handler cold start ≤ {targets['cold_start_ratio']}× bare boto3 client | {cold['ratio']:.2f}× "
+        f"| {_mark(cold['ratio'] <= targets['cold_start_ratio'])} |"
+    )
     for route, figures in requests.items():
         within_budget = figures["own_work_ms"] <= targets["handler_own_work_ms"]
-        lines.append(f"| `{route}` handler's own work ≤ {targets['handler_own_work_ms']} ms per request "
-                     f"(Stubber ratio {figures['ratio']:.2f}×, was a ≤ {targets['request_ratio']}× target) "
-                     f"| {figures['own_work_ms']:.3f} ms | {_mark(within_budget)} |")
+        lines.append(
+            f"| `{route}` handler's own work ≤ {targets['handler_own_work_ms']} ms per request "
+            f"(Stubber ratio {figures['ratio']:.2f}×, was a ≤ {targets['request_ratio']}× target) "
+            f"| {figures['own_work_ms']:.3f} ms | {_mark(within_budget)} |"
+        )
     lines += _deploy_loop_targets(results["deploy_loop"], targets)
     lines += _gateway_target(results["gateway"])
     make_test = results["make_test"]
@@ -55,12 +65,16 @@ def markdown(results: dict, notes: str) -> str:
         ours, baseline = make_test["trees"]["ours"], make_test["trees"]["baseline"]
         minutes = ours["seconds"]["median"] / 60
         passed = minutes * 60 <= targets["make_test_seconds"] and not any(ours["exit_codes"])
-        lines.append(f"| `make test` ≤ {targets['make_test_seconds'] / 60:.0f} min (2 cores) | {minutes:.1f} min, "
-                     f"exits {ours['exit_codes']} (baseline {baseline['seconds']['median'] / 60:.1f} min, "
-                     f"measured {ours['measured_on']}) | {_mark(passed)} |")
+        lines.append(
+            f"| `make test` ≤ {targets['make_test_seconds'] / 60:.0f} min (2 cores) | {minutes:.1f} min, "
+            f"exits {ours['exit_codes']} (baseline {baseline['seconds']['median'] / 60:.1f} min, "
+            f"measured {ours['measured_on']}) | {_mark(passed)} |"
+        )
     else:
-        lines.append(f"| `make test` ≤ {targets['make_test_seconds'] / 60:.0f} min | not measured: "
-                     f"{make_test['not_measured']} | – |")
+        lines.append(
+            f"| `make test` ≤ {targets['make_test_seconds'] / 60:.0f} min | not measured: "
+            f"{make_test['not_measured']} | – |"
+        )
 
     lines += [
         "",
@@ -111,23 +125,30 @@ def markdown(results: dict, notes: str) -> str:
         "|---|---|---|---|---|",
     ]
     for route, f in requests.items():
-        lines.append(f"| `{route}` "
-                     f"| {f['handler_us']:.0f} ({f['handler_range_us'][0]:.0f}–{f['handler_range_us'][1]:.0f}) "
-                     f"| {f['bare_us']:.0f} ({f['bare_range_us'][0]:.0f}–{f['bare_range_us'][1]:.0f}) "
-                     f"| {f['ratio']:.2f}× | {f['own_work_ms'] * 1000:.0f} µs |")
+        lines.append(
+            f"| `{route}` "
+            f"| {f['handler_us']:.0f} ({f['handler_range_us'][0]:.0f}–{f['handler_range_us'][1]:.0f}) "
+            f"| {f['bare_us']:.0f} ({f['bare_range_us'][0]:.0f}–{f['bare_range_us'][1]:.0f}) "
+            f"| {f['ratio']:.2f}× | {f['own_work_ms'] * 1000:.0f} µs |"
+        )
     lines += ["", "## Local gateway (localaws): GET /v1/reviews?product_id=…", ""]
     gateway = results["gateway"]
     if "not_measured" in gateway:
         lines.append(f"not measured: {gateway['not_measured']}")
     else:
-        lines += [f"Deploying (emulator, synth, terraform init + apply, gateway start) took "
-                  f"{gateway['deploy_seconds']:.0f} s.", "",
-                  "| caller | concurrency | requests/s | p50 ms | p99 ms | resets | errors |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"Deploying (emulator, synth, terraform init + apply, gateway start) took "
+            f"{gateway['deploy_seconds']:.0f} s.",
+            "",
+            "| caller | concurrency | requests/s | p50 ms | p99 ms | resets | errors |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for caller in ("gateway", "direct_handler"):
             for concurrency, f in gateway[caller].items():
-                lines.append(f"| {caller.replace('_', ' ')} | {concurrency} | {f['requests_per_second']:.0f} "
-                             f"| {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f.get('resets', '–')} | {f['errors']} |")
+                lines.append(
+                    f"| {caller.replace('_', ' ')} | {concurrency} | {f['requests_per_second']:.0f} "
+                    f"| {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f.get('resets', '–')} | {f['errors']} |"
+                )
     lines += _deploy_loop_section(results["deploy_loop"])
     lines += _make_test_section(results["make_test"])
     machine = results["machine"]
@@ -161,8 +182,10 @@ def _deploy_loop_targets(loop: dict, targets: dict) -> list[str]:
     for key, label, target in DEPLOY_MEASURES:
         seconds, cpu = ours[key]["seconds"]["median"], ours[key]["cpu_seconds"]["median"]
         before, before_cpu = baseline[key]["seconds"]["median"], baseline[key]["cpu_seconds"]["median"]
-        lines.append(f"| {label} ≤ {targets[target]} s median | {seconds:.1f} s, CPU {cpu:.1f} s (baseline "
-                     f"{before:.1f} s, CPU {before_cpu:.1f} s) | {_mark(seconds <= targets[target])} |")
+        lines.append(
+            f"| {label} ≤ {targets[target]} s median | {seconds:.1f} s, CPU {cpu:.1f} s (baseline "
+            f"{before:.1f} s, CPU {before_cpu:.1f} s) | {_mark(seconds <= targets[target])} |"
+        )
     return lines
 
 
@@ -173,8 +196,10 @@ def _gateway_target(gateway: dict) -> list[str]:
     busiest = max(gateway["gateway"], key=int)
     figures = gateway["gateway"][busiest]
     clean = figures["errors"] == 0 and figures.get("resets", 0) == 0
-    return [f"| local gateway at concurrency {busiest}: 0 resets, 0 errors "
-            f"| {figures.get('resets', '–')} resets, {figures['errors']} errors | {_mark(clean)} |"]
+    return [
+        f"| local gateway at concurrency {busiest}: 0 resets, 0 errors "
+        f"| {figures.get('resets', '–')} resets, {figures['errors']} errors | {_mark(clean)} |"
+    ]
 
 
 def _deploy_loop_section(loop: dict) -> list[str]:
@@ -194,21 +219,32 @@ def _deploy_loop_section(loop: dict) -> list[str]:
         "| | ours | baseline |",
         "|---|---|---|",
     ]
-    measures = (("first_up", "first `make up` of a checkout (terraform init too)"),
-                *((key, label) for key, label, _ in DEPLOY_MEASURES))
+    measures = (
+        ("first_up", "first `make up` of a checkout (terraform init too)"),
+        *((key, label) for key, label, _ in DEPLOY_MEASURES),
+    )
     for key, label in measures:
-        cells = [f"{_range(trees[tree][key]['seconds'], 1)}, CPU {trees[tree][key]['cpu_seconds']['median']:.1f}"
-                 for tree in ("ours", "baseline")]
+        cells = [
+            f"{_range(trees[tree][key]['seconds'], 1)}, CPU {trees[tree][key]['cpu_seconds']['median']:.1f}"
+            for tree in ("ours", "baseline")
+        ]
         lines.append(f"| {label}, s | {cells[0]} | {cells[1]} |")
     for key, label, _ in DEPLOY_MEASURES:
-        lines += ["", f"Where {label} spends its time (medians, s): the steps it prints, the Terraform",
-                  "commands and checkov inside them (·), and the longest wait Terraform reports per resource type.",
-                  "", "| | ours | baseline |", "|---|---|---|"]
+        lines += [
+            "",
+            f"Where {label} spends its time (medians, s): the steps it prints, the Terraform",
+            "commands and checkov inside them (·), and the longest wait Terraform reports per resource type.",
+            "",
+            "| | ours | baseline |",
+            "|---|---|---|",
+        ]
         for part, prefix in (("steps", ""), ("phases", "· "), ("waits", "wait: ")):
             names = {name: None for tree in trees.values() for name in tree[key][part]}
             for name in names:
-                cells = [f"{trees[tree][key][part][name]['median']:.1f}" if name in trees[tree][key][part] else "–"
-                         for tree in ("ours", "baseline")]
+                cells = [
+                    f"{trees[tree][key][part][name]['median']:.1f}" if name in trees[tree][key][part] else "–"
+                    for tree in ("ours", "baseline")
+                ]
                 lines.append(f"| {prefix}{name} | {cells[0]} | {cells[1]} |")
     load = ", ".join(f"{value:.2f}" for value in trees["ours"]["plan"]["load_average_after"])
     return [*lines, "", f"Load average after the section: {load}."]
@@ -218,11 +254,22 @@ def _make_test_section(make_test: dict) -> list[str]:
     if "trees" not in make_test:
         return []
     trees = make_test["trees"]
-    lines = ["", f"## `make test`: ours vs the baseline ({make_test['baseline_revision']})", "",
-             "`make lint-code` (a cold mypy cache), then the tests as the tree's Makefile runs them, in",
-             "copies of the two trees, alternating.", "", "| | ours | baseline |", "|---|---|---|"]
-    for key, label in (("seconds", "make test, s"), ("cpu_seconds", "CPU, s"), ("lint_seconds", "lint, s"),
-                       ("tests_seconds", "tests, s")):
+    lines = [
+        "",
+        f"## `make test`: ours vs the baseline ({make_test['baseline_revision']})",
+        "",
+        "The lint target `make test` runs first (a cold mypy cache), then the tests as the tree's",
+        "Makefile runs them, in copies of the two trees, alternating.",
+        "",
+        "| | ours | baseline |",
+        "|---|---|---|",
+    ]
+    for key, label in (
+        ("seconds", "make test, s"),
+        ("cpu_seconds", "CPU, s"),
+        ("lint_seconds", "lint, s"),
+        ("tests_seconds", "tests, s"),
+    ):
         lines.append(f"| {label} | {_range(trees['ours'][key], 0)} | {_range(trees['baseline'][key], 0)} |")
     lines.append(f"| tests passed, per run | {trees['ours']['passed']} | {trees['baseline']['passed']} |")
     lines.append(f"| command | `{trees['ours']['command']}` | `{trees['baseline']['command']}` |")

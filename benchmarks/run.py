@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,21 +40,38 @@ RESULTS_JSON = BENCH_DIR / "results.json"
 RESULTS_MD = BENCH_DIR / "results.md"
 STACK = "product-reviews-bench"
 SYNTH_ENV = {
-    "REVIEWS_TARGET": "aws", "REVIEWS_ACCOUNT_ID": "111122223333", "REVIEWS_STATE_BUCKET": "example-bucket",
+    "REVIEWS_TARGET": "aws",
+    "REVIEWS_ACCOUNT_ID": "111122223333",
+    "REVIEWS_STATE_BUCKET": "example-bucket",
     "ENVIRONMENT_SUFFIX": "bench",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CHECKPOINT_DISABLE": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "CHECKPOINT_DISABLE": "1",
 }
 # Fake credentials and no config files: creating a client must not look for real ones or call IMDS.
 AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-2",
-    "AWS_DEFAULT_REGION": "us-east-2", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_REGION": "us-east-2",
+    "AWS_DEFAULT_REGION": "us-east-2",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     "AWS_EC2_METADATA_DISABLED": "true",
-    "TABLE_NAME": "ProductReviews-bench", "REVIEWER_INDEX_NAME": "ReviewerIdIndex", "ALLOWED_ORIGINS": "*",
+    "TABLE_NAME": "ProductReviews-bench",
+    "REVIEWER_INDEX_NAME": "ReviewerIdIndex",
+    "ALLOWED_ORIGINS": "*",
 }
 TARGETS = {
-    "synth_seconds": 1.0, "synth_largest_process_mb": 200, "synth_tree_mb": 300, "synth_vs_predecessor": 0.25,
-    "cold_start_ratio": 1.15, "request_ratio": 1.2, "handler_own_work_ms": 0.15, "make_test_seconds": 180,
-    "make_up_seconds": 25, "handler_live_seconds": 5, "make_plan_seconds": 10,
+    "synth_seconds": 1.0,
+    "synth_largest_process_mb": 200,
+    "synth_tree_mb": 300,
+    "synth_vs_predecessor": 0.25,
+    "cold_start_ratio": 1.15,
+    "request_ratio": 1.2,
+    "handler_own_work_ms": 0.15,
+    "make_test_seconds": 180,
+    "make_up_seconds": 25,
+    "handler_live_seconds": 5,
+    "make_plan_seconds": 10,
 }
 
 
@@ -63,12 +81,16 @@ def setting(name: str, default: int) -> int:
 
 def clean_env(extra: dict) -> dict:
     """The caller's environment without stack, AWS, CDK and jsii settings (they would change what is measured)."""
-    inherited = {k: v for k, v in os.environ.items()
-                 if not k.startswith(("REVIEWS_", "CDKTF_", "CDK_", "AWS_", "JSII_")) and k != "NODE_OPTIONS"}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REVIEWS_", "CDKTF_", "CDK_", "AWS_", "JSII_")) and k != "NODE_OPTIONS"
+    }
     return {**inherited, **extra}
 
 
 # --- synth -------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class SynthApp:
@@ -94,25 +116,42 @@ def synth_apps(scratch: Path) -> dict[str, SynthApp]:
 
     predecessor.write_app(scratch / "predecessor")
     return {
-        "ours": SynthApp([sys.executable, "main.py"], PROJECT_ROOT, clean_env(SYNTH_ENV),
-                         "CDKTF_OUTDIR", f"stacks/{STACK}/cdk.tf.json"),
-        "predecessor": SynthApp([str(predecessor.python()), predecessor.ENTRY_POINT], scratch / "predecessor",
-                                clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}),
-                                "CDK_OUTDIR", predecessor.STACK_TEMPLATE),
+        "ours": SynthApp(
+            [sys.executable, "main.py"],
+            PROJECT_ROOT,
+            clean_env(SYNTH_ENV),
+            "CDKTF_OUTDIR",
+            f"stacks/{STACK}/cdk.tf.json",
+        ),
+        "predecessor": SynthApp(
+            [str(predecessor.python()), predecessor.ENTRY_POINT],
+            scratch / "predecessor",
+            clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}),
+            "CDK_OUTDIR",
+            predecessor.STACK_TEMPLATE,
+        ),
     }
 
 
 def run_figures(timed: TimedRun) -> dict:
-    return {"seconds": timed.seconds, "cpu_seconds": timed.cpu_seconds, "largest_process_mb": timed.largest_process_mb,
-            "peak_mb": timed.peak_mb, "peak_mb_by_command": timed.peak_mb_by_command}
+    return {
+        "seconds": timed.seconds,
+        "cpu_seconds": timed.cpu_seconds,
+        "largest_process_mb": timed.largest_process_mb,
+        "peak_mb": timed.peak_mb,
+        "peak_mb_by_command": timed.peak_mb_by_command,
+    }
 
 
 def set_up(cache: Path) -> dict:
     """The README's set-up, `make deps`, as a fresh clone runs it: with everything else installed,
     only the jsii cache step has work to do."""
     env = clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
-    figures = run_figures(run_measured(
-        ["make", "--no-print-directory", "deps", f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}"], env, PROJECT_ROOT))
+    figures = run_figures(
+        run_measured(
+            ["make", "--no-print-directory", "deps", f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}"], env, PROJECT_ROOT
+        )
+    )
     print(f"  set-up (make deps, empty jsii cache): {figures['seconds']:.1f} s", flush=True)
     return figures
 
@@ -135,7 +174,9 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
                 runs[name]["later"].append(report_run(name, "later", app.synth(scratch / f"{name}-later-{run}")))
         phases = measure_synth_phases(cached["ours"].env, scratch, later_runs)
     result: dict[str, Any] = {
-        "setup": summarize_runs(setups), "phases_ms": phases, "load_average_after": os.getloadavg()
+        "setup": summarize_runs(setups),
+        "phases_ms": phases,
+        "load_average_after": os.getloadavg(),
     }
     for name, by_kind in runs.items():
         result[name] = {kind: summarize_runs(timings) for kind, timings in by_kind.items()}
@@ -146,15 +187,17 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
 
 
 def report_run(name: str, kind: str, figures: dict) -> dict:
-    print(f"  synth {name:11} {kind:5}: {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s), "
-          f"largest process {figures['largest_process_mb']:.0f} MB, sum {figures['peak_mb']:.0f} MB "
-          f"{fmt_mb(figures['peak_mb_by_command'])}", flush=True)
+    print(
+        f"  synth {name:11} {kind:5}: {figures['seconds']:.2f} s (CPU {figures['cpu_seconds']:.2f} s), "
+        f"largest process {figures['largest_process_mb']:.0f} MB, sum {figures['peak_mb']:.0f} MB "
+        f"{fmt_mb(figures['peak_mb_by_command'])}",
+        flush=True,
+    )
     return figures
 
 
 def summarize_runs(runs: list[dict]) -> dict:
-    summary = {key: vars(summarize([run[key] for run in runs]))
-               for key in runs[0] if key != "peak_mb_by_command"}
+    summary = {key: vars(summarize([run[key] for run in runs])) for key in runs[0] if key != "peak_mb_by_command"}
     summary["peak_mb_by_command"] = {
         command: round(max(run["peak_mb_by_command"].get(command, 0) for run in runs))
         for command in {c for run in runs for c in run["peak_mb_by_command"]}
@@ -167,14 +210,19 @@ def measure_synth_phases(env: dict, scratch: Path, runs: int) -> dict:
     durations: dict[str, list[float]] = {}
     for run in range(runs):
         launched = time.time()
-        completed = subprocess.run([sys.executable, str(BENCH_DIR / "synth_phases.py")], cwd=PROJECT_ROOT,
-                                   env={**env, "CDKTF_OUTDIR": str(scratch / f"phases-{run}")},
-                                   capture_output=True, text=True, check=True)
+        completed = subprocess.run(
+            [sys.executable, str(BENCH_DIR / "synth_phases.py")],
+            cwd=PROJECT_ROOT,
+            env={**env, "CDKTF_OUTDIR": str(scratch / f"phases-{run}")},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         exited = time.time()
         marks = json.loads(completed.stdout.splitlines()[-1])
         names = ["interpreter start-up", *list(marks)[1:], "shutdown (kernel, interpreter)"]
         times = [launched, *marks.values(), exited]
-        for name, before, after in zip(names, times, times[1:], strict=True):
+        for name, before, after in zip(names, times[:-1], times[1:], strict=True):
             durations.setdefault(name, []).append((after - before) * 1000)
     return {name: vars(summarize(values)) for name, values in durations.items()}
 
@@ -198,8 +246,14 @@ def measure_cold_start(runs: int) -> dict:
     seconds: dict[str, list[float]] = {name: [] for name in COLD_START_SNIPPETS}
     for _ in range(runs):
         for name, code in COLD_START_SNIPPETS.items():
-            out = subprocess.run([sys.executable, "-c", TIMED_SNIPPET.format(code=code)], env=env,
-                                 cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, "-c", TIMED_SNIPPET.format(code=code)],
+                env=env,
+                cwd=PROJECT_ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             seconds[name].append(float(out.split()[-1]) * 1000)
     result = {name: vars(summarize(values)) for name, values in seconds.items()}
     result["ratio"] = result["handler"]["median"] / result["bare_boto3"]["median"]
@@ -208,12 +262,14 @@ def measure_cold_start(runs: int) -> dict:
 
 # --- handler overhead per request ------------------------------------------------------
 
+
 def measure_requests(batches: int, calls: int) -> dict:
     os.environ.update(AWS_ENV)
     import handler_requests
 
-    return {route: with_own_work(handler_requests.measure_route(route, batches, calls))
-            for route in handler_requests.ROUTES}
+    return {
+        route: with_own_work(handler_requests.measure_route(route, batches, calls)) for route in handler_requests.ROUTES
+    }
 
 
 def with_own_work(figures: dict) -> dict:
@@ -223,14 +279,17 @@ def with_own_work(figures: dict) -> dict:
 
 # --- the deploy loop and make test (benchmarks/deploy_loop.py) ----------------------------
 
+
 def measure_deploy_loop(previous: dict) -> dict:
     import deploy_loop
 
     runs = setting("BENCH_DEPLOY_RUNS", 5)
     if runs == 0:
         return previous.get("deploy_loop") or {"not_measured": "BENCH_DEPLOY_RUNS=0"}
-    return {"baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
-            "trees": deploy_loop.measure(runs)}
+    return {
+        "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
+        "trees": deploy_loop.measure(runs),
+    }
 
 
 def measure_make_test(previous: dict) -> dict:
@@ -239,11 +298,14 @@ def measure_make_test(previous: dict) -> dict:
         return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_MAKE_TEST=1 (takes an hour)"}
     import deploy_loop
 
-    return {"baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
-            "trees": deploy_loop.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 5))}
+    return {
+        "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
+        "trees": deploy_loop.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 5)),
+    }
 
 
 # --- machine -----------------------------------------------------------------------------
+
 
 def version_of(command: list[str]) -> str:
     try:
@@ -259,12 +321,28 @@ def describe_machine() -> dict:
     mem_kb = int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemTotal")))
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024**2, 1),
-        "os": platform.platform(), "python": platform.python_version(),
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024**2, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
         "node": version_of(["node", "--version"]),
         "terraform": version_of(["terraform", "version"]) if shutil.which("terraform") else "not found",
         "load_average_at_start": os.getloadavg(),
+        "cpu_probe_ms_at_start": cpu_probe_ms(),
     }
+
+
+def cpu_probe_ms() -> float:
+    """A fixed pure-Python loop, median of 5 (ms): how fast this machine ran at the time, so that
+    absolute figures from runs on different days (or a noisy host) can be compared."""
+
+    def once() -> float:
+        started = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        return (time.perf_counter() - started) * 1000
+
+    return round(statistics.median(once() for _ in range(5)), 1)
 
 
 def main() -> None:
@@ -286,6 +364,7 @@ def main() -> None:
     print("local deploy loop, ours vs the baseline ...", flush=True)
     results["deploy_loop"] = measure_deploy_loop(previous)
     results["make_test"] = measure_make_test(previous)
+    results["machine"]["cpu_probe_ms_at_end"] = cpu_probe_ms()
 
     RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")
     import report
@@ -298,7 +377,7 @@ def previous_notes(path: Path) -> str:
     """The hand-written analysis at the end of results.md survives a re-run."""
     marker = "## Where the time and memory go"
     text = path.read_text() if path.exists() else ""
-    return text[text.index(marker):] if marker in text else ""
+    return text[text.index(marker) :] if marker in text else ""
 
 
 if __name__ == "__main__":
