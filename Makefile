@@ -70,10 +70,6 @@ RUFF := .venv/bin/ruff
 MYPY := .venv/bin/mypy
 # mypy's default mode (with check_untyped_defs); handlers/ gets --strict on its own.
 MYPY_PATHS := stacks deploy localaws benchmarks main.py tests
-# What make test lints with. Formatting stays out until the tree has been formatted once
-# (make fmt); then set this to `lint`, which adds ruff format --check.
-TEST_LINT := lint-code
-
 lint: lint-code format-check
 
 lint-code: .venv/.synced
@@ -101,7 +97,7 @@ synth: deps
 # file at a time each, so that a module's deployment stays in one process; tests/conftest.py
 # puts the slowest files first (the order is kept: --no-loadscope-reorder).
 TEST_WORKERS ?= 2
-test: $(TEST_LINT) deps
+test: lint deps
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 

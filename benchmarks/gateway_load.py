@@ -35,23 +35,31 @@ GATEWAY_CONCURRENCY = (1, 8, 32)
 DIRECT_CONCURRENCY = (1, 8)
 # A connection the gateway dropped without answering (http.client.RemoteDisconnected is one).
 RESETS = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
-FAKE_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true"}
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 @contextlib.contextmanager
 def deployed_gateway():
     """Deploys the stack as `make up` does, into a fresh emulator on free ports; yields the
     Local deployment and stops the gateway and the emulator afterwards."""
-    local = local_target.Local.load({
-        "ENVIRONMENT_SUFFIX": ENVIRONMENT,
-        "REVIEWS_DELETION_PROTECTION": "false",
-        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
-        # Stage throttling would answer 429 to a load test.
-        "REVIEWS_THROTTLE_RATE": "5000", "REVIEWS_THROTTLE_BURST": "5000",
-    })
+    local = local_target.Local.load(
+        {
+            "ENVIRONMENT_SUFFIX": ENVIRONMENT,
+            "REVIEWS_DELETION_PROTECTION": "false",
+            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+            "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+            # Stage throttling would answer 429 to a load test.
+            "REVIEWS_THROTTLE_RATE": "5000",
+            "REVIEWS_THROTTLE_BURST": "5000",
+        }
+    )
     with local_target.serving(local):
         yield local
 
@@ -82,11 +90,15 @@ def load(request, concurrency: int, seconds: float) -> dict:
     elapsed = time.perf_counter() - started
     if not latencies:
         raise RuntimeError(f"every request failed, e.g. {errors[:1]}")
-    return {"requests": len(latencies), "errors": len(errors),
-            "resets": sum(isinstance(error, RESETS) for error in errors),
-            "error_examples": sorted({f"{type(error).__name__}: {error}" for error in errors})[:3],
-            "requests_per_second": len(latencies) / elapsed,
-            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "resets": sum(isinstance(error, RESETS) for error in errors),
+        "error_examples": sorted({f"{type(error).__name__}: {error}" for error in errors})[:3],
+        "requests_per_second": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
 
 
 def http_get(host: str, path: str, headers: dict):
@@ -98,14 +110,13 @@ def http_get(host: str, path: str, headers: dict):
         connection.close()
         if response.status != 200:
             raise RuntimeError(f"GET {path} answered {response.status}")
+
     return request
 
 
 def api_key_and_function_env(local) -> tuple[str, dict]:
     api_key = local_target.api_key_value(local)
-    function = local.client("lambda").get_function_configuration(
-        FunctionName=local.config.function.name
-    )
+    function = local.client("lambda").get_function_configuration(FunctionName=local.config.function.name)
     return api_key, function["Environment"]["Variables"]
 
 
@@ -121,14 +132,16 @@ def direct_handler_get(endpoint: str, function_env: dict, product_id: str):
         response = reviews_app.handler(event, None)
         if response["statusCode"] != 200:
             raise RuntimeError(f"handler answered {response['statusCode']}")
+
     return request
 
 
 def seed_review(host: str, api_key: str, product_id: str) -> None:
     connection = http.client.HTTPConnection(host, timeout=60)
     body = json.dumps({"product_id": product_id, "reviewer_id": "bench-user", "rating": 4, "title": "Fine"})
-    connection.request("POST", f"/{STAGE}/reviews", body=body,
-                       headers={"Content-Type": "application/json", "x-api-key": api_key})
+    connection.request(
+        "POST", f"/{STAGE}/reviews", body=body, headers={"Content-Type": "application/json", "x-api-key": api_key}
+    )
     response = connection.getresponse()
     if response.status != 201:
         raise RuntimeError(f"seeding POST /reviews answered {response.status}: {response.read()[:300]!r}")
@@ -148,8 +161,11 @@ def measure(seconds: int) -> dict:
             api_key, function_env = api_key_and_function_env(local)
             product_id = f"bench-{uuid.uuid4().hex[:8]}"
             seed_review(host, api_key, product_id)
-            through_gateway = http_get(host, f"/{STAGE}/reviews?product_id={product_id}&limit=10",
-                                       {"x-api-key": api_key, "Accept": "application/json"})
+            through_gateway = http_get(
+                host,
+                f"/{STAGE}/reviews?product_id={product_id}&limit=10",
+                {"x-api-key": api_key, "Accept": "application/json"},
+            )
             direct = direct_handler_get(endpoint, function_env, product_id)
             result: dict[str, Any] = {"deploy_seconds": deploy_seconds, "gateway": {}, "direct_handler": {}}
             # The handler logs a line per request; here it would go to our stdout.

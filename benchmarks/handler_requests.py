@@ -58,20 +58,29 @@ def _review_item(number: int) -> dict:
 
 
 PAGE = {"Items": [_review_item(n) for n in range(PAGE_SIZE)], "Count": PAGE_SIZE, "ScannedCount": PAGE_SIZE}
-SUMMARY = {"Item": {
-    "product_id": {"S": PRODUCT_ID}, "review_id": {"S": "#SUMMARY"},
-    "review_count": {"N": "12"}, "rating_total": {"N": "50"},
-    **{f"rating_{star}": {"N": str(star - 1)} for star in range(1, 6)},
-}}
+SUMMARY = {
+    "Item": {
+        "product_id": {"S": PRODUCT_ID},
+        "review_id": {"S": "#SUMMARY"},
+        "review_count": {"N": "12"},
+        "rating_total": {"N": "50"},
+        **{f"rating_{star}": {"N": str(star - 1)} for star in range(1, 6)},
+    }
+}
 _LISTING: dict[str, Any] = {
-    "TableName": TABLE_NAME, "ScanIndexForward": False, "Limit": PAGE_SIZE,
+    "TableName": TABLE_NAME,
+    "ScanIndexForward": False,
+    "Limit": PAGE_SIZE,
     "KeyConditionExpression": "{key} = :owner AND review_id >= :first",
 }
 
 
 def _listing_params(key: str, owner: str, index: str | None) -> dict:
-    params = {**_LISTING, "KeyConditionExpression": _LISTING["KeyConditionExpression"].format(key=key),
-              "ExpressionAttributeValues": {":owner": {"S": owner}, ":first": {"S": "0"}}}
+    params = {
+        **_LISTING,
+        "KeyConditionExpression": _LISTING["KeyConditionExpression"].format(key=key),
+        "ExpressionAttributeValues": {":owner": {"S": owner}, ":first": {"S": "0"}},
+    }
     if index:
         params["IndexName"] = index
     return params
@@ -80,39 +89,61 @@ def _listing_params(key: str, owner: str, index: str | None) -> dict:
 def _post_params() -> dict:
     """The transaction the handler writes for tests/events/post_review.json (no Idempotency-Key)."""
     review = _review_item(1) | {"reviewer_id": {"S": REVIEWER_ID}, "rating": {"N": "5"}}
-    guard = {"product_id": {"S": PRODUCT_ID}, "review_id": {"S": f"#REVIEWER#{REVIEWER_ID}"},
-             "existing_review_id": review["review_id"]}
-    put = {"TableName": TABLE_NAME, "ConditionExpression": "attribute_not_exists(product_id)",
-           "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
-    return {"TransactItems": [
-        {"Put": {**put, "Item": review}},
-        {"Put": {**put, "Item": guard}},
-        {"Update": {
-            "TableName": TABLE_NAME,
-            "Key": {"product_id": {"S": PRODUCT_ID}, "review_id": {"S": "#SUMMARY"}},
-            "UpdateExpression": "ADD review_count :one, rating_total :rating, rating_5 :one",
-            "ExpressionAttributeValues": {":one": {"N": "1"}, ":rating": {"N": "5"}},
-        }},
-    ]}
+    guard = {
+        "product_id": {"S": PRODUCT_ID},
+        "review_id": {"S": f"#REVIEWER#{REVIEWER_ID}"},
+        "existing_review_id": review["review_id"],
+    }
+    put = {
+        "TableName": TABLE_NAME,
+        "ConditionExpression": "attribute_not_exists(product_id)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    return {
+        "TransactItems": [
+            {"Put": {**put, "Item": review}},
+            {"Put": {**put, "Item": guard}},
+            {
+                "Update": {
+                    "TableName": TABLE_NAME,
+                    "Key": {"product_id": {"S": PRODUCT_ID}, "review_id": {"S": "#SUMMARY"}},
+                    "UpdateExpression": "ADD review_count :one, rating_total :rating, rating_5 :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":rating": {"N": "5"}},
+                }
+            },
+        ]
+    }
 
 
 # route: (API Gateway event, DynamoDB operation, its parameters, its canned response, expected status)
 ROUTES = {
     "POST /reviews": (_event("post_review.json"), "transact_write_items", _post_params(), {}, 201),
-    "GET /reviews?product_id": (_event("get_reviews.json"), "query",
-                                _listing_params("product_id", PRODUCT_ID, None), PAGE, 200),
-    "GET /reviews?reviewer_id": (_reviewer_listing_event(), "query",
-                                 _listing_params("reviewer_id", REVIEWER_ID, INDEX_NAME), PAGE, 200),
-    "GET /products/{id}/rating": (_event("get_rating.json"), "get_item",
-                                  {"TableName": TABLE_NAME, "Key": {
-                                      "product_id": {"S": PRODUCT_ID}, "review_id": {"S": "#SUMMARY"}}},
-                                  SUMMARY, 200),
+    "GET /reviews?product_id": (
+        _event("get_reviews.json"),
+        "query",
+        _listing_params("product_id", PRODUCT_ID, None),
+        PAGE,
+        200,
+    ),
+    "GET /reviews?reviewer_id": (
+        _reviewer_listing_event(),
+        "query",
+        _listing_params("reviewer_id", REVIEWER_ID, INDEX_NAME),
+        PAGE,
+        200,
+    ),
+    "GET /products/{id}/rating": (
+        _event("get_rating.json"),
+        "get_item",
+        {"TableName": TABLE_NAME, "Key": {"product_id": {"S": PRODUCT_ID}, "review_id": {"S": "#SUMMARY"}}},
+        SUMMARY,
+        200,
+    ),
 }
 
 
 def stubbed_client():
-    client = boto3.client("dynamodb", region_name="us-east-2",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
+    client = boto3.client("dynamodb", region_name="us-east-2", aws_access_key_id="bench", aws_secret_access_key="bench")
     return client, Stubber(client)
 
 
@@ -147,6 +178,9 @@ def measure_route(route: str, batches: int, calls_per_batch: int) -> dict:
                 side.append(_batch_seconds_per_call(call, calls_per_batch) * 1e6)
     handler_median, bare_median = statistics.median(handler_us), statistics.median(bare_us)
     return {
-        "handler_us": handler_median, "bare_us": bare_median, "ratio": handler_median / bare_median,
-        "handler_range_us": [min(handler_us), max(handler_us)], "bare_range_us": [min(bare_us), max(bare_us)],
+        "handler_us": handler_median,
+        "bare_us": bare_median,
+        "ratio": handler_median / bare_median,
+        "handler_range_us": [min(handler_us), max(handler_us)],
+        "bare_range_us": [min(bare_us), max(bare_us)],
     }

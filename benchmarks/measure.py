@@ -132,8 +132,16 @@ def run_measured(command: list[str], env: dict, cwd: Path, timeout: float = 300,
     printed = b"".join(output).decode(errors="replace")
     if check and process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {printed[-2000:]}")
-    return TimedRun(seconds, started_at, memory.peak_mb_by_command(), memory.peak_total_rss_kb / 1024,
-                    memory.largest_process_mb(), _children_cpu_seconds() - cpu_before, printed, process.returncode)
+    return TimedRun(
+        seconds,
+        started_at,
+        memory.peak_mb_by_command(),
+        memory.peak_total_rss_kb / 1024,
+        memory.largest_process_mb(),
+        _children_cpu_seconds() - cpu_before,
+        printed,
+        process.returncode,
+    )
 
 
 def _children_cpu_seconds() -> float:

@@ -22,10 +22,19 @@ DESCRIPTION_IN_SHARED = Path("shared", "reference", "predecessor-aws-cdk-app.md"
 VENV = PROJECT_ROOT / ".cache" / "predecessor-venv"
 # aws-cdk-lib and everything it pulls in, pinned; jsii and constructs as our own stack uses.
 REQUIREMENTS = (
-    "aws-cdk-lib==2.275.0", "constructs==10.8.1", "jsii==1.142.0", "publication==0.0.3",
-    "typeguard==2.13.3", "aws-cdk.asset-awscli-v1==2.2.292", "aws-cdk.asset-node-proxy-agent-v6==2.1.3",
-    "aws-cdk.cloud-assembly-schema==55.4.0", "attrs==26.1.0", "cattrs==26.2.1", "python-dateutil==4.0.0",
-    "typing_extensions==4.16.0", "tzdata==2026.6",
+    "aws-cdk-lib==2.275.0",
+    "constructs==10.8.1",
+    "jsii==1.142.0",
+    "publication==0.0.3",
+    "typeguard==2.13.3",
+    "aws-cdk.asset-awscli-v1==2.2.292",
+    "aws-cdk.asset-node-proxy-agent-v6==2.1.3",
+    "aws-cdk.cloud-assembly-schema==55.4.0",
+    "attrs==26.1.0",
+    "cattrs==26.2.1",
+    "python-dateutil==4.0.0",
+    "typing_extensions==4.16.0",
+    "tzdata==2026.6",
 )
 FIX = ("                enabled=True\n", "                point_in_time_recovery_enabled=True\n")
 FILE_BLOCK = re.compile(
@@ -64,7 +73,8 @@ def python() -> Path:
     if not stamp.exists():
         print(f"  installing the predecessor's packages into {VENV} (once) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-qq", "--disable-pip-version-check",
-                        *REQUIREMENTS], check=True)
+        subprocess.run(
+            [str(VENV / "bin" / "pip"), "install", "-qq", "--disable-pip-version-check", *REQUIREMENTS], check=True
+        )
         stamp.touch()
     return VENV / "bin" / "python"

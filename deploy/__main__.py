@@ -78,8 +78,10 @@ def _drift(args) -> int:
     workspace = _workspace(args)
     out = args.out or workspace.project_dir / "build" / "drift" / workspace.config.environment
     if ci.drift(workspace, out, lock=not args.no_lock, run=_run(workspace)):
-        print(f"Drift: {workspace.config.stack_name} differs from the code; the review is {out}/review.md",
-              file=sys.stderr)
+        print(
+            f"Drift: {workspace.config.stack_name} differs from the code; the review is {out}/review.md",
+            file=sys.stderr,
+        )
         return DRIFT
     print(f"No drift: {workspace.config.stack_name} matches the code", file=sys.stderr)
     return 0
@@ -94,15 +96,19 @@ def _run(workspace: Workspace) -> RunInfo:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start the emulator, deploy the stack, serve it (make up)").set_defaults(run=_up)
-    commands.add_parser("down", help="destroy the deployment, stop gateway and emulator (make down)"
-                        ).set_defaults(run=_down)
+    commands.add_parser("down", help="destroy the deployment, stop gateway and emulator (make down)").set_defaults(
+        run=_down
+    )
     commands.add_parser("api-key", help="print the local storefront API key (make api-key)").set_defaults(run=_api_key)
-    commands.add_parser("emulator", help="start only the emulator and its state bucket, for the plain cdktf CLI "
-                        "(docs/cli.md); make down stops it").set_defaults(run=_emulator)
+    commands.add_parser(
+        "emulator",
+        help="start only the emulator and its state bucket, for the plain cdktf CLI (docs/cli.md); make down stops it",
+    ).set_defaults(run=_emulator)
 
     selection = argparse.ArgumentParser(add_help=False)  # which environment, where
     selection.add_argument("--environment", help="environment name (default: $ENVIRONMENT_SUFFIX, else dev)")
@@ -112,8 +118,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("plan", parents=[planning], help="synth, plan into plan.bin, review (make plan)")
     p.add_argument("--out", type=Path, help="default: build/plan/<environment>")
-    p.add_argument("--replace", action="append", default=[], metavar="ADDRESS",
-                   help="plan replacing this resource (terraform plan -replace); repeatable")
+    p.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="plan replacing this resource (terraform plan -replace); repeatable",
+    )
     p.set_defaults(run=_plan)
     a = commands.add_parser("apply", parents=[selection], help="apply exactly a plan.bin that plan wrote")
     a.add_argument("--plan", type=Path, required=True, help="the plan.bin, with plan's record beside it")

@@ -50,8 +50,10 @@ class PlanRecord:
     def read(cls, plan_file: Path) -> "PlanRecord":
         path = plan_file.parent / PLAN_RECORD
         if not path.exists():
-            raise DeployError(f"{path} is missing: apply only a plan.bin that `python -m deploy plan` wrote, "
-                              "with the record it keeps beside it")
+            raise DeployError(
+                f"{path} is missing: apply only a plan.bin that `python -m deploy plan` wrote, "
+                "with the record it keeps beside it"
+            )
         return cls(**json.loads(path.read_text()))
 
 
@@ -64,8 +66,9 @@ def synthesize(workspace: Workspace) -> str:
     return configuration
 
 
-def plan(workspace: Workspace, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (),
-         run: RunInfo) -> Planned:
+def plan(
+    workspace: Workspace, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (), run: RunInfo
+) -> Planned:
     """Plans the workspace into out_dir/plan.bin with its review, and records beside it the
     configuration planned (written last: a failed plan leaves no plan to apply)."""
     out_dir = private_directory(out_dir)
@@ -89,8 +92,10 @@ def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
     """Applies exactly `plan_file`, if the configuration synthesized now is the one planned."""
     record = PlanRecord.read(plan_file)
     if file_sha256(plan_file) != record.plan_sha256:
-        raise DeployError(f"{plan_file} is not the plan recorded beside it in {PLAN_RECORD}: "
-                          "plan again, and apply the plan.bin that plan writes")
+        raise DeployError(
+            f"{plan_file} is not the plan recorded beside it in {PLAN_RECORD}: "
+            "plan again, and apply the plan.bin that plan writes"
+        )
     with _target_ready(workspace):
         configuration = synthesize(workspace)
         if (workspace.config.stack_name, configuration) != (record.stack, record.configuration_sha256):
@@ -98,7 +103,8 @@ def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
                 f"the configuration synthesized now ({workspace.config.stack_name}, sha256 {configuration}) "
                 f"differs from the one {plan_file} was planned from ({record.stack}, sha256 "
                 f"{record.configuration_sha256}): the code, environments/{workspace.config.environment}.json "
-                "or a setting changed since the plan. Nothing was applied: plan again and review the new plan.")
+                "or a setting changed since the plan. Nothing was applied: plan again and review the new plan."
+            )
         _initialize(workspace)
         with step(f"Applying {plan_file} to {workspace.config.stack_name} (terraform apply)"):
             _apply_saved_plan(workspace, plan_file)
@@ -112,8 +118,10 @@ def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInf
     with _target_ready(workspace):
         synthesize(workspace)
         _initialize(workspace)
-        with (step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"),
-              workspace.terraform_session() as stack):
+        with (
+            step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"),
+            workspace.terraform_session() as stack,
+        ):
             return run_plan(stack, out_dir, lock=lock, run=run, scan_security=False).has_changes
 
 
@@ -138,14 +146,12 @@ def _record_deployment(workspace: Workspace, run: RunInfo) -> None:
         "run_url": run.run_url,
     }
     name = f"{workspace.config.parameter_prefix}deployment"
-    workspace.client("ssm").put_parameter(
-        Name=name, Value=json.dumps(deployment), Type="String", Overwrite=True)
+    workspace.client("ssm").put_parameter(Name=name, Value=json.dumps(deployment), Type="String", Overwrite=True)
     print(f"    {name} = {json.dumps(deployment)}")
 
 
 def _checked_out_commit(project_dir: Path) -> str | None:
-    found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True,
-                           check=False)
+    found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, check=False)
     return found.stdout.strip() if found.returncode == 0 else None
 
 

@@ -71,16 +71,25 @@ class Local:
     @property
     def gateway(self) -> GatewayProcess:
         return GatewayProcess(
-            self.endpoint, self.config.target.region, self.config.api.name, self.config.api.stage_name,
-            self.config.target.gateway_port, self.state_dir,
+            self.endpoint,
+            self.config.target.region,
+            self.config.api.name,
+            self.config.api.stage_name,
+            self.config.target.gateway_port,
+            self.state_dir,
         )
 
     @property
     def storefront(self) -> StorefrontProcess:
         """The storefront demo page (localaws/storefront.py), calling the API from another origin."""
         return StorefrontProcess(
-            self.endpoint, self.config.target.region, self.config.api.name, self.config.api.stage_name,
-            self.gateway.url, self.config.target.storefront_port, self.state_dir,
+            self.endpoint,
+            self.config.target.region,
+            self.config.api.name,
+            self.config.api.stage_name,
+            self.gateway.url,
+            self.config.target.storefront_port,
+            self.state_dir,
         )
 
     def state(self) -> dict[str, Any]:
@@ -164,8 +173,9 @@ def deploy(local: Local) -> dict[str, str]:
         options = () if refresh else ("-refresh=false",)
         try:
             with workspace.terraform_session(lambda text: redact_text(text, secrets)) as stack:
-                output = stack.run("apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply",
-                                   echo=_progress)
+                output = stack.run(
+                    "apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress
+                )
         except TerraformFailed as failure:
             raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Apply complete", "No changes"))]
@@ -203,10 +213,17 @@ def unchanged_since_last_deploy(local: Local) -> bool:
 def remember_deploy(local: Local, state: dict[str, Any]) -> None:
     running = emulator.status(local.config.target.emulator_port)
     if running and state:
-        write_private(local.workspace.log_dir / "deployed.json", json.dumps({
-            "emulator_pid": running.pid, "lineage": state["lineage"], "serial": state["serial"],
-            "configuration": local.workspace.configuration_sha256(),
-        }))
+        write_private(
+            local.workspace.log_dir / "deployed.json",
+            json.dumps(
+                {
+                    "emulator_pid": running.pid,
+                    "lineage": state["lineage"],
+                    "serial": state["serial"],
+                    "configuration": local.workspace.configuration_sha256(),
+                }
+            ),
+        )
 
 
 def _last_deploy(local: Local) -> dict[str, Any]:
@@ -230,11 +247,13 @@ def api_key_value(local: Local) -> str:
     return local.client("apigateway").get_api_key(apiKey=local.outputs()["api_key_id"], includeValue=True)["value"]
 
 
-def request(method: str, url: str, body: dict[str, object] | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, str]:
+def request(
+    method: str, url: str, body: dict[str, object] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as reply:
             return reply.status, reply.read().decode()
@@ -250,9 +269,17 @@ def up(local: Local) -> None:
     with step("Smoke test: POST a review, then list the product's reviews"):
         local.gateway.require_ours(gateway_pid)  # the key goes only to the gateway make up started
         reviewer = f"smoke-{int(time.time())}"
-        status, body = request("POST", f"{url}/reviews", {
-            "product_id": SMOKE_PRODUCT, "reviewer_id": reviewer, "rating": 5, "title": "Works locally",
-        }, {"x-api-key": api_key_value(local)})
+        status, body = request(
+            "POST",
+            f"{url}/reviews",
+            {
+                "product_id": SMOKE_PRODUCT,
+                "reviewer_id": reviewer,
+                "rating": 5,
+                "title": "Works locally",
+            },
+            {"x-api-key": api_key_value(local)},
+        )
         print(f"    POST /reviews -> {status} {body}")
         status, body = request("GET", f"{url}/reviews?product_id={SMOKE_PRODUCT}&limit=2")
         print(f"    GET /reviews?product_id={SMOKE_PRODUCT}&limit=2 -> {status} {body}")
@@ -280,8 +307,10 @@ def start_storefront(local: Local) -> str:
         local.storefront.start()
         allowed = local.config.api.cors_origins
         if "*" not in allowed and origin not in allowed:
-            print(f"    warning: {origin} is not in REVIEWS_CORS_ORIGINS ({', '.join(allowed)}): the browser "
-                  "will refuse the API's answers to the page; add it and run make up again")
+            print(
+                f"    warning: {origin} is not in REVIEWS_CORS_ORIGINS ({', '.join(allowed)}): the browser "
+                "will refuse the API's answers to the page; add it and run make up again"
+            )
     return f"{origin}/?product={SMOKE_PRODUCT}"
 
 

@@ -59,8 +59,13 @@ def shared_provider(stack: Stack) -> Iterator[Stack]:
     log = private_directory(stack.log_dir) / "provider.log"
     with open(log, "wb", opener=private_opener) as output:
         process = subprocess.Popen(
-            [str(provider_binary(stack.directory)), "-debug"], cwd=stack.directory, env={**stack.env(), **SETTINGS},
-            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.DEVNULL, start_new_session=True,
+            [str(provider_binary(stack.directory)), "-debug"],
+            cwd=stack.directory,
+            env={**stack.env(), **SETTINGS},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
     try:
         reattach = _reattach_value(process, log)

@@ -65,8 +65,9 @@ class Stack:
             "CHECKPOINT_DISABLE": "1",
         }
 
-    def run(self, *args: str, log_name: str | None = None, echo: Callable[[str], None] | None = None,
-            check: bool = True) -> str:
+    def run(
+        self, *args: str, log_name: str | None = None, echo: Callable[[str], None] | None = None, check: bool = True
+    ) -> str:
         """Runs `terraform <args>` here; returns its (redacted) output.
 
         Each line is passed to `echo` as it arrives; the whole output is written to
@@ -75,8 +76,13 @@ class Stack:
         command = ["terraform", f"-chdir={self.directory}", *args]
         with _forwarding_interrupts() as interrupts:
             process = subprocess.Popen(
-                command, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                command,
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,
             )
             interrupts.process = process
             if interrupts.received:  # interrupted while it was starting
@@ -108,8 +114,9 @@ class Stack:
         secrets = frozenset(secrets)
         return dataclasses.replace(self, redact=lambda text: redact_text(text, secrets))
 
-    def plan_has_changes(self, *args: str, log_name: str | None = None,
-                         echo: Callable[[str], None] | None = None) -> bool:
+    def plan_has_changes(
+        self, *args: str, log_name: str | None = None, echo: Callable[[str], None] | None = None
+    ) -> bool:
         """`terraform plan -detailed-exitcode <args>`: True when it plans changes. Terraform
         says so by exiting 2, which is no failure."""
         try:
@@ -141,8 +148,12 @@ def _forwarding_interrupts() -> Iterator[_Interrupts]:
             print(f"\n{name} again: still waiting for Terraform to stop safely", file=sys.stderr, flush=True)
             return
         state.received = name
-        print(f"\n{name}: asking Terraform to stop safely (finishing what it started, "
-              "saving the state, releasing the lock) ...", file=sys.stderr, flush=True)
+        print(
+            f"\n{name}: asking Terraform to stop safely (finishing what it started, "
+            "saving the state, releasing the lock) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         if state.process and state.process.poll() is None:
             os.killpg(state.process.pid, signal.SIGINT)
 

@@ -48,8 +48,14 @@ class Workspace:
     environ: Mapping[str, str]
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] = os.environ, *, target: str | None = None,
-             environment: str | None = None, project_dir: Path = PROJECT_ROOT) -> "Workspace":
+    def load(
+        cls,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        target: str | None = None,
+        environment: str | None = None,
+        project_dir: Path = PROJECT_ROOT,
+    ) -> "Workspace":
         """The workspace `environ`'s settings select; `target` and `environment` override
         REVIEWS_TARGET and ENVIRONMENT_SUFFIX."""
         settings = {name: value for name, value in environ.items() if is_setting(name)}
@@ -73,7 +79,8 @@ class Workspace:
         """What synth and Terraform run with. The local target gets none of the caller's AWS_*
         variables (profile, keys, endpoint URLs): its settings alone decide where Terraform goes."""
         inherited = {
-            name: value for name, value in self.environ.items()
+            name: value
+            for name, value in self.environ.items()
             if not is_setting(name) and not (self.config.target.is_local and name.startswith("AWS_"))
         }
         return {**inherited, **tool_settings(self.project_dir), **self.settings}
@@ -81,8 +88,11 @@ class Workspace:
     def synthesize(self) -> Path:
         """`python main.py` with this workspace's settings: writes cdktf.out/stacks/<stack>/."""
         result = subprocess.run(
-            [sys.executable, "main.py"], cwd=self.project_dir, env=self.process_environment(),
-            capture_output=True, text=True,
+            [sys.executable, "main.py"],
+            cwd=self.project_dir,
+            env=self.process_environment(),
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise DeployError(result.stderr.strip() or f"synth exited {result.returncode}")

@@ -42,8 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     gw.add_argument("--stage", required=True)
     gw.add_argument("--port", type=int, default=8080)
     gw.add_argument("--workers", type=int, default=2, help="warm workers per function (default 2)")
-    gw.add_argument("--refresh-seconds", type=float, default=5.0,
-                    help="re-read the deployment at most this often; 0: only at start (default 5)")
+    gw.add_argument(
+        "--refresh-seconds",
+        type=float,
+        default=5.0,
+        help="re-read the deployment at most this often; 0: only at start (default 5)",
+    )
 
     shop = commands.add_parser("storefront", help="serve the storefront demo page, which calls the API cross-origin")
     shop.add_argument("--endpoint", default=emulator.endpoint_for(emulator.DEFAULT_PORT))
@@ -88,8 +92,9 @@ def _gateway(args) -> int:
     from localaws.gateway import LocalGateway, make_server
 
     try:
-        gateway = LocalGateway(args.endpoint, args.region, args.rest_api_name, args.stage,
-                               args.workers, args.refresh_seconds)
+        gateway = LocalGateway(
+            args.endpoint, args.region, args.rest_api_name, args.stage, args.workers, args.refresh_seconds
+        )
     except (LookupError, OSError, BotoCoreError, ClientError) as error:
         print(f"cannot read the deployment from {args.endpoint}: {error}", file=sys.stderr)
         return 1
@@ -100,8 +105,9 @@ def _gateway(args) -> int:
         print(f"cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
         return 1
     try:
-        return _serve(server, f"serving {args.rest_api_name} stage {args.stage} at "
-                              f"http://127.0.0.1:{args.port}/{args.stage}/")
+        return _serve(
+            server, f"serving {args.rest_api_name} stage {args.stage} at http://127.0.0.1:{args.port}/{args.stage}/"
+        )
     finally:  # `kill` stops the warm workers too
         gateway.close()
 

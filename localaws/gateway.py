@@ -75,8 +75,15 @@ class Serving:
 class LocalGateway:
     """The state behind the HTTP side: deployment, function pools, throttle buckets."""
 
-    def __init__(self, endpoint: str, region: str, rest_api_name: str, stage: str,
-                 workers_per_function: int = 2, refresh_seconds: float = 5.0):
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        rest_api_name: str,
+        stage: str,
+        workers_per_function: int = 2,
+        refresh_seconds: float = 5.0,
+    ):
         self.source = (endpoint, region, rest_api_name, stage)
         self.workers_per_function = workers_per_function
         self.refresh_seconds = refresh_seconds
@@ -95,8 +102,10 @@ class LocalGateway:
         for arn, function in deployed.functions.items():
             warm = unchanged.pop(function, None)
             pools[arn] = warm or FunctionPool(
-                function, deployment_module.fetch_code(deployed.endpoint, function),
-                deployed.endpoint, self.workers_per_function,
+                function,
+                deployment_module.fetch_code(deployed.endpoint, function),
+                deployed.endpoint,
+                self.workers_per_function,
             )
         for retired in unchanged.values():
             retired.close()

@@ -115,8 +115,14 @@ class GatewayConnection(socketserver.StreamRequestHandler):
             document = gateway.openapi_document(self.connection.getsockname()[1])
             return 200, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], document
         stage, _, rest = path.lstrip("/").partition("/")
-        request = HttpRequest(method=head.method, path="/" + rest, query=query, headers=head.headers,
-                              body=body, source_ip=self.client_address[0])
+        request = HttpRequest(
+            method=head.method,
+            path="/" + rest,
+            query=query,
+            headers=head.headers,
+            body=body,
+            source_ip=self.client_address[0],
+        )
         try:
             return gateway.handle(request, stage, request_id)
         except Exception:  # noqa: BLE001 - a gateway bug must still answer, as API Gateway would

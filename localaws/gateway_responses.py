@@ -29,18 +29,23 @@ class GatewayError:
 
 
 MISSING_AUTHENTICATION_TOKEN = GatewayError(
-    "MISSING_AUTHENTICATION_TOKEN", 403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+    "MISSING_AUTHENTICATION_TOKEN", 403, "MissingAuthenticationTokenException", "Missing Authentication Token"
+)
 # A missing key and a wrong key get the same answer.
 INVALID_API_KEY = GatewayError("INVALID_API_KEY", 403, "ForbiddenException", "Forbidden")
 THROTTLED = GatewayError("THROTTLED", 429, "TooManyRequestsException", "Too Many Requests")
 INTEGRATION_TIMEOUT = GatewayError(
-    "INTEGRATION_TIMEOUT", 504, "InternalServerErrorException", "Endpoint request timed out")
+    "INTEGRATION_TIMEOUT", 504, "InternalServerErrorException", "Endpoint request timed out"
+)
 # A function error or a malformed proxy response has no type of its own.
 FUNCTION_FAILED = GatewayError("DEFAULT_5XX", 502, "InternalServerErrorException", "Internal server error")
 INTERNAL_ERROR = GatewayError("DEFAULT_5XX", 500, "InternalServerErrorException", "Internal server error")
 UNSUPPORTED_INTEGRATION = GatewayError(
-    "API_CONFIGURATION_ERROR", 500, "InternalServerErrorException",
-    "Local gateway serves only AWS_PROXY Lambda integrations")
+    "API_CONFIGURATION_ERROR",
+    500,
+    "InternalServerErrorException",
+    "Local gateway serves only AWS_PROXY Lambda integrations",
+)
 # Not documented by AWS: the error type is a guess in AWS's naming style.
 REQUEST_TOO_LARGE = GatewayError("REQUEST_TOO_LARGE", 413, "RequestTooLargeException", "Request Too Long")
 
@@ -75,17 +80,21 @@ class RequestValues:
 NO_REQUEST_VALUES = RequestValues([], {}, {})  # the request could not be read
 
 
-def render(error: GatewayError, customized: dict[str, GatewayResponse], request: RequestValues,
-           request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+def render(
+    error: GatewayError, customized: dict[str, GatewayResponse], request: RequestValues, request_id: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) of `error`, with the API's customization applied."""
     response = customized.get(error.response_type) or customized.get(
-        "DEFAULT_4XX" if error.status < 500 else "DEFAULT_5XX")
+        "DEFAULT_4XX" if error.status < 500 else "DEFAULT_5XX"
+    )
     if response is None:
         response = GatewayResponse(None, {}, {})
     content_type, template = _template(response.templates)
-    headers = {"content-type": ("Content-Type", content_type),
-               "x-amzn-requestid": ("x-amzn-RequestId", request_id),
-               "x-amzn-errortype": ("x-amzn-ErrorType", error.error_type)}
+    headers = {
+        "content-type": ("Content-Type", content_type),
+        "x-amzn-requestid": ("x-amzn-RequestId", request_id),
+        "x-amzn-errortype": ("x-amzn-ErrorType", error.error_type),
+    }
     for name, value in _mapped_headers(response.parameters, request):
         headers[name.lower()] = (name, value)
     body = _fill_template(template, error, request_id).encode()

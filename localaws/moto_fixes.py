@@ -105,8 +105,9 @@ def _patch_put_rest_api() -> None:
         args["integration_type"] = (args["integration_type"] or "").upper() or None
         return args
 
-    def put_rest_api(self: APIGatewayBackend, function_id: str, api_doc: dict[str, Any],
-                     fail_on_warnings: bool, mode: str = "merge") -> Any:
+    def put_rest_api(
+        self: APIGatewayBackend, function_id: str, api_doc: dict[str, Any], fail_on_warnings: bool, mode: str = "merge"
+    ) -> Any:
         api = original(self, function_id, api_doc, fail_on_warnings, mode)
         schemes = api_doc.get("components", {}).get("securitySchemes", {})
         key_schemes = {name for name, scheme in schemes.items() if scheme.get("type") == "apiKey"}

@@ -83,10 +83,20 @@ def build_event(
 
 
 # Identity fields API Gateway sends as null when the caller is not IAM- or Cognito-authorized.
-_NO_CALLER_IDENTITY = dict.fromkeys([
-    "cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "principalOrgId",
-    "accessKey", "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user",
-])
+_NO_CALLER_IDENTITY = dict.fromkeys(
+    [
+        "cognitoIdentityPoolId",
+        "accountId",
+        "cognitoIdentityId",
+        "caller",
+        "principalOrgId",
+        "accessKey",
+        "cognitoAuthenticationType",
+        "cognitoAuthenticationProvider",
+        "userArn",
+        "user",
+    ]
+)
 
 
 def _single_and_multi(pairs) -> tuple[dict[str, str], dict[str, list[str]]]:

@@ -27,20 +27,22 @@ from .lifecycle import replaced_with
 from .openapi import api_gateway_definition, invoke_uri
 
 # One JSON object per request; no bodies, no query strings (they can hold customer text).
-ACCESS_LOG_FORMAT = json.dumps({
-    "requestId": "$context.requestId",
-    "ip": "$context.identity.sourceIp",
-    "requestTime": "$context.requestTime",
-    "httpMethod": "$context.httpMethod",
-    "resourcePath": "$context.resourcePath",
-    "status": "$context.status",
-    "responseLength": "$context.responseLength",
-    "latencyMs": "$context.responseLatency",
-    "integrationLatencyMs": "$context.integrationLatency",
-    "integrationError": "$context.integration.error",
-    "apiKeyId": "$context.identity.apiKeyId",
-    "xrayTraceId": "$context.xrayTraceId",
-})
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integrationLatency",
+        "integrationError": "$context.integration.error",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "xrayTraceId": "$context.xrayTraceId",
+    }
+)
 PUSH_TO_CLOUDWATCH_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
@@ -52,11 +54,16 @@ class ReviewsApi(Construct):
         self.config = config
         self.name = config.name
         self.stage_name = config.stage_name
-        body = json.dumps(api_gateway_definition(
-            config.name, invoke_uri(target.region, target.account_id, function.name), config.cors_origins,
-        ))
+        body = json.dumps(
+            api_gateway_definition(
+                config.name,
+                invoke_uri(target.region, target.account_id, function.name),
+                config.cors_origins,
+            )
+        )
         api = api_gateway_rest_api.ApiGatewayRestApi(
-            self, "api",
+            self,
+            "api",
             name=config.name,
             description="Product Reviews API",
             body=body,
@@ -64,7 +71,8 @@ class ReviewsApi(Construct):
             endpoint_configuration=api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
         )
         deployment = api_gateway_deployment.ApiGatewayDeployment(
-            self, "deployment",
+            self,
+            "deployment",
             rest_api_id=api.id,
             # A new deployment whenever the definition changes; the stage moves to it before the
             # old one is deleted. Its only dependency is the REST API (see openapi.invoke_uri).
@@ -83,13 +91,15 @@ class ReviewsApi(Construct):
         """The stage with X-Ray, JSON access logs, execution logs and throttling."""
         config = self.config
         access_logs = cloudwatch_log_group.CloudwatchLogGroup(
-            self, "access_logs",
+            self,
+            "access_logs",
             name=f"/aws/apigateway/{config.name}/access",
             retention_in_days=config.log_retention_days,
         )
         # API Gateway writes execution logs here; creating it first gives it a retention.
         execution_logs = cloudwatch_log_group.CloudwatchLogGroup(
-            self, "execution_logs",
+            self,
+            "execution_logs",
             name=f"API-Gateway-Execution-Logs_{api.id}/{config.stage_name}",
             retention_in_days=config.log_retention_days,
         )
@@ -97,7 +107,8 @@ class ReviewsApi(Construct):
         if config.manage_account_logging_role:
             dependencies.append(self._account_logging_role())
         stage = api_gateway_stage.ApiGatewayStage(
-            self, "stage",
+            self,
+            "stage",
             rest_api_id=api.id,
             deployment_id=deployment.id,
             stage_name=config.stage_name,
@@ -108,7 +119,8 @@ class ReviewsApi(Construct):
             depends_on=dependencies,
         )
         api_gateway_method_settings.ApiGatewayMethodSettings(
-            self, "method_settings",
+            self,
+            "method_settings",
             rest_api_id=api.id,
             stage_name=stage.stage_name,
             method_path="*/*",
@@ -127,7 +139,8 @@ class ReviewsApi(Construct):
     def _invoke_permission(self, api: api_gateway_rest_api.ApiGatewayRestApi, function: ReviewsFunction) -> None:
         """Lets the stage invoke the function (a replaced function loses this resource policy)."""
         lambda_permission.LambdaPermission(
-            self, "invoke",
+            self,
+            "invoke",
             statement_id="AllowApiGatewayInvoke",
             action="lambda:InvokeFunction",
             function_name=function.function.function_name,
@@ -142,13 +155,15 @@ class ReviewsApi(Construct):
         """The API key POST /reviews needs, in a usage plan with throttling and a daily quota."""
         config = self.config
         key = api_gateway_api_key.ApiGatewayApiKey(
-            self, "storefront_key",
+            self,
+            "storefront_key",
             name=f"{config.name}-storefront",
             description="Sent as x-api-key by the storefront to POST reviews",
             enabled=True,
         )
         plan = api_gateway_usage_plan.ApiGatewayUsagePlan(
-            self, "usage_plan",
+            self,
+            "usage_plan",
             name=f"{config.name}-storefront",
             api_stages=[api_gateway_usage_plan.ApiGatewayUsagePlanApiStages(api_id=api.id, stage=stage.stage_name)],
             throttle_settings=api_gateway_usage_plan.ApiGatewayUsagePlanThrottleSettings(
@@ -168,12 +183,16 @@ class ReviewsApi(Construct):
         """The account-wide role API Gateway logs through: one per account and region, so
         turn it off (REVIEWS_MANAGE_API_GATEWAY_ACCOUNT=false) where something else owns it."""
         role = iam_role.IamRole(
-            self, "cloudwatch_role",
+            self,
+            "cloudwatch_role",
             name=f"{self.config.name}-cloudwatch",
             assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
         )
         iam_role_policy_attachment.IamRolePolicyAttachment(
-            self, "cloudwatch_role_policy", role=role.name, policy_arn=PUSH_TO_CLOUDWATCH_POLICY,
+            self,
+            "cloudwatch_role_policy",
+            role=role.name,
+            policy_arn=PUSH_TO_CLOUDWATCH_POLICY,
             lifecycle=replaced_with(role),
         )
         return api_gateway_account.ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn)

@@ -81,7 +81,6 @@ def enable_fast_provider_loading() -> None:
         os.environ.pop("NODE_OPTIONS", None)
 
 
-
 def _package() -> ModuleType:
     loaded = sys.modules.get(PACKAGE)
     if loaded is not None:

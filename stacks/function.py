@@ -54,7 +54,8 @@ class ReviewsFunction(Construct):
         asset = TerraformAsset(self, "code", path=str(package), type=AssetType.FILE)
 
         self.role = role = iam_role.IamRole(
-            self, "role",
+            self,
+            "role",
             name=f"{config.name}-role",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
         )
@@ -65,13 +66,15 @@ class ReviewsFunction(Construct):
 
         # Created before the function so Lambda never makes one without retention.
         self.log_group = cloudwatch_log_group.CloudwatchLogGroup(
-            self, "logs",
+            self,
+            "logs",
             name=f"/aws/lambda/{config.name}",
             retention_in_days=config.log_retention_days,
         )
 
         self.function = lambda_function.LambdaFunction(
-            self, "function",
+            self,
+            "function",
             function_name=config.name,
             description="Product Reviews API handler (handlers/reviews)",
             role=role.arn,
@@ -81,15 +84,15 @@ class ReviewsFunction(Construct):
             source_code_hash=base64.b64encode(hashlib.sha256(package.read_bytes()).digest()).decode(),
             memory_size=config.memory_mb,
             timeout=config.timeout_seconds,
-            reserved_concurrent_executions=(
-                -1 if config.reserved_concurrency is None else config.reserved_concurrency
-            ),
+            reserved_concurrent_executions=(-1 if config.reserved_concurrency is None else config.reserved_concurrency),
             tracing_config=lambda_function.LambdaFunctionTracingConfig(mode="Active"),
-            environment=lambda_function.LambdaFunctionEnvironment(variables={
-                contract.TABLE_NAME_VARIABLE: table_name,
-                contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
-                contract.ALLOWED_ORIGINS_VARIABLE: ",".join(config.cors_origins),
-            }),
+            environment=lambda_function.LambdaFunctionEnvironment(
+                variables={
+                    contract.TABLE_NAME_VARIABLE: table_name,
+                    contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
+                    contract.ALLOWED_ORIGINS_VARIABLE: ",".join(config.cors_origins),
+                }
+            ),
             depends_on=[self.log_group],
         )
         self.name = config.name

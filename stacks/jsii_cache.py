@@ -95,17 +95,23 @@ def main() -> int:
         print(f"loading what a synth loads into a jsii kernel (cache: {root}) ...", flush=True)
         load_synth_assemblies()
         loaded = time.perf_counter()
-        print(f"  loaded in {loaded - started:.1f} s; keeping the kernel up until jsii has indexed every package",
-              flush=True)
+        print(
+            f"  loaded in {loaded - started:.1f} s; keeping the kernel up until jsii has indexed every package",
+            flush=True,
+        )
         packages = wait_for_indexes(root, INDEX_WAIT_SECONDS)
     except CacheNotReady as problem:
         print(f"jsii package cache not ready: {problem}", file=sys.stderr)
         return 1
     written = [package_label(root, p) for p in packages if p not in indexed_before]
-    print(f"  {time.perf_counter() - loaded:.1f} s more; "
-          f"runtime index written for: {', '.join(written) or 'none (all had it)'}")
-    print(f"jsii package cache ready in {time.perf_counter() - started:.1f} s: "
-          f"{', '.join(package_label(root, p) for p in packages)}, each with its runtime index")
+    print(
+        f"  {time.perf_counter() - loaded:.1f} s more; "
+        f"runtime index written for: {', '.join(written) or 'none (all had it)'}"
+    )
+    print(
+        f"jsii package cache ready in {time.perf_counter() - started:.1f} s: "
+        f"{', '.join(package_label(root, p) for p in packages)}, each with its runtime index"
+    )
     return 0
 
 

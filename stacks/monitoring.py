@@ -56,21 +56,33 @@ class Metrics:
 
 class ReviewsMonitoring(Construct):
     def __init__(
-        self, scope: Construct, id: str, config: MonitoringConfig, *,
-        environment: str, target: TargetConfig, api: ReviewsApi, function: ReviewsFunction, table: ReviewsTable,
+        self,
+        scope: Construct,
+        id: str,
+        config: MonitoringConfig,
+        *,
+        environment: str,
+        target: TargetConfig,
+        api: ReviewsApi,
+        function: ReviewsFunction,
+        table: ReviewsTable,
     ):
         super().__init__(scope, id)
         self.name_prefix = f"ProductReviews-{environment}"
         self.target = target
         self.topic = sns_topic.SnsTopic(
-            self, "alarm_topic",
+            self,
+            "alarm_topic",
             name=f"{self.name_prefix}-alarms",
             kms_master_key_id=self._alarm_topic_key().arn,
         )
         if config.alarm_email:
             sns_topic_subscription.SnsTopicSubscription(
-                self, "alarm_email",
-                topic_arn=self.topic.arn, protocol="email", endpoint=config.alarm_email,
+                self,
+                "alarm_email",
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=config.alarm_email,
                 lifecycle=replaced_with(self.topic),
             )
         table_dims = {"TableName": table.name}
@@ -95,32 +107,43 @@ class ReviewsMonitoring(Construct):
             ("Lambda throttles", [m.of_function("Throttles")]),
             ("DynamoDB consumed read capacity", m.of_table("ConsumedReadCapacityUnits")),
             ("DynamoDB consumed write capacity", m.of_table("ConsumedWriteCapacityUnits")),
-            ("DynamoDB throttle events", [
-                metric("AWS/DynamoDB", name, dims)
-                for dims in (m.table, m.index)
-                for name in ("ReadThrottleEvents", "WriteThrottleEvents")
-            ]),
+            (
+                "DynamoDB throttle events",
+                [
+                    metric("AWS/DynamoDB", name, dims)
+                    for dims in (m.table, m.index)
+                    for name in ("ReadThrottleEvents", "WriteThrottleEvents")
+                ],
+            ),
         ]
         cloudwatch_dashboard.CloudwatchDashboard(
-            self, "dashboard",
+            self,
+            "dashboard",
             dashboard_name=self.name_prefix,
-            dashboard_body=json.dumps({"widgets": [
+            dashboard_body=json.dumps(
                 {
-                    "type": "metric",
-                    "x": (i % 2) * 12, "y": (i // 2) * 6, "width": 12, "height": 6,
-                    "properties": {
-                        "title": title,
-                        "region": self.target.region,
-                        "period": PERIOD_SECONDS,
-                        "view": "timeSeries",
-                        "metrics": [
-                            [q["namespace"], q["name"], *sum(q["dimensions"].items(), ()), {"stat": q["stat"]}]
-                            for q in queries
-                        ],
-                    },
+                    "widgets": [
+                        {
+                            "type": "metric",
+                            "x": (i % 2) * 12,
+                            "y": (i // 2) * 6,
+                            "width": 12,
+                            "height": 6,
+                            "properties": {
+                                "title": title,
+                                "region": self.target.region,
+                                "period": PERIOD_SECONDS,
+                                "view": "timeSeries",
+                                "metrics": [
+                                    [q["namespace"], q["name"], *sum(q["dimensions"].items(), ()), {"stat": q["stat"]}]
+                                    for q in queries
+                                ],
+                            },
+                        }
+                        for i, (title, queries) in enumerate(widgets)
+                    ]
                 }
-                for i, (title, queries) in enumerate(widgets)
-            ]}),
+            ),
         )
 
     def _alarms(self, m: Metrics) -> None:
@@ -130,12 +153,14 @@ class ReviewsMonitoring(Construct):
             threshold=10,
             expression="IF(requests > 0, 100 * errors / requests, 0)",
             metrics={"errors": m.of_api("4XXError"), "requests": m.of_api("Count")},
-            evaluation_periods=2, datapoints_to_alarm=1,
+            evaluation_periods=2,
+            datapoints_to_alarm=1,
         )
         self._alarm(
             "api_5xx",
             "The API answered 5xx (function faults, timeouts or integration errors)",
-            threshold=0, metrics={"errors": m.of_api("5XXError")},
+            threshold=0,
+            metrics={"errors": m.of_api("5XXError")},
         )
         self._alarm(
             "lambda_errors",
@@ -147,7 +172,8 @@ class ReviewsMonitoring(Construct):
         self._alarm(
             "lambda_throttles",
             "Invocations were throttled: reserved concurrency is exhausted",
-            threshold=0, metrics={"throttles": m.of_function("Throttles")},
+            threshold=0,
+            metrics={"throttles": m.of_function("Throttles")},
         )
         throttle_metrics = {
             f"{scope}_{kind}": metric("AWS/DynamoDB", f"{kind.capitalize()}ThrottleEvents", dims)
@@ -157,35 +183,40 @@ class ReviewsMonitoring(Construct):
         self._alarm(
             "dynamodb_throttles",
             "DynamoDB throttled reads or writes on the table or its reviewer index",
-            threshold=0, expression=" + ".join(throttle_metrics), metrics=throttle_metrics,
+            threshold=0,
+            expression=" + ".join(throttle_metrics),
+            metrics=throttle_metrics,
         )
 
     def _alarm_topic_key(self) -> kms_key.KmsKey:
         """A customer-managed key for the alarm topic: CloudWatch cannot publish to a topic
         encrypted with the AWS managed key aws/sns, whose policy cannot be given to it."""
         key = kms_key.KmsKey(
-            self, "alarm_topic_key",
+            self,
+            "alarm_topic_key",
             description=f"Encrypts the {self.name_prefix} alarm topic",
             enable_key_rotation=True,
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "AccountAdministersTheKey",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{self.target.account_id}:root"},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "CloudWatchAlarmsPublish",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        "Resource": "*",
-                    },
-                ],
-            }),
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersTheKey",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{self.target.account_id}:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "CloudWatchAlarmsPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ),
         )
         kms_alias.KmsAlias(
             self, "alarm_topic_key_alias", name=f"alias/{self.name_prefix}-alarms", target_key_id=key.key_id
@@ -193,8 +224,15 @@ class ReviewsMonitoring(Construct):
         return key
 
     def _alarm(
-        self, key: str, description: str, *, threshold: float, metrics: dict[str, Metric],
-        expression: str | None = None, evaluation_periods: int = 1, datapoints_to_alarm: int = 1,
+        self,
+        key: str,
+        description: str,
+        *,
+        threshold: float,
+        metrics: dict[str, Metric],
+        expression: str | None = None,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int = 1,
     ) -> None:
         """An alarm on one metric, or on `expression` over several, notifying on ALARM and OK.
         No data means no traffic, which is healthy: missing data never breaches."""
@@ -203,18 +241,27 @@ class ReviewsMonitoring(Construct):
                 id=query_id,
                 return_data=expression is None,
                 metric=cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric(
-                    namespace=query["namespace"], metric_name=query["name"], dimensions=query["dimensions"],
-                    stat=query["stat"], period=PERIOD_SECONDS,
+                    namespace=query["namespace"],
+                    metric_name=query["name"],
+                    dimensions=query["dimensions"],
+                    stat=query["stat"],
+                    period=PERIOD_SECONDS,
                 ),
             )
             for query_id, query in metrics.items()
         ]
         if expression is not None:
-            queries.append(cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
-                id="result", expression=expression, label=description, return_data=True,
-            ))
+            queries.append(
+                cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
+                    id="result",
+                    expression=expression,
+                    label=description,
+                    return_data=True,
+                )
+            )
         cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-            self, key,
+            self,
+            key,
             alarm_name=f"{self.name_prefix}-{key.replace('_', '-')}",
             alarm_description=description,
             comparison_operator="GreaterThanThreshold",

@@ -144,8 +144,10 @@ SERVERS = [
 def public_document() -> dict[str, object]:
     def operation(route: contract.Route) -> Operation:
         parameters = path_parameters(route.path, components.ref("schemas", "Id"))
-        return {**route_operation(route, parameters + components.PARAMETERS[route.operation_id]),
-                **components.OPERATIONS[route.operation_id]}
+        return {
+            **route_operation(route, parameters + components.PARAMETERS[route.operation_id]),
+            **components.OPERATIONS[route.operation_id],
+        }
 
     def preflight(path: str) -> Operation:
         # A preflight is answered for the resource, whatever the parameter's value.
@@ -162,9 +164,12 @@ def public_document() -> dict[str, object]:
         "info": {"title": TITLE, "version": "1", "description": DESCRIPTION},
         "servers": SERVERS,
         "paths": paths(operation, preflight),
-        "components": {**components.COMPONENTS, "securitySchemes": {
-            API_KEY_SCHEME: {**API_KEY_SECURITY_SCHEME, "description": "The storefront's API key"},
-        }},
+        "components": {
+            **components.COMPONENTS,
+            "securitySchemes": {
+                API_KEY_SCHEME: {**API_KEY_SECURITY_SCHEME, "description": "The storefront's API key"},
+            },
+        },
     }
 
 

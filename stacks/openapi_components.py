@@ -23,20 +23,27 @@ def anchored(pattern: str) -> str:
 def text(field: str) -> dict[str, object]:
     limit = contract.TEXT_LIMITS[field]
     return {
-        "type": ["string", "null"], "minLength": 1, "maxLength": limit,
+        "type": ["string", "null"],
+        "minLength": 1,
+        "maxLength": limit,
         "description": f"Optional; null or absent for none. 1-{limit} characters once surrounding "
-                       "whitespace is trimmed (the review stores the trimmed text); blank is invalid.",
+        "whitespace is trimmed (the review stores the trimmed text); blank is invalid.",
     }
 
 
 def error_body(*codes: str) -> dict[str, object]:
     return {
-        "type": "object", "additionalProperties": False, "required": ["error", "message", "details"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["error", "message", "details"],
         "properties": {
             "error": {"enum": list(codes), "description": "What went wrong, for programs"},
             "message": {"type": "string", "description": "What went wrong, for people"},
-            "details": {"type": "array", "items": ref("schemas", "Problem"),
-                        "description": "One entry per invalid field or parameter (400); empty otherwise"},
+            "details": {
+                "type": "array",
+                "items": ref("schemas", "Problem"),
+                "description": "One entry per invalid field or parameter (400); empty otherwise",
+            },
         },
     }
 
@@ -46,29 +53,37 @@ def error_body(*codes: str) -> dict[str, object]:
 STARS = [str(star) for star in range(contract.MIN_RATING, contract.MAX_RATING + 1)]
 SCHEMAS: dict[str, dict[str, object]] = {
     "Id": {
-        "type": "string", "pattern": anchored(contract.ID_PATTERN), "examples": ["sku-123"],
+        "type": "string",
+        "pattern": anchored(contract.ID_PATTERN),
+        "examples": ["sku-123"],
         "description": "A product or reviewer id: 1-64 characters from A-Z a-z 0-9 . _ : -",
     },
     "ReviewId": {
-        "type": "string", "pattern": anchored(contract.REVIEW_ID_PATTERN),
+        "type": "string",
+        "pattern": anchored(contract.REVIEW_ID_PATTERN),
         "examples": ["01JDQ3Z8M4X7V2K9T6B1N5R0CE"],
         "description": "A ULID (26 Crockford base32 characters): review ids sort by creation time",
     },
     "Rating": {"type": "integer", "minimum": contract.MIN_RATING, "maximum": contract.MAX_RATING},
     "NewReview": {
-        "type": "object", "additionalProperties": False, "required": ["product_id", "reviewer_id", "rating"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["product_id", "reviewer_id", "rating"],
         "properties": {
             "product_id": ref("schemas", "Id"),
             "reviewer_id": ref("schemas", "Id"),
-            "rating": {**ref("schemas", "Rating"),
-                       "description": "A JSON integer; 5.0 counts as 5, \"5\" and 4.5 do not"},
+            "rating": {
+                **ref("schemas", "Rating"),
+                "description": 'A JSON integer; 5.0 counts as 5, "5" and 4.5 do not',
+            },
             # A request's text must hold something besides whitespace.
             "title": {**text("title"), "pattern": r"\S"},
             "comment": {**text("comment"), "pattern": r"\S"},
         },
     },
     "Review": {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "required": ["product_id", "review_id", "reviewer_id", "rating", "title", "comment", "created_at"],
         "properties": {
             "product_id": ref("schemas", "Id"),
@@ -78,41 +93,58 @@ SCHEMAS: dict[str, dict[str, object]] = {
             "title": text("title"),
             "comment": text("comment"),
             "created_at": {
-                "type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+                "type": "string",
+                "format": "date-time",
+                "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
                 "description": "When the review was stored: ISO-8601 UTC with milliseconds",
             },
         },
     },
     "ReviewPage": {
-        "type": "object", "additionalProperties": False, "required": ["reviews", "next_token"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reviews", "next_token"],
         "properties": {
-            "reviews": {"type": "array", "items": ref("schemas", "Review"), "maxItems": contract.MAX_LIMIT,
-                        "description": "Newest first; `limit` reviews except on the last page (which can be empty)"},
+            "reviews": {
+                "type": "array",
+                "items": ref("schemas", "Review"),
+                "maxItems": contract.MAX_LIMIT,
+                "description": "Newest first; `limit` reviews except on the last page (which can be empty)",
+            },
             "next_token": {
-                "type": ["string", "null"], "pattern": "^[A-Za-z0-9_-]+$", "maxLength": contract.MAX_NEXT_TOKEN_CHARS,
+                "type": ["string", "null"],
+                "pattern": "^[A-Za-z0-9_-]+$",
+                "maxLength": contract.MAX_NEXT_TOKEN_CHARS,
                 "description": "Pass it as `next_token` with the same listing for the next page; null on the last page",
             },
         },
     },
     "RatingSummary": {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "required": ["product_id", "review_count", "average_rating", "ratings"],
         "properties": {
             "product_id": ref("schemas", "Id"),
             "review_count": {"type": "integer", "minimum": 0},
             "average_rating": {
-                "type": ["number", "null"], "minimum": contract.MIN_RATING, "maximum": contract.MAX_RATING,
+                "type": ["number", "null"],
+                "minimum": contract.MIN_RATING,
+                "maximum": contract.MAX_RATING,
                 "description": "Rounded to 2 decimals; null while the product has no reviews",
             },
             "ratings": {
-                "type": "object", "additionalProperties": False, "required": STARS,
+                "type": "object",
+                "additionalProperties": False,
+                "required": STARS,
                 "properties": {star: {"type": "integer", "minimum": 0} for star in STARS},
                 "description": "How many reviews gave each star rating",
             },
         },
     },
     "Problem": {
-        "type": "object", "additionalProperties": False, "required": ["field", "message"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["field", "message"],
         "properties": {
             "field": {"type": "string", "description": "The field, query parameter or header at fault"},
             "message": {"type": "string"},
@@ -120,7 +152,9 @@ SCHEMAS: dict[str, dict[str, object]] = {
         },
     },
     "GatewayMessage": {
-        "type": "object", "required": ["message"], "properties": {"message": {"type": "string"}},
+        "type": "object",
+        "required": ["message"],
+        "properties": {"message": {"type": "string"}},
         "description": "An answer of API Gateway itself, not of the function",
     },
 }
@@ -131,21 +165,45 @@ SCHEMAS: dict[str, dict[str, object]] = {
 ONE_OWNER = "Exactly one of `product_id` and `reviewer_id` is required."
 PARAMETERS: dict[str, list[dict[str, object]]] = {  # by operation id, besides path parameters
     "listReviews": [
-        {"name": "product_id", "in": "query", "schema": ref("schemas", "Id"),
-         "description": f"List this product's reviews. {ONE_OWNER}"},
-        {"name": "reviewer_id", "in": "query", "schema": ref("schemas", "Id"),
-         "description": f"List this reviewer's reviews, across products. {ONE_OWNER}"},
-        {"name": "limit", "in": "query", "description": "Reviews per page",
-         "schema": {"type": "integer", "minimum": 1, "maximum": contract.MAX_LIMIT, "default": contract.DEFAULT_LIMIT}},
-        {"name": "next_token", "in": "query", "description": "The previous page's `next_token` (same listing)",
-         "schema": {"type": "string", "minLength": 1, "maxLength": contract.MAX_NEXT_TOKEN_CHARS}},
+        {
+            "name": "product_id",
+            "in": "query",
+            "schema": ref("schemas", "Id"),
+            "description": f"List this product's reviews. {ONE_OWNER}",
+        },
+        {
+            "name": "reviewer_id",
+            "in": "query",
+            "schema": ref("schemas", "Id"),
+            "description": f"List this reviewer's reviews, across products. {ONE_OWNER}",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "description": "Reviews per page",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": contract.MAX_LIMIT,
+                "default": contract.DEFAULT_LIMIT,
+            },
+        },
+        {
+            "name": "next_token",
+            "in": "query",
+            "description": "The previous page's `next_token` (same listing)",
+            "schema": {"type": "string", "minLength": 1, "maxLength": contract.MAX_NEXT_TOKEN_CHARS},
+        },
     ],
     "createReview": [
-        {"name": contract.IDEMPOTENCY_KEY_HEADER, "in": "header",
-         "schema": {"type": "string", "pattern": anchored(contract.IDEMPOTENCY_KEY_PATTERN)},
-         "example": "7f9c2b1e-5d4a-4c1b-9e8f-2a3b4c5d6e7f",
-         "description": "Makes retries safe for 24 hours: the same key with the same review answers the "
-                        "first 201 again; with a different review, 422. Use a random value (a UUID)."},
+        {
+            "name": contract.IDEMPOTENCY_KEY_HEADER,
+            "in": "header",
+            "schema": {"type": "string", "pattern": anchored(contract.IDEMPOTENCY_KEY_PATTERN)},
+            "example": "7f9c2b1e-5d4a-4c1b-9e8f-2a3b4c5d6e7f",
+            "description": "Makes retries safe for 24 hours: the same key with the same review answers the "
+            "first 201 again; with a different review, 422. Use a random value (a UUID).",
+        },
     ],
     "getRating": [],
 }
@@ -154,14 +212,24 @@ PARAMETERS: dict[str, list[dict[str, object]]] = {  # by operation id, besides p
 # --- Headers -------------------------------------------------------------------------------
 
 HEADERS: dict[str, dict[str, object]] = {
-    "Vary": {"required": True, "schema": {"type": "string", "pattern": "Origin"},
-             "description": "`Origin`: the answer depends on the request's Origin (CORS)"},
+    "Vary": {
+        "required": True,
+        "schema": {"type": "string", "pattern": "Origin"},
+        "description": "`Origin`: the answer depends on the request's Origin (CORS)",
+    },
     "Access-Control-Allow-Origin": {
-        "schema": {"type": "string"}, "description": "The request's Origin when it is allowed, or `*` when any is"},
-    contract.REPLAYED_HEADER: {"schema": {"const": "true"},
-                               "description": "`true` when this is the stored answer to an Idempotency-Key retry"},
-    "Retry-After": {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"},
-                    "description": "Seconds to wait before retrying"},
+        "schema": {"type": "string"},
+        "description": "The request's Origin when it is allowed, or `*` when any is",
+    },
+    contract.REPLAYED_HEADER: {
+        "schema": {"const": "true"},
+        "description": "`true` when this is the stored answer to an Idempotency-Key retry",
+    },
+    "Retry-After": {
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        "description": "Seconds to wait before retrying",
+    },
     "Allow": {"required": True, "schema": {"type": "string"}, "description": "The methods the resource has"},
     "Access-Control-Allow-Methods": {"required": True, "schema": {"type": "string"}},
     "Access-Control-Allow-Headers": {"required": True, "schema": {"type": "string"}},
@@ -179,14 +247,19 @@ def headers(*names: str) -> dict[str, object]:
 
 def answer(description: str, schema: dict[str, object], example: object, *header_names: str) -> dict[str, object]:
     """An answer of the function: JSON, with the CORS headers."""
-    return {"description": description, **headers(*header_names),
-            "content": {JSON: {"schema": schema, "example": example}}}
+    return {
+        "description": description,
+        **headers(*header_names),
+        "content": {JSON: {"schema": schema, "example": example}},
+    }
 
 
 def gateway_answer(description: str, message: str) -> dict[str, object]:
     """An answer of API Gateway itself: {"message"}, before or instead of the function."""
-    return {"description": description,
-            "content": {JSON: {"schema": ref("schemas", "GatewayMessage"), "example": {"message": message}}}}
+    return {
+        "description": description,
+        "content": {JSON: {"schema": ref("schemas", "GatewayMessage"), "example": {"message": message}}},
+    }
 
 
 def error_example(code: str, message: str, details: list[dict[str, object]] | None = None) -> dict[str, object]:
@@ -194,72 +267,117 @@ def error_example(code: str, message: str, details: list[dict[str, object]] | No
 
 
 REVIEW_EXAMPLE = {
-    "product_id": "sku-123", "review_id": "01JDQ3Z8M4X7V2K9T6B1N5R0CE", "reviewer_id": "user-42",
-    "rating": 5, "title": "Great kettle", "comment": None, "created_at": "2025-11-26T23:30:10.123Z",
+    "product_id": "sku-123",
+    "review_id": "01JDQ3Z8M4X7V2K9T6B1N5R0CE",
+    "reviewer_id": "user-42",
+    "rating": 5,
+    "title": "Great kettle",
+    "comment": None,
+    "created_at": "2025-11-26T23:30:10.123Z",
 }
 RESPONSES: dict[str, dict[str, object]] = {
     "ReviewCreated": answer(
         "The stored review. A retry with the same Idempotency-Key and review answers this again, with "
         f"`{contract.REPLAYED_HEADER}: true`.",
-        ref("schemas", "Review"), REVIEW_EXAMPLE, contract.REPLAYED_HEADER),
-    "ReviewPage": answer("One page of reviews, newest first", ref("schemas", "ReviewPage"), {
-        "reviews": [REVIEW_EXAMPLE],
-        "next_token": "WyJwcm9kdWN0Iiwic2t1LTEyMyIsInNrdS0xMjMiLCIwMUpEUTNZMUEyQjNDNEQ1RTZGN0c4SDlKSyJdC2oOsts8SSs",
-    }),
-    "RatingSummary": answer("The product's rating summary (zero counts without reviews)",
-                            ref("schemas", "RatingSummary"), {
-        "product_id": "sku-123", "review_count": 4, "average_rating": 3.75,
-        "ratings": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 2},
-    }),
-    "Preflight": {"description": "The CORS preflight: the methods of this path and the headers a request may send",
-                  **headers("Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age")},
+        ref("schemas", "Review"),
+        REVIEW_EXAMPLE,
+        contract.REPLAYED_HEADER,
+    ),
+    "ReviewPage": answer(
+        "One page of reviews, newest first",
+        ref("schemas", "ReviewPage"),
+        {
+            "reviews": [REVIEW_EXAMPLE],
+            "next_token": "WyJwcm9kdWN0Iiwic2t1LTEyMyIsInNrdS0xMjMiLCIwMUpEUTNZMUEyQjNDNEQ1RTZGN0c4SDlKSyJdC2oOsts8SSs",
+        },
+    ),
+    "RatingSummary": answer(
+        "The product's rating summary (zero counts without reviews)",
+        ref("schemas", "RatingSummary"),
+        {
+            "product_id": "sku-123",
+            "review_count": 4,
+            "average_rating": 3.75,
+            "ratings": {"1": 1, "2": 0, "3": 0, "4": 1, "5": 2},
+        },
+    ),
+    "Preflight": {
+        "description": "The CORS preflight: the methods of this path and the headers a request may send",
+        **headers("Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"),
+    },
     "BadRequest": answer(
         "`invalid_json`: the body is not UTF-8 JSON or not a JSON object. `bad_request`: invalid or unknown "
         "fields, query parameters (each at most once), path parameter, next_token or Idempotency-Key; "
         "`details` names each problem.",
         error_body("invalid_json", "bad_request"),
-        error_example("bad_request", "The review is invalid.",
-                      [{"field": "rating", "message": "must be an integer from 1 to 5"}])),
+        error_example(
+            "bad_request", "The review is invalid.", [{"field": "rating", "message": "must be an integer from 1 to 5"}]
+        ),
+    ),
     "Forbidden": gateway_answer(
-        "API Gateway: the `x-api-key` header is missing or not a key of this stage", "Forbidden"),
+        "API Gateway: the `x-api-key` header is missing or not a key of this stage", "Forbidden"
+    ),
     "NotFound": answer(
         "The function's answer for a resource it does not serve. Through API Gateway a client gets "
         "403 Missing Authentication Token instead: the function only sees the documented paths.",
-        error_body("not_found"), error_example("not_found", "No such resource.")),
+        error_body("not_found"),
+        error_example("not_found", "No such resource."),
+    ),
     "MethodNotAllowed": answer(
         "The function's answer for a method the resource lacks, with `Allow`. Through API Gateway a "
         "client gets 403 Missing Authentication Token instead.",
-        error_body("method_not_allowed"), error_example("method_not_allowed", "Use one of: GET, POST, OPTIONS."),
-        "Allow"),
+        error_body("method_not_allowed"),
+        error_example("method_not_allowed", "Use one of: GET, POST, OPTIONS."),
+        "Allow",
+    ),
     "ReviewExists": answer(
         "The reviewer already reviewed this product (one review per reviewer and product); "
         "`details[0].review_id` is that review.",
         error_body("review_exists"),
-        error_example("review_exists", "This reviewer has already reviewed this product.", [
-            {"field": "reviewer_id", "message": "already reviewed this product",
-             "review_id": REVIEW_EXAMPLE["review_id"]}])),
+        error_example(
+            "review_exists",
+            "This reviewer has already reviewed this product.",
+            [
+                {
+                    "field": "reviewer_id",
+                    "message": "already reviewed this product",
+                    "review_id": REVIEW_EXAMPLE["review_id"],
+                }
+            ],
+        ),
+    ),
     "PayloadTooLarge": answer(
-        f"The body is over {contract.MAX_BODY_BYTES} bytes", error_body("payload_too_large"),
-        error_example("payload_too_large", f"The body exceeds {contract.MAX_BODY_BYTES} bytes.")),
+        f"The body is over {contract.MAX_BODY_BYTES} bytes",
+        error_body("payload_too_large"),
+        error_example("payload_too_large", f"The body exceeds {contract.MAX_BODY_BYTES} bytes."),
+    ),
     "UnsupportedMediaType": answer(
         "A Content-Type other than application/json (parameters such as charset are fine; none means JSON)",
         error_body("unsupported_media_type"),
-        error_example("unsupported_media_type", "Send the review as application/json.")),
+        error_example("unsupported_media_type", "Send the review as application/json."),
+    ),
     "IdempotencyKeyReused": answer(
         f"The {contract.IDEMPOTENCY_KEY_HEADER} was first used with a different review",
         error_body("idempotency_key_reused"),
-        error_example("idempotency_key_reused",
-                      f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with a different request.")),
+        error_example(
+            "idempotency_key_reused", f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with a different request."
+        ),
+    ),
     "TooManyRequests": gateway_answer(
-        "API Gateway: over the stage's rate or burst (or the API key's daily quota)", "Too Many Requests"),
+        "API Gateway: over the stage's rate or burst (or the API key's daily quota)", "Too Many Requests"
+    ),
     "InternalError": answer(
         "A fault on our side. Nothing about it is returned; it is logged with the request id.",
-        error_body("internal_error"), error_example("internal_error", "Something went wrong on our side.")),
+        error_body("internal_error"),
+        error_example("internal_error", "Something went wrong on our side."),
+    ),
     "BadGateway": gateway_answer("API Gateway: the function failed", "Internal server error"),
     "ServiceUnavailable": answer(
         "The table is throttling or unreachable, or a concurrent write collided: retry after `Retry-After`",
         error_body("service_unavailable"),
-        error_example("service_unavailable", "Too many requests right now; retry shortly."), "Retry-After"),
+        error_example("service_unavailable", "Too many requests right now; retry shortly."),
+        "Retry-After",
+    ),
     "GatewayTimeout": gateway_answer("API Gateway: the function did not answer in time", "Endpoint request timed out"),
 }
 
@@ -280,19 +398,37 @@ OPERATIONS: dict[str, dict[str, object]] = {  # by operation id
     },
     "createReview": {
         "description": "One review per reviewer and product. The review, the product's rating summary and "
-                       "the idempotency record are written together or not at all.",
+        "the idempotency record are written together or not at all.",
         "requestBody": {
             "required": True,
             "description": f"At most {contract.MAX_BODY_BYTES} bytes",
-            "content": {JSON: {"schema": ref("schemas", "NewReview"), "examples": {
-                "full": {"value": {"product_id": "sku-123", "reviewer_id": "user-42", "rating": 5,
-                                   "title": "Great kettle", "comment": "Boils a litre in two minutes."}},
-                "rating only": {"value": {"product_id": "sku-123", "reviewer_id": "user-7", "rating": 3}},
-            }}},
+            "content": {
+                JSON: {
+                    "schema": ref("schemas", "NewReview"),
+                    "examples": {
+                        "full": {
+                            "value": {
+                                "product_id": "sku-123",
+                                "reviewer_id": "user-42",
+                                "rating": 5,
+                                "title": "Great kettle",
+                                "comment": "Boils a litre in two minutes.",
+                            }
+                        },
+                        "rating only": {"value": {"product_id": "sku-123", "reviewer_id": "user-7", "rating": 3}},
+                    },
+                }
+            },
         },
-        **responses(status_201="ReviewCreated", status_403="Forbidden", status_409="ReviewExists",
-                    status_413="PayloadTooLarge", status_415="UnsupportedMediaType",
-                    status_422="IdempotencyKeyReused", **READ_ERRORS),
+        **responses(
+            status_201="ReviewCreated",
+            status_403="Forbidden",
+            status_409="ReviewExists",
+            status_413="PayloadTooLarge",
+            status_415="UnsupportedMediaType",
+            status_422="IdempotencyKeyReused",
+            **READ_ERRORS,
+        ),
     },
     "getRating": responses(status_200="RatingSummary", **READ_ERRORS),
 }

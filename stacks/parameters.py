@@ -11,7 +11,8 @@ class ReviewsParameters(Construct):
         super().__init__(scope, id)
         for name, (value, description) in values.items():
             ssm_parameter.SsmParameter(
-                self, name.replace("/", "_").replace("-", "_"),
+                self,
+                name.replace("/", "_").replace("-", "_"),
                 name=f"{prefix}{name}",
                 type="String",
                 value=value,

@@ -8,8 +8,18 @@ from .config import StackConfig, TargetConfig
 
 # Every service the stack touches; the local target points each at the emulator.
 EMULATED_SERVICES = (
-    "apigateway", "applicationautoscaling", "cloudwatch", "dynamodb", "iam", "kms", "lambda_",
-    "logs", "s3", "sns", "ssm", "sts",
+    "apigateway",
+    "applicationautoscaling",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda_",
+    "logs",
+    "s3",
+    "sns",
+    "ssm",
+    "sts",
 )
 # Emulator credentials: moto accepts any, and they must never be real ones.
 EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
@@ -20,9 +30,7 @@ def emulator_provider_settings(target: TargetConfig) -> dict:
     if not target.is_local:
         return {}
     return {
-        "endpoints": [provider.AwsProviderEndpoints(
-            **{service: target.endpoint for service in EMULATED_SERVICES}
-        )],
+        "endpoints": [provider.AwsProviderEndpoints(**{service: target.endpoint for service in EMULATED_SERVICES})],
         # The provider's 25 default retries turn an emulator gap into a long hang.
         "max_retries": 2,
         "s3_use_path_style": True,
@@ -52,7 +60,8 @@ class ProviderAndBackend(Construct):
     def __init__(self, scope: Construct, id: str, config: StackConfig):
         super().__init__(scope, id)
         provider.AwsProvider(
-            self, "aws",
+            self,
+            "aws",
             region=config.target.region,
             # Refuses any other account's credentials before touching anything.
             allowed_account_ids=[config.target.account_id],

@@ -22,15 +22,26 @@ class ReviewsStack(TerraformStack):
         table.grant_handler_access(function.role)
         api = ReviewsApi(self, "api", config.api, config.target, function)
         ReviewsMonitoring(
-            self, "monitoring", config.monitoring,
-            environment=config.environment, target=config.target, api=api, function=function, table=table,
+            self,
+            "monitoring",
+            config.monitoring,
+            environment=config.environment,
+            target=config.target,
+            api=api,
+            function=function,
+            table=table,
         )
-        ReviewsParameters(self, "parameters", config.parameter_prefix, {
-            "api/throttle-limit": (str(config.api.throttle_rate), "API stage throttle, requests per second"),
-            "api/gateway-id": (api.rest_api_id, "REST API id"),
-            "dynamodb/table-arn": (table.arn, "Reviews table ARN"),
-            "lambda/function-arn": (function.arn, "Reviews handler function ARN"),
-        })
+        ReviewsParameters(
+            self,
+            "parameters",
+            config.parameter_prefix,
+            {
+                "api/throttle-limit": (str(config.api.throttle_rate), "API stage throttle, requests per second"),
+                "api/gateway-id": (api.rest_api_id, "REST API id"),
+                "dynamodb/table-arn": (table.arn, "Reviews table ARN"),
+                "lambda/function-arn": (function.arn, "Reviews handler function ARN"),
+            },
+        )
 
         # The local target has no execute-api URL: clients use the local gateway instead.
         api_url = config.target.local_api_url if config.target.is_local else api.url
@@ -40,7 +51,9 @@ class ReviewsStack(TerraformStack):
         TerraformOutput(self, "table_name", value=table.name, description="Reviews table name")
         TerraformOutput(self, "function_arn", value=function.arn, description="Handler function ARN")
         TerraformOutput(
-            self, "api_key_id", value=api.api_key_id,
+            self,
+            "api_key_id",
+            value=api.api_key_id,
             description="Id of the storefront API key; read its value with "
             "`aws apigateway get-api-key --include-value --api-key <id>`",
         )

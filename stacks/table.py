@@ -73,7 +73,8 @@ class ReviewsTable(Construct):
 
     def grant_handler_access(self, role: iam_role.IamRole) -> None:
         iam_role_policy.IamRolePolicy(
-            self, "handler_access",
+            self,
+            "handler_access",
             name="reviews-table-access",
             role=role.id,
             lifecycle=replaced_with(role),
@@ -90,7 +91,8 @@ class ReviewsTable(Construct):
         for label, kind, resource_id in scaled:
             for operation, units, metric in READ_WRITE:
                 target = appautoscaling_target.AppautoscalingTarget(
-                    self, f"{label}_{operation}_target",
+                    self,
+                    f"{label}_{operation}_target",
                     service_namespace="dynamodb",
                     resource_id=resource_id,
                     scalable_dimension=f"dynamodb:{kind}:{units}",
@@ -99,7 +101,8 @@ class ReviewsTable(Construct):
                     depends_on=[self.table],
                 )
                 appautoscaling_policy.AppautoscalingPolicy(
-                    self, f"{label}_{operation}_policy",
+                    self,
+                    f"{label}_{operation}_policy",
                     name=f"{self.name}-{label}-{operation}-utilization",
                     policy_type="TargetTrackingScaling",
                     service_namespace=target.service_namespace,
@@ -140,7 +143,8 @@ class LiveCapacity(Construct):
         self.minimum = config.min_capacity
         tables = data_aws_dynamodb_tables.DataAwsDynamodbTables(self, "tables")
         self.current = data_aws_dynamodb_table.DataAwsDynamodbTable(
-            self, "current",
+            self,
+            "current",
             name=config.name,
             # `names` is null, not [], in a region without tables.
             count=Token.as_number(f'${{try(contains({tables.fqn}.names, "{config.name}"), false) ? 1 : 0}}'),
@@ -159,6 +163,6 @@ class LiveCapacity(Construct):
             return f"${{try({current}.{operation}_capacity, {self.minimum})}}"
         live = (
             f"[for index in {current}.global_secondary_index : "
-            f"index.{operation}_capacity if index.name == \"{index_name}\"]"
+            f'index.{operation}_capacity if index.name == "{index_name}"]'
         )
         return f"${{try(one({live}), {self.minimum})}}"

@@ -38,8 +38,14 @@ AWS_SETTINGS = {
 }
 NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
 # Measured (benchmarks/results.md), longest first; every other file follows in its usual order.
-SLOWEST_FILES = ("test_local_cycle.py", "test_ci.py", "test_cli.py", "test_plan_review.py", "test_storefront.py",
-                 "test_api_contract.py")
+SLOWEST_FILES = (
+    "test_local_cycle.py",
+    "test_ci.py",
+    "test_cli.py",
+    "test_plan_review.py",
+    "test_storefront.py",
+    "test_api_contract.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,6 +59,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
 
     items.sort(key=rank)  # stable: the tests of a file keep their order
+
 
 @dataclass(frozen=True)
 class Synthesized:

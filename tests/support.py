@@ -12,8 +12,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # that a test can change it and write into it (cdktf.out/, .local/, build/); tests, docs and
 # benchmarks stay behind ...
 DEPLOYABLE_FILES = (
-    "Pipfile", "Pipfile.lock", ".env", "cdktf.json", "main.py", ".terraform.lock.hcl", ".checkov.yaml",
-    "environments", "stacks", "handlers", "deploy", "localaws",
+    "Pipfile",
+    "Pipfile.lock",
+    ".env",
+    "cdktf.json",
+    "main.py",
+    ".terraform.lock.hcl",
+    ".checkov.yaml",
+    "environments",
+    "stacks",
+    "handlers",
+    "deploy",
+    "localaws",
 )
 # ... and what the copy shares: installed packages, Terraform CLI config, jsii and checkov.
 SHARED = (".venv", "node_modules", ".terraformrc", ".cache")

@@ -27,31 +27,40 @@ from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20261128,
-    "generation": {"max-examples": 100, "database": "none", "with-security-parameters": False},
-    "phases": {"stateful": {"enabled": False}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20261128,
+        "generation": {"max-examples": 100, "database": "none", "with-security-parameters": False},
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
 schema = schemathesis.openapi.from_path(PROJECT_ROOT / "docs" / "openapi.json", config=CONFIG)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance,
-          # Whatever the document calls invalid is rejected. (Not the converse: the document cannot say
-          # "exactly one of product_id and reviewer_id", and a repeated review is a 409.)
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    # Whatever the document calls invalid is rejected. (Not the converse: the document cannot say
+    # "exactly one of product_id and reviewer_id", and a repeated review is a 409.)
+    negative_data_rejection,
+]
 
 
 @pytest.fixture(scope="module")
 def live_api() -> Iterator[tuple[str, dict[str, str]]]:
     """(the stage URL, the API-key header) of the stack deployed for this module."""
-    local = deploy_local.Local.load({
-        "ENVIRONMENT_SUFFIX": "contract",
-        "REVIEWS_DELETION_PROTECTION": "false",
-        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
-        "REVIEWS_THROTTLE_RATE": "1000",
-        "REVIEWS_THROTTLE_BURST": "1000",
-    })
+    local = deploy_local.Local.load(
+        {
+            "ENVIRONMENT_SUFFIX": "contract",
+            "REVIEWS_DELETION_PROTECTION": "false",
+            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+            "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+            "REVIEWS_THROTTLE_RATE": "1000",
+            "REVIEWS_THROTTLE_BURST": "1000",
+        }
+    )
     with deploy_local.serving(local):
         yield local.gateway.url, {"x-api-key": deploy_local.api_key_value(local)}
 

@@ -30,14 +30,24 @@ from tests.support import PROJECT_ROOT, copy_project
 COMMITTED_ENVIRONMENTS = sorted(path.stem for path in (PROJECT_ROOT / "environments").glob("*.json"))
 # What GitHub Actions tells a job about its run. None of it may change what is planned.
 PULL_REQUEST_RUN = {
-    "GITHUB_EVENT_NAME": "pull_request", "GITHUB_ACTOR": "alice", "GITHUB_TRIGGERING_ACTOR": "alice",
-    "GITHUB_HEAD_REF": "alice/cheaper-alarms", "GITHUB_REF": "refs/pull/7/merge",
-    "GITHUB_SHA": "a" * 40, "GITHUB_RUN_ID": "1001", "GITHUB_REPOSITORY": "example/product-reviews",
+    "GITHUB_EVENT_NAME": "pull_request",
+    "GITHUB_ACTOR": "alice",
+    "GITHUB_TRIGGERING_ACTOR": "alice",
+    "GITHUB_HEAD_REF": "alice/cheaper-alarms",
+    "GITHUB_REF": "refs/pull/7/merge",
+    "GITHUB_SHA": "a" * 40,
+    "GITHUB_RUN_ID": "1001",
+    "GITHUB_REPOSITORY": "example/product-reviews",
 }
 DEPLOY_RUN = {
-    "GITHUB_EVENT_NAME": "push", "GITHUB_ACTOR": "bob", "GITHUB_TRIGGERING_ACTOR": "bob",
-    "GITHUB_HEAD_REF": "", "GITHUB_REF": "refs/heads/main",
-    "GITHUB_SHA": "b" * 40, "GITHUB_RUN_ID": "2002", "GITHUB_REPOSITORY": "example/product-reviews",
+    "GITHUB_EVENT_NAME": "push",
+    "GITHUB_ACTOR": "bob",
+    "GITHUB_TRIGGERING_ACTOR": "bob",
+    "GITHUB_HEAD_REF": "",
+    "GITHUB_REF": "refs/heads/main",
+    "GITHUB_SHA": "b" * 40,
+    "GITHUB_RUN_ID": "2002",
+    "GITHUB_REPOSITORY": "example/product-reviews",
 }
 
 
@@ -53,14 +63,18 @@ def project(tmp_path_factory) -> Path:
 
 # --- 1. the same configuration, whoever runs it ---------------------------------------------
 
+
 def synthesize_as_ci_does(project: Path, environment: str, run: dict[str, str]) -> tuple[str, dict[str, bytes]]:
     """What a CI job synthesizes with `run`'s variables and the two it sets itself: its
     configuration hash, and every file synth wrote (cdk.tf.json, the function's zip, ...)."""
     environ = {**without_settings(os.environ), **run, "ENVIRONMENT_SUFFIX": environment, "REVIEWS_TARGET": "aws"}
     workspace = Workspace.load(environ, project_dir=project)
     configuration = ci.synthesize(workspace)
-    files = {path.relative_to(workspace.stack_dir).as_posix(): path.read_bytes()
-             for path in workspace.stack_dir.rglob("*") if path.is_file()}
+    files = {
+        path.relative_to(workspace.stack_dir).as_posix(): path.read_bytes()
+        for path in workspace.stack_dir.rglob("*")
+        if path.is_file()
+    }
     return configuration, files
 
 
@@ -83,8 +97,12 @@ def test_a_pull_request_and_a_deploy_synthesize_the_same_configuration(project, 
 ENVIRONMENT = "reviewed"  # no environments/ file: its own stack, state and parameters
 REGION = "us-east-2"
 # What GitHub Actions sets; the deployment record names this run.
-GITHUB_RUN = {"GITHUB_SHA": "c" * 40, "GITHUB_SERVER_URL": "https://github.example",
-              "GITHUB_REPOSITORY": "example/product-reviews", "GITHUB_RUN_ID": "77"}
+GITHUB_RUN = {
+    "GITHUB_SHA": "c" * 40,
+    "GITHUB_SERVER_URL": "https://github.example",
+    "GITHUB_REPOSITORY": "example/product-reviews",
+    "GITHUB_RUN_ID": "77",
+}
 RUN_URL = "https://github.example/example/product-reviews/actions/runs/77"
 # A change to plan: the stage throttle, also published as an SSM parameter.
 THROTTLED = {"REVIEWS_THROTTLE_RATE": "12"}
@@ -102,11 +120,22 @@ class LocalEnvironment:
     def deploy(self, command: str, *args: str, **settings: str) -> subprocess.CompletedProcess:
         """`python -m deploy <command> --environment reviewed --target local <args>`, with
         `settings` as environment variables, as a CI job would run it."""
-        environ = {**without_settings(os.environ), **GITHUB_RUN, "REVIEWS_EMULATOR_PORT": str(self.port),
-                   "REVIEWS_DELETION_PROTECTION": "false", **settings}
+        environ = {
+            **without_settings(os.environ),
+            **GITHUB_RUN,
+            "REVIEWS_EMULATOR_PORT": str(self.port),
+            "REVIEWS_DELETION_PROTECTION": "false",
+            **settings,
+        }
         run = subprocess.run(
             [sys.executable, "-m", "deploy", command, "--environment", ENVIRONMENT, "--target", "local", *args],
-            cwd=self.project, env=environ, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False)
+            cwd=self.project,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
         self.runs.append(run)
         return run
 
@@ -123,8 +152,9 @@ class LocalEnvironment:
         return self.client("ssm").get_parameter(Name=f"/productreviews/{ENVIRONMENT}/{name}")["Parameter"]["Value"]
 
     def state_addresses(self) -> set[str]:
-        state = self.client("s3").get_object(Bucket="product-reviews-tfstate-local",
-                                             Key=f"product-reviews/{ENVIRONMENT}/terraform.tfstate")
+        state = self.client("s3").get_object(
+            Bucket="product-reviews-tfstate-local", Key=f"product-reviews/{ENVIRONMENT}/terraform.tfstate"
+        )
         resources = json.loads(state["Body"].read())["resources"]
         return {f"{r['type']}.{r['name']}" for r in resources if r["mode"] == "managed"}
 
@@ -132,8 +162,11 @@ class LocalEnvironment:
 def planned_actions(out: Path) -> dict[str, str]:
     """address -> action of every managed resource the plan in `out` changes (its plan.json)."""
     plan = json.loads((out / "plan.json").read_text())
-    return {rc["address"]: "-".join(rc["change"]["actions"]) for rc in plan["resource_changes"]
-            if rc["mode"] == "managed" and rc["change"]["actions"] != ["no-op"]}
+    return {
+        rc["address"]: "-".join(rc["change"]["actions"])
+        for rc in plan["resource_changes"]
+        if rc["mode"] == "managed" and rc["change"]["actions"] != ["no-op"]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +222,9 @@ def test_apply_refuses_a_plan_made_from_another_configuration(change_planned_twi
     throttle = local.parameter("api/throttle-limit")
     refused = local.deploy("apply", "--plan", str(change_planned_twice[0] / "plan.bin"))  # without the change
     assert refused.returncode == 1
-    assert "differs from the one" in refused.stderr and "Nothing was applied: plan again" in refused.stderr, \
+    assert "differs from the one" in refused.stderr and "Nothing was applied: plan again" in refused.stderr, (
         refused.stderr
+    )
     assert "--> Applying" not in refused.stdout
     assert local.parameter("api/throttle-limit") == throttle
 
@@ -206,8 +240,7 @@ def test_a_stale_plan_is_refused_with_the_advice_to_plan_again(change_planned_tw
     stale = local.deploy("apply", "--plan", str(change_planned_twice[0] / "plan.bin"), **THROTTLED)
     assert stale.returncode == 1
     assert "Saved plan is stale" in stale.stdout  # what Terraform says, shown as it comes
-    assert "the plan is stale: the state of product-reviews-reviewed-local changed after it was planned" \
-        in stale.stderr
+    assert "the plan is stale: the state of product-reviews-reviewed-local changed after it was planned" in stale.stderr
     assert "Re-run the plan and review it again" in stale.stderr
 
 
@@ -240,8 +273,12 @@ def test_the_api_key_is_in_nothing_printed_or_written_but_plan_bin(change_applie
     api_key = apigateway.get_api_key(apiKey=key["id"], includeValue=True)["value"].encode()
     for run in local.runs:
         assert api_key not in (run.stdout + run.stderr).encode(), run.args
-    written = [path for folder in ("build", ".local") for path in (local.project / folder).rglob("*")
-               if path.is_file() and path.name != "plan.bin"]
+    written = [
+        path
+        for folder in ("build", ".local")
+        for path in (local.project / folder).rglob("*")
+        if path.is_file() and path.name != "plan.bin"
+    ]
     assert written
     for path in written:
         assert api_key not in path.read_bytes(), path

@@ -33,19 +33,24 @@ def shell_environment(project: Path, settings: dict[str, str]) -> dict[str, str]
     tool settings, no activated virtualenv, no AWS or stack settings of the caller's."""
     dropped = set(tool_settings(project)) | {"VIRTUAL_ENV", "PIPENV_ACTIVE"}
     inherited = {
-        name: value for name, value in os.environ.items()
+        name: value
+        for name, value in os.environ.items()
         if name not in dropped and not is_setting(name) and not name.startswith("AWS_")
     }
     path = [entry for entry in os.environ["PATH"].split(os.pathsep) if not entry.endswith("node_modules/.bin")]
-    return {**inherited, "PATH": os.pathsep.join(path), "PWD": str(project), "PIPENV_VENV_IN_PROJECT": "1",
-            **settings}
+    return {**inherited, "PATH": os.pathsep.join(path), "PWD": str(project), "PIPENV_VENV_IN_PROJECT": "1", **settings}
 
 
 def pipenv_run(project: Path, environ: dict[str, str], *command: str) -> str:
     """`pipenv run <command>`'s output; fails on an error exit or on noise in the output."""
     process = subprocess.Popen(
-        ["python3", "-m", "pipenv", "run", *command], cwd=project, env=environ, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        ["python3", "-m", "pipenv", "run", *command],
+        cwd=project,
+        env=environ,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         output = process.communicate(timeout=COMMAND_TIMEOUT_SECONDS)[0]
@@ -63,12 +68,15 @@ def pipenv_run(project: Path, environ: dict[str, str], *command: str) -> str:
 def test_pipenv_run_cdktf_deploys_outputs_diffs_and_destroys_on_the_emulator(tmp_path):
     project = copy_project(tmp_path)
     emulator_port, gateway_port = emulator.free_port(), emulator.free_port()
-    environ = shell_environment(project, {
-        "ENVIRONMENT_SUFFIX": "cli",
-        "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-        "REVIEWS_EMULATOR_PORT": str(emulator_port),
-        "REVIEWS_GATEWAY_PORT": str(gateway_port),
-    })
+    environ = shell_environment(
+        project,
+        {
+            "ENVIRONMENT_SUFFIX": "cli",
+            "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
+            "REVIEWS_EMULATOR_PORT": str(emulator_port),
+            "REVIEWS_GATEWAY_PORT": str(gateway_port),
+        },
+    )
     functions = emulator.client("lambda", emulator.endpoint_for(emulator_port), "us-east-2")
     try:
         pipenv_run(project, environ, "python", "-m", "deploy", "emulator")

@@ -38,7 +38,10 @@ def python_files() -> list[Path]:
     """The project's Python files: tracked, or new and not ignored."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return [PROJECT_ROOT / name for name in listed if (PROJECT_ROOT / name).is_file()]
 

@@ -63,10 +63,19 @@ def test_the_dev_environment_lets_make_ups_storefront_call_the_api():
 
 
 def test_an_environment_file_is_the_environments_one_source_of_settings(environments):
-    (environments / "prod.json").write_text(json.dumps({
-        "region": "eu-west-1", "accountId": "444455556666", "stateBucket": "prod-state",
-        "throttleRate": 50, "throttleBurst": 100, "deletionProtection": True, "corsOrigins": "https://shop.example.com",
-    }))
+    (environments / "prod.json").write_text(
+        json.dumps(
+            {
+                "region": "eu-west-1",
+                "accountId": "444455556666",
+                "stateBucket": "prod-state",
+                "throttleRate": 50,
+                "throttleBurst": 100,
+                "deletionProtection": True,
+                "corsOrigins": "https://shop.example.com",
+            }
+        )
+    )
     config = load({"ENVIRONMENT_SUFFIX": "prod", "REVIEWS_TARGET": "aws"}, environments)
     assert config.target.region == config.backend.region == "eu-west-1"
     assert (config.target.account_id, config.backend.bucket) == ("444455556666", "prod-state")
@@ -74,8 +83,9 @@ def test_an_environment_file_is_the_environments_one_source_of_settings(environm
     assert config.function.cors_origins == ("https://shop.example.com",)
     # The file wins over the cdktf context, and an environment variable over the file.
     context = {"throttleRate": 5, "alarmEmail": "team@example.com"}
-    overridden = load({"ENVIRONMENT_SUFFIX": "prod", "REVIEWS_TARGET": "aws", "REVIEWS_THROTTLE_RATE": "60"},
-                      environments, context)
+    overridden = load(
+        {"ENVIRONMENT_SUFFIX": "prod", "REVIEWS_TARGET": "aws", "REVIEWS_THROTTLE_RATE": "60"}, environments, context
+    )
     assert overridden.api.throttle_rate == 60 and overridden.monitoring.alarm_email == "team@example.com"
 
 
@@ -146,8 +156,10 @@ def test_invalid_settings_name_the_setting_and_the_allowed_values(environments, 
 
 def test_every_invalid_setting_is_reported_at_once(environments):
     with pytest.raises(ConfigError) as error:
-        load({**AWS, "REVIEWS_THROTTLE_RATE": "0", "REVIEWS_LOG_RETENTION_DAYS": "2", "REVIEWS_MIN_CAPACITY": "500"},
-             environments)
+        load(
+            {**AWS, "REVIEWS_THROTTLE_RATE": "0", "REVIEWS_LOG_RETENTION_DAYS": "2", "REVIEWS_MIN_CAPACITY": "500"},
+            environments,
+        )
     for name in ("REVIEWS_THROTTLE_RATE", "REVIEWS_LOG_RETENTION_DAYS", "REVIEWS_MIN_CAPACITY"):
         assert f"{name}=" in str(error.value)
 
@@ -173,9 +185,7 @@ def test_the_readme_configuration_table_is_the_settings_table():
 
 def test_synth_fails_with_the_message():
     environ = {**os.environ, **AWS, "REVIEWS_THROTTLE_BURST": "5"}
-    result = subprocess.run(
-        [sys.executable, "main.py"], cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True)
     assert result.returncode != 0
     assert "synth failed" in result.stderr
     assert "REVIEWS_THROTTLE_BURST=5 is invalid" in result.stderr

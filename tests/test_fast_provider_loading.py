@@ -30,7 +30,8 @@ SYNTH_ENV = {
 }
 # Every REVIEWS_* setting the caller may have exported would change the JSON: start clean.
 INHERITED_ENV = {
-    name: value for name, value in os.environ.items()
+    name: value
+    for name, value in os.environ.items()
     if not name.startswith(("REVIEWS_", "CDKTF_")) and name != "ENVIRONMENT_SUFFIX"
 }
 
@@ -75,7 +76,8 @@ def test_fast_synth_writes_the_same_handler_asset(synthesized):
     def assets(stack_dir: Path) -> dict[str, bytes]:
         return {
             path.relative_to(stack_dir).as_posix(): path.read_bytes()
-            for path in sorted((stack_dir / "assets").rglob("*")) if path.is_file()
+            for path in sorted((stack_dir / "assets").rglob("*"))
+            if path.is_file()
         }
 
     fast, plain = assets(synthesized["fast"]), assets(synthesized["plain"])
@@ -128,7 +130,9 @@ console.log(JSON.stringify({before, names, table, after: loaded()}));
 def node_require(package_dir: Path) -> dict:
     result = subprocess.run(
         ["node", "--require", str(LAZY_INDEX), "-e", COUNT_LOADED, str(package_dir)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -226,7 +230,10 @@ def test_the_one_process_kernel_keeps_everything_else_out_of_its_responses(tmp_p
     relay = fake_jsii_runtime(tmp_path)
     result = subprocess.run(  # as jsii's Python client starts its kernel
         [str(KERNEL_NODE), "--max-old-space-size=4069", str(relay)],
-        input="request\n", capture_output=True, text=True, timeout=60,
+        input="request\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "answer to request\n"
@@ -240,7 +247,10 @@ def test_the_kernel_node_runs_any_other_call_unchanged(tmp_path):
     script = tmp_path / "print_node_flags.js"
     script.write_text("console.log(JSON.stringify(process.execArgv));\n")
     result = subprocess.run(
-        [str(KERNEL_NODE), "--max-old-space-size=64", str(script)], capture_output=True, text=True, timeout=60,
+        [str(KERNEL_NODE), "--max-old-space-size=64", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["--max-old-space-size=64"]

@@ -44,10 +44,13 @@ def test_an_empty_cache_is_not_ready(tmp_path):
         jsii_cache.wait_for_indexes(tmp_path, timeout=0)
 
 
-@pytest.mark.parametrize("setting, problem", [
-    ({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, "disables jsii's package cache"),
-    ({"JSII_VALIDATE_ASSEMBLIES": "1"}, "JSII_VALIDATE_ASSEMBLIES"),
-])
+@pytest.mark.parametrize(
+    "setting, problem",
+    [
+        ({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, "disables jsii's package cache"),
+        ({"JSII_VALIDATE_ASSEMBLIES": "1"}, "JSII_VALIDATE_ASSEMBLIES"),
+    ],
+)
 def test_settings_under_which_jsii_never_writes_an_index_fail_at_once(setting, problem):
     jsii_cache.check_index_is_possible({})  # the defaults are fine
     with pytest.raises(jsii_cache.CacheNotReady, match=problem):
@@ -58,8 +61,13 @@ def test_the_step_fills_an_empty_cache_with_every_package_indexed(tmp_path):
     """The real thing, as a fresh clone runs it: ~5 s (unpacking and indexing a 120 MB assembly)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("JSII_RUNTIME_PACKAGE_CACHE")}
     result = subprocess.run(
-        [sys.executable, "-m", "stacks.jsii_cache"], check=False, cwd=PROJECT_ROOT, capture_output=True, text=True,
-        env={**env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(tmp_path)}, timeout=jsii_cache.INDEX_WAIT_SECONDS + 60,
+        [sys.executable, "-m", "stacks.jsii_cache"],
+        check=False,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(tmp_path)},
+        timeout=jsii_cache.INDEX_WAIT_SECONDS + 60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     packages = {jsii_cache.package_label(tmp_path, p): p for p in jsii_cache.cached_packages(tmp_path)}

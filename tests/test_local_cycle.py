@@ -69,7 +69,9 @@ class Cycle:
         with self.local().workspace.terraform_session() as stack:
             return subprocess.run(
                 ["terraform", f"-chdir={stack.directory}", *args, "-no-color"],
-                env=stack.env(), capture_output=True, text=True,
+                env=stack.env(),
+                capture_output=True,
+                text=True,
             )
 
     def reviews_of(self, product: str) -> list[str]:
@@ -81,13 +83,16 @@ class Cycle:
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
-    cycle = Cycle(project, {
-        "ENVIRONMENT_SUFFIX": "cycle",
-        "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
-    })
+    cycle = Cycle(
+        project,
+        {
+            "ENVIRONMENT_SUFFIX": "cycle",
+            "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
+            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+            "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+        },
+    )
     try:
         cycle.up()
         yield cycle
@@ -187,9 +192,17 @@ def _put_lock(cycle, who: str) -> str:
     local = cycle.local()
     lock_id = "11111111-2222-3333-4444-555555555555"
     local.client("s3").put_object(
-        Bucket=local.config.backend.bucket, Key=local.config.backend.key + ".tflock",
-        Body=json.dumps({"ID": lock_id, "Operation": "OperationTypeApply", "Who": who,
-                         "Version": "1.11.4", "Created": "2026-11-28T05:00:00Z"}),
+        Bucket=local.config.backend.bucket,
+        Key=local.config.backend.key + ".tflock",
+        Body=json.dumps(
+            {
+                "ID": lock_id,
+                "Operation": "OperationTypeApply",
+                "Who": who,
+                "Version": "1.11.4",
+                "Created": "2026-11-28T05:00:00Z",
+            }
+        ),
     )
     return lock_id
 
@@ -265,8 +278,12 @@ def test_an_interrupted_make_up_recovers_by_itself_with_the_data_kept(cycle):
         cycle.terraform("taint", address)
     environ = {**os.environ, **cycle.settings}
     make_up = subprocess.Popen(
-        [sys.executable, "-m", "deploy", "up"], cwd=cycle.project, env=environ,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "deploy", "up"],
+        cwd=cycle.project,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert make_up.stdout  # the pipe just asked for (typed optional)
     printed = []
@@ -308,9 +325,16 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
     table, index = local.config.table.name, "ReviewerIdIndex"
     # The autoscaler raises capacity: never a change Terraform wants to undo.
     dynamodb.update_table(
-        TableName=table, ProvisionedThroughput={"ReadCapacityUnits": 9, "WriteCapacityUnits": 8},
-        GlobalSecondaryIndexUpdates=[{"Update": {"IndexName": index, "ProvisionedThroughput": {
-            "ReadCapacityUnits": 17, "WriteCapacityUnits": 13}}}],
+        TableName=table,
+        ProvisionedThroughput={"ReadCapacityUnits": 9, "WriteCapacityUnits": 8},
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Update": {
+                    "IndexName": index,
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 17, "WriteCapacityUnits": 13},
+                }
+            }
+        ],
     )
     plan = cycle.terraform("plan", "-input=false", "-detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr
@@ -322,11 +346,23 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
     assert cycle.terraform("plan", "-input=false", "-out=index.plan").returncode == 0
     plan = json.loads(cycle.terraform("show", "-json", "index.plan").stdout)
     (local.workspace.stack_dir / "index.plan").unlink()  # it embeds the state, API key included
-    changed = [(c["address"].split(".")[0], c["change"]["actions"]) for c in plan["resource_changes"]
-               if c["change"]["actions"] != ["no-op"]]
+    changed = [
+        (c["address"].split(".")[0], c["change"]["actions"])
+        for c in plan["resource_changes"]
+        if c["change"]["actions"] != ["no-op"]
+    ]
     assert ("aws_dynamodb_table", ["update"]) in changed
-    assert all(kind in ("aws_dynamodb_table", "aws_lambda_function", "aws_api_gateway_rest_api",
-                        "aws_api_gateway_deployment", "aws_api_gateway_stage") for kind, _ in changed)
+    assert all(
+        kind
+        in (
+            "aws_dynamodb_table",
+            "aws_lambda_function",
+            "aws_api_gateway_rest_api",
+            "aws_api_gateway_deployment",
+            "aws_api_gateway_stage",
+        )
+        for kind, _ in changed
+    )
     assert "rebuilt" in render_review(plan, "cycle").lower()
 
     # ... and make up applies it, keeping the autoscaler's capacity.
@@ -338,8 +374,12 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
 
 def test_the_api_key_is_in_no_file_or_log(cycle):
     assert len(cycle.api_keys) >= 2  # the first key and the one that replaced it
-    written = [path for folder in (".local", "cdktf.out", "build") for path in (cycle.project / folder).rglob("*")
-               if path.is_file() and "providers" not in path.parts]
+    written = [
+        path
+        for folder in (".local", "cdktf.out", "build")
+        for path in (cycle.project / folder).rglob("*")
+        if path.is_file() and "providers" not in path.parts
+    ]
     for key in cycle.api_keys:
         for path in written:
             assert key.encode() not in path.read_bytes(), f"{path} holds the API key"

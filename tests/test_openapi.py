@@ -31,8 +31,11 @@ def test_the_document_is_valid_openapi_3_1(document):
 
 
 def operations(definition: dict) -> dict[tuple[str, str], dict]:
-    return {(method.upper(), path): operation for path, methods in definition["paths"].items()
-            for method, operation in methods.items()}
+    return {
+        (method.upper(), path): operation
+        for path, methods in definition["paths"].items()
+        for method, operation in methods.items()
+    }
 
 
 def test_it_documents_exactly_the_operations_api_gateway_serves(document):
@@ -94,17 +97,20 @@ def test_the_idempotency_key_schema_accepts_exactly_what_the_handler_accepts(doc
     assert validator(parameter["schema"]).is_valid(value) == accepted
 
 
-@pytest.mark.parametrize("body", [
-    {"product_id": "p", "reviewer_id": "r", "rating": 5},
-    {"product_id": "p", "reviewer_id": "r", "rating": 5.0, "title": "t" * 200, "comment": None},
-    {"product_id": "p", "reviewer_id": "r", "rating": 4.5},
-    {"product_id": "p", "reviewer_id": "r", "rating": True},
-    {"product_id": "p", "reviewer_id": "r", "rating": 6},
-    {"product_id": "p", "reviewer_id": "r", "rating": 1, "title": "t" * 201},
-    {"product_id": "p", "reviewer_id": "r", "rating": 1, "comment": "   "},
-    {"product_id": "p", "reviewer_id": "r", "rating": 1, "verified": True},
-    {"product_id": "p", "rating": 1},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"product_id": "p", "reviewer_id": "r", "rating": 5},
+        {"product_id": "p", "reviewer_id": "r", "rating": 5.0, "title": "t" * 200, "comment": None},
+        {"product_id": "p", "reviewer_id": "r", "rating": 4.5},
+        {"product_id": "p", "reviewer_id": "r", "rating": True},
+        {"product_id": "p", "reviewer_id": "r", "rating": 6},
+        {"product_id": "p", "reviewer_id": "r", "rating": 1, "title": "t" * 201},
+        {"product_id": "p", "reviewer_id": "r", "rating": 1, "comment": "   "},
+        {"product_id": "p", "reviewer_id": "r", "rating": 1, "verified": True},
+        {"product_id": "p", "rating": 1},
+    ],
+)
 def test_the_request_schema_accepts_exactly_what_the_handler_accepts(body):
     try:
         validation.parse_review(json.dumps(body).encode())
@@ -115,23 +121,49 @@ def test_the_request_schema_accepts_exactly_what_the_handler_accepts(body):
 
 
 CORS = {"Vary": "Origin"}
-REVIEW = {"product_id": "p", "review_id": "01JDQ3Z8M4X7V2K9T6B1N5R0CE", "reviewer_id": "r", "rating": 5,
-          "title": None, "comment": None, "created_at": "2025-11-26T23:30:10.123Z"}
+REVIEW = {
+    "product_id": "p",
+    "review_id": "01JDQ3Z8M4X7V2K9T6B1N5R0CE",
+    "reviewer_id": "r",
+    "rating": 5,
+    "title": None,
+    "comment": None,
+    "created_at": "2025-11-26T23:30:10.123Z",
+}
 JSON_TYPE = {"Content-Type": "application/json"}
 
 
-@pytest.mark.parametrize(("answer", "complaint"), [
-    (("GET", "/reviews", 201, {**JSON_TYPE, **CORS}, json.dumps(REVIEW)), "answered 201"),
-    (("POST", "/reviews", 201, JSON_TYPE, json.dumps(REVIEW)), "header Vary missing"),
-    (("POST", "/reviews", 201, {"Content-Type": "text/plain", **CORS}, json.dumps(REVIEW)), "Content-Type"),
-    (("POST", "/reviews", 201, {**JSON_TYPE, **CORS}, json.dumps({**REVIEW, "rating": 6})), "body is not"),
-    (("POST", "/reviews", 503, {**JSON_TYPE, **CORS}, json.dumps(
-        {"error": "service_unavailable", "message": "m", "details": []})), "header Retry-After missing"),
-    (("POST", "/reviews", 409, {**JSON_TYPE, **CORS}, json.dumps(
-        {"error": "bad_request", "message": "m", "details": []})), "body is not"),
-    (("OPTIONS", "/reviews", 204, CORS, ""), "header Access-Control-Allow-Methods missing"),
-    (("DELETE", "/reviews", 403, {}, ""), "is not documented"),
-])
+@pytest.mark.parametrize(
+    ("answer", "complaint"),
+    [
+        (("GET", "/reviews", 201, {**JSON_TYPE, **CORS}, json.dumps(REVIEW)), "answered 201"),
+        (("POST", "/reviews", 201, JSON_TYPE, json.dumps(REVIEW)), "header Vary missing"),
+        (("POST", "/reviews", 201, {"Content-Type": "text/plain", **CORS}, json.dumps(REVIEW)), "Content-Type"),
+        (("POST", "/reviews", 201, {**JSON_TYPE, **CORS}, json.dumps({**REVIEW, "rating": 6})), "body is not"),
+        (
+            (
+                "POST",
+                "/reviews",
+                503,
+                {**JSON_TYPE, **CORS},
+                json.dumps({"error": "service_unavailable", "message": "m", "details": []}),
+            ),
+            "header Retry-After missing",
+        ),
+        (
+            (
+                "POST",
+                "/reviews",
+                409,
+                {**JSON_TYPE, **CORS},
+                json.dumps({"error": "bad_request", "message": "m", "details": []}),
+            ),
+            "body is not",
+        ),
+        (("OPTIONS", "/reviews", 204, CORS, ""), "header Access-Control-Allow-Methods missing"),
+        (("DELETE", "/reviews", 403, {}, ""), "is not documented"),
+    ],
+)
 def test_answers_the_document_does_not_describe_are_caught(answer, complaint):
     with pytest.raises(AssertionError, match=complaint):
         assert_documented(*answer)

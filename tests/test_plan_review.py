@@ -35,14 +35,21 @@ REGION = "us-east-2"
 TERRAFORM_TIMEOUT = 180  # seconds for any one terraform command
 API_KEY_NAME = "plan-review-key"
 # What GitHub Actions sets; the review's header must state the commit and link the run.
-GITHUB_RUN = {"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_SERVER_URL": "https://github.example",
-              "GITHUB_REPOSITORY": "example/product-reviews", "GITHUB_RUN_ID": "4242"}
+GITHUB_RUN = {
+    "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "GITHUB_SERVER_URL": "https://github.example",
+    "GITHUB_REPOSITORY": "example/product-reviews",
+    "GITHUB_RUN_ID": "4242",
+}
 
 
 def terraform(directory: Path, *args: str) -> str:
     run = subprocess.run(
         ["terraform", f"-chdir={directory}", *args, "-no-color"],
-        check=False, capture_output=True, text=True, timeout=TERRAFORM_TIMEOUT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=TERRAFORM_TIMEOUT,
     )
     assert run.returncode == 0, f"terraform {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
     return run.stdout
@@ -59,9 +66,15 @@ def review_command(*args: str, log: Path, env: dict | None = None):
     """`python -m deploy.review ...` started in its own process group, its output in `log`.
     Yields the process; kills the whole group (terraform, checkov) if it is still running."""
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "deploy.review", *args], stdout=output,
-                                   stderr=subprocess.STDOUT, text=True, cwd=PROJECT_ROOT, env=env,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.review", *args],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         yield process
     finally:
@@ -74,37 +87,60 @@ def small_config(endpoint: str, *, changed: bool) -> dict:
     """The deployed version, or the changed one (parameter updated, log group renamed, topic
     dropped, the index's projection narrowed)."""
     resources = {
-        "aws_ssm_parameter": {"setting": {
-            "name": "/plan-review/setting", "type": "String",
-            "description": "second" if changed else "first",
-            "value": "setting-value-two" if changed else "setting-value-one",  # sensitive in the provider
-        }},
-        "aws_cloudwatch_log_group": {"logs": {"name": "/plan-review/b" if changed else "/plan-review/a",
-                                              "retention_in_days": 7}},
-        "aws_dynamodb_table": {"reviews": {
-            "name": "plan-review-table", "billing_mode": "PAY_PER_REQUEST", "hash_key": "pk",
-            "attribute": [{"name": "pk", "type": "S"}, {"name": "reviewer", "type": "S"}],
-            "global_secondary_index": [{"name": "by-reviewer", "hash_key": "reviewer",
-                                        "projection_type": "KEYS_ONLY" if changed else "ALL"}],
-        }},
+        "aws_ssm_parameter": {
+            "setting": {
+                "name": "/plan-review/setting",
+                "type": "String",
+                "description": "second" if changed else "first",
+                "value": "setting-value-two" if changed else "setting-value-one",  # sensitive in the provider
+            }
+        },
+        "aws_cloudwatch_log_group": {
+            "logs": {"name": "/plan-review/b" if changed else "/plan-review/a", "retention_in_days": 7}
+        },
+        "aws_dynamodb_table": {
+            "reviews": {
+                "name": "plan-review-table",
+                "billing_mode": "PAY_PER_REQUEST",
+                "hash_key": "pk",
+                "attribute": [{"name": "pk", "type": "S"}, {"name": "reviewer", "type": "S"}],
+                "global_secondary_index": [
+                    {
+                        "name": "by-reviewer",
+                        "hash_key": "reviewer",
+                        "projection_type": "KEYS_ONLY" if changed else "ALL",
+                    }
+                ],
+            }
+        },
         "aws_api_gateway_api_key": {"storefront": {"name": API_KEY_NAME}},
         "aws_api_gateway_usage_plan": {"storefront": {"name": "plan-review-plan"}},
-        "aws_api_gateway_usage_plan_key": {"storefront": {
-            "key_id": "${aws_api_gateway_api_key.storefront.id}", "key_type": "API_KEY",
-            "usage_plan_id": "${aws_api_gateway_usage_plan.storefront.id}",
-        }},
+        "aws_api_gateway_usage_plan_key": {
+            "storefront": {
+                "key_id": "${aws_api_gateway_api_key.storefront.id}",
+                "key_type": "API_KEY",
+                "usage_plan_id": "${aws_api_gateway_usage_plan.storefront.id}",
+            }
+        },
     }
     if not changed:
         resources["aws_sns_topic"] = {"alarms": {"name": "plan-review-alarms"}}
     services = ("apigateway", "dynamodb", "logs", "sns", "ssm", "sts")
     return {
         "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}},
-        "provider": {"aws": {
-            "region": REGION, "access_key": "test", "secret_key": "test", "max_retries": 1,
-            "skip_credentials_validation": True, "skip_metadata_api_check": "true",
-            "skip_region_validation": True, "skip_requesting_account_id": True,
-            "endpoints": [{service: endpoint for service in services}],
-        }},
+        "provider": {
+            "aws": {
+                "region": REGION,
+                "access_key": "test",
+                "secret_key": "test",
+                "max_retries": 1,
+                "skip_credentials_validation": True,
+                "skip_metadata_api_check": "true",
+                "skip_region_validation": True,
+                "skip_requesting_account_id": True,
+                "endpoints": [{service: endpoint for service in services}],
+            }
+        },
         "resource": resources,
     }
 
@@ -118,8 +154,9 @@ def real_stack_plan(running_emulator, synth, tmp_path_factory):
     bucket = stack.terraform["terraform"]["backend"]["s3"]["bucket"]
     emulator.ensure_state_bucket(running_emulator.endpoint, bucket, REGION)
     out = tmp_path_factory.mktemp("real-plan")
-    with review_command("plan", "--stack-dir", str(stack.directory), "--out", str(out / "plan"),
-                        log=out / "stdout.log") as process:
+    with review_command(
+        "plan", "--stack-dir", str(stack.directory), "--out", str(out / "plan"), log=out / "stdout.log"
+    ) as process:
         yield process, stack, out
 
 
@@ -151,9 +188,19 @@ def reviewed_changes(deployed, running_emulator, tmp_path_factory) -> ReviewRun:
     (directory / "main.tf.json").write_text(json.dumps(small_config(running_emulator.endpoint, changed=True)))
     out = tmp_path_factory.mktemp("small-review") / "plan"
     log = out.parent / "printed.log"
-    with review_command("plan", "--stack-dir", str(directory), "--out", str(out), "--environment", "review-test",
-                        "--replace", "aws_api_gateway_api_key.storefront", log=log,
-                        env={**os.environ, **GITHUB_RUN}) as process:
+    with review_command(
+        "plan",
+        "--stack-dir",
+        str(directory),
+        "--out",
+        str(out),
+        "--environment",
+        "review-test",
+        "--replace",
+        "aws_api_gateway_api_key.storefront",
+        log=log,
+        env={**os.environ, **GITHUB_RUN},
+    ) as process:
         returncode = process.wait(timeout=TERRAFORM_TIMEOUT * 2)
     apigateway = emulator.client("apigateway", running_emulator.endpoint, REGION)
     [key] = apigateway.get_api_keys(nameQuery=API_KEY_NAME)["items"]
@@ -181,7 +228,7 @@ def attribute_lines(review: str, address: str) -> list[str]:
     listing = section(review, "What changes, by address").splitlines()
     start = next(i for i, line in enumerate(listing) if line.startswith(f"- `{address}`:"))
     nested = []
-    for line in listing[start + 1:]:
+    for line in listing[start + 1 :]:
         if not line.startswith("  - "):
             break
         nested.append(line.strip().removeprefix("- "))
@@ -189,6 +236,7 @@ def attribute_lines(review: str, address: str) -> list[str]:
 
 
 # --- reviews of real plans (emulator) ---------------------------------------------------
+
 
 @pytest.mark.emulator
 def test_fresh_deploy_counts_every_resource_as_added(deployed):
@@ -247,8 +295,10 @@ def test_index_projection_change_gets_a_callout(reviewed_changes):
 @pytest.mark.emulator
 def test_header_states_commit_environment_and_the_github_run(reviewed_changes):
     header = reviewed_changes.review.split("**0 to add")[0]
-    assert (f"Commit {GITHUB_RUN['GITHUB_SHA']} · Environment `review-test` · "
-            "[Workflow run](https://github.example/example/product-reviews/actions/runs/4242)") in header
+    assert (
+        f"Commit {GITHUB_RUN['GITHUB_SHA']} · Environment `review-test` · "
+        "[Workflow run](https://github.example/example/product-reviews/actions/runs/4242)"
+    ) in header
 
 
 @pytest.mark.emulator
@@ -304,6 +354,7 @@ def test_plan_of_the_real_stack(real_stack_plan):
 
 # --- reviews of hand-made plans ---------------------------------------------------------
 
+
 def resource_change(address: str, actions: list[str], **change) -> dict:
     resource_type = address.split(".")[0]
     return {"address": address, "mode": "managed", "type": resource_type, "change": {"actions": actions, **change}}
@@ -320,25 +371,47 @@ def test_destroy_plan_calls_out_every_resource():
 
 
 def test_no_changes_and_data_sources():
-    plan = {"resource_changes": [
-        resource_change("aws_sns_topic.t", ["no-op"]),
-        {**resource_change("data.aws_caller_identity.me", ["read"]), "mode": "data"},
-    ]}
+    plan = {
+        "resource_changes": [
+            resource_change("aws_sns_topic.t", ["no-op"]),
+            {**resource_change("data.aws_caller_identity.me", ["read"]), "mode": "data"},
+        ]
+    }
     review = render.render_review(plan, "none")
     assert "**No changes.**" in review and "| Resource type" not in review and "What changes" not in review
 
 
 def test_create_before_destroy_replacement_and_findings_are_reported():
-    plan = {"resource_changes": [{
-        **resource_change("aws_api_gateway_deployment.d", ["create", "delete"],
-                          replace_paths=[["triggers", "redeployment"]],
-                          before={"triggers": {"redeployment": "a"}}, after={"triggers": {"redeployment": "b"}}),
-        "action_reason": "replace_because_cannot_update",
-    }]}
-    security = checkov.load_checkov({"check_type": "terraform_plan", "summary": {
-        "passed": 4, "failed": 1, "checkov_version": "3.3.30"}, "results": {"failed_checks": [{
-            "check_id": "CKV_AWS_276", "check_name": "Ensure Data Trace is not enabled",
-            "resource": "aws_api_gateway_method_settings.s", "guideline": "https://example.com/276"}]}})
+    plan = {
+        "resource_changes": [
+            {
+                **resource_change(
+                    "aws_api_gateway_deployment.d",
+                    ["create", "delete"],
+                    replace_paths=[["triggers", "redeployment"]],
+                    before={"triggers": {"redeployment": "a"}},
+                    after={"triggers": {"redeployment": "b"}},
+                ),
+                "action_reason": "replace_because_cannot_update",
+            }
+        ]
+    }
+    security = checkov.load_checkov(
+        {
+            "check_type": "terraform_plan",
+            "summary": {"passed": 4, "failed": 1, "checkov_version": "3.3.30"},
+            "results": {
+                "failed_checks": [
+                    {
+                        "check_id": "CKV_AWS_276",
+                        "check_name": "Ensure Data Trace is not enabled",
+                        "resource": "aws_api_gateway_method_settings.s",
+                        "guideline": "https://example.com/276",
+                    }
+                ]
+            },
+        }
+    )
     review = render.render_review(plan, "cbd", security=security, skipped={"CKV_AWS_1": "a reason"})
     assert "- `aws_api_gateway_deployment.d`: create, then destroy; forced by `triggers.redeployment`" in review
     assert '`triggers.redeployment`: `"a"` → `"b"`, **forces replacement**' in review
@@ -348,14 +421,28 @@ def test_create_before_destroy_replacement_and_findings_are_reported():
 
 
 def index(name: str, projection: str = "ALL", capacity: int = 5) -> dict:
-    return {"name": name, "hash_key": "reviewer", "range_key": "", "projection_type": projection,
-            "non_key_attributes": [], "read_capacity": capacity, "write_capacity": capacity}
+    return {
+        "name": name,
+        "hash_key": "reviewer",
+        "range_key": "",
+        "projection_type": projection,
+        "non_key_attributes": [],
+        "read_capacity": capacity,
+        "write_capacity": capacity,
+    }
 
 
 def table_change(before: list[dict], after: list[dict]) -> dict:
-    return {"resource_changes": [resource_change(
-        "aws_dynamodb_table.t", ["update"], before={"name": "t", "global_secondary_index": before},
-        after={"name": "t", "global_secondary_index": after})]}
+    return {
+        "resource_changes": [
+            resource_change(
+                "aws_dynamodb_table.t",
+                ["update"],
+                before={"name": "t", "global_secondary_index": before},
+                after={"name": "t", "global_secondary_index": after},
+            )
+        ]
+    }
 
 
 def test_capacity_only_index_change_gets_no_callout():
@@ -365,8 +452,10 @@ def test_capacity_only_index_change_gets_no_callout():
 
 
 def test_added_removed_and_rebuilt_indexes_are_each_called_out():
-    plan = table_change([index("kept"), index("dropped"), index("narrowed")],
-                        [index("kept"), index("narrowed", "KEYS_ONLY"), index("new")])
+    plan = table_change(
+        [index("kept"), index("dropped"), index("narrowed")],
+        [index("kept"), index("narrowed", "KEYS_ONLY"), index("new")],
+    )
     callout = section(render.render_review(plan, "indexes"), "⚠️ Index changes (3)")
     assert "index `dropped`: **removed**" in callout and "index `new`: **added**" in callout
     assert "index `narrowed`: **deleted and rebuilt** (`projection_type`" in callout
@@ -378,13 +467,22 @@ def test_blocks_of_a_set_are_paired_by_name_not_position():
     plan = table_change([index("a"), index("b")], [index("b", "KEYS_ONLY"), index("a")])
     attributes = changes.changes(plan)[0].attributes
     assert [(a.path, a.before, a.after) for a in attributes] == [
-        ('global_secondary_index["b"].projection_type', "ALL", "KEYS_ONLY")]
+        ('global_secondary_index["b"].projection_type', "ALL", "KEYS_ONLY")
+    ]
 
 
 def test_long_values_are_cut_near_their_difference_and_json_documents_shown_as_documents():
     policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": f"s{i}"} for i in range(40)]})
-    plan = {"resource_changes": [resource_change(
-        "aws_iam_policy.p", ["update"], before={"policy": policy}, after={"policy": policy.replace("s39", "t39")})]}
+    plan = {
+        "resource_changes": [
+            resource_change(
+                "aws_iam_policy.p",
+                ["update"],
+                before={"policy": policy},
+                after={"policy": policy.replace("s39", "t39")},
+            )
+        ]
+    }
     [line] = attribute_lines(render.render_review(plan, "policy"), "aws_iam_policy.p")
     before, after = line.removeprefix("`policy`: ").split(" → ")
     length = len(json.dumps(json.loads(policy)))  # shown as a document: no escaped quotes
@@ -395,9 +493,17 @@ def test_long_values_are_cut_near_their_difference_and_json_documents_shown_as_d
 
 def test_review_never_shows_a_secret_of_the_plan():
     key = "tFjUgNnezIS27uTJ9yVHxK0q8paYo4smAMdr61E5"
-    plan = {"resource_changes": [resource_change(
-        "aws_api_gateway_usage_plan_key.k", ["delete", "create"],
-        before={"key_id": "old", "value": key}, after={"key_id": "new"}, after_unknown={"value": True})]}
+    plan = {
+        "resource_changes": [
+            resource_change(
+                "aws_api_gateway_usage_plan_key.k",
+                ["delete", "create"],
+                before={"key_id": "old", "value": key},
+                after={"key_id": "new"},
+                after_unknown={"value": True},
+            )
+        ]
+    }
     plan_text = f'      ~ value = "{key}" -> (known after apply)\n'
     review = render.render_review(plan, "key", plan_text=plan_text)
     assert key not in review
@@ -418,8 +524,12 @@ def test_header_states_commit_environment_and_run_link():
     run = render.RunInfo(commit="abc123", environment="prod", run_url="https://ci.example/runs/7")
     review = render.render_review({}, "`product-reviews-prod`", run=run)
     assert review.splitlines()[:5] == [
-        "<!-- plan-review: prod -->", "## Terraform plan review: `product-reviews-prod`", "",
-        "Commit abc123 · Environment `prod` · [Workflow run](https://ci.example/runs/7)", ""]
+        "<!-- plan-review: prod -->",
+        "## Terraform plan review: `product-reviews-prod`",
+        "",
+        "Commit abc123 · Environment `prod` · [Workflow run](https://ci.example/runs/7)",
+        "",
+    ]
 
 
 def test_an_older_review_is_marked_outdated_and_can_still_be_found():
@@ -437,8 +547,10 @@ def test_an_older_review_is_marked_outdated_and_can_still_be_found():
 
 def test_each_environment_has_its_own_comment_marker_which_outdating_keeps():
     """A pull request gets one review comment per environment, each found by its first line."""
-    reviews = {environment: render.render_review({}, "x", run=render.RunInfo(environment=environment))
-               for environment in ("dev", "prod")}
+    reviews = {
+        environment: render.render_review({}, "x", run=render.RunInfo(environment=environment))
+        for environment in ("dev", "prod")
+    }
     assert reviews["dev"].splitlines()[0] == render.marker("dev") == "<!-- plan-review: dev -->"
     assert render.marker("dev") != render.marker("prod")
     outdated = render.mark_outdated(reviews["prod"], outcome="failed")
@@ -448,14 +560,31 @@ def test_each_environment_has_its_own_comment_marker_which_outdating_keeps():
 def test_outdated_command_reads_and_writes_comment_bodies(tmp_path):
     old = tmp_path / "old.md"
     old.write_text(render.render_review({}, "x"))
-    run = subprocess.run([sys.executable, "-m", "deploy.review", "outdated", "--input", str(old),
-                          "--outcome", "failed", "--commit", "new222"],
-                         check=False, capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploy.review",
+            "outdated",
+            "--input",
+            str(old),
+            "--outcome",
+            "failed",
+            "--commit",
+            "new222",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(render.MARKER) and "The latest run (commit new222) failed." in run.stdout
 
 
 # --- secret redaction -------------------------------------------------------------------
+
 
 def test_redaction_replaces_secrets_as_written_and_as_quoted():
     secret = 'pa"ss\\word-1234'
@@ -467,12 +596,31 @@ def test_redaction_replaces_secrets_as_written_and_as_quoted():
 
 def test_plan_secrets_come_from_sensitive_marks_and_known_attributes_only():
     plan = {
-        "prior_state": {"values": {"root_module": {"child_modules": [{"resources": [{
-            "type": "aws_db_instance", "values": {"password": "hunter2-long", "name": "public-name"},
-            "sensitive_values": {"password": True}}]}]}}},
-        "resource_changes": [resource_change(
-            "aws_api_gateway_usage_plan_key.k", ["delete"], before={"value": "the-api-key-value", "id": "k-id-1234"},
-            before_sensitive={})],
+        "prior_state": {
+            "values": {
+                "root_module": {
+                    "child_modules": [
+                        {
+                            "resources": [
+                                {
+                                    "type": "aws_db_instance",
+                                    "values": {"password": "hunter2-long", "name": "public-name"},
+                                    "sensitive_values": {"password": True},
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "resource_changes": [
+            resource_change(
+                "aws_api_gateway_usage_plan_key.k",
+                ["delete"],
+                before={"value": "the-api-key-value", "id": "k-id-1234"},
+                before_sensitive={},
+            )
+        ],
         "output_changes": {"token": {"before": None, "after": "output-token-1", "after_sensitive": True}},
         "planned_values": {"outputs": {"short": {"sensitive": True, "value": "tiny"}}},
     }

@@ -13,17 +13,25 @@ def resource(resource_type: str, attributes: dict, sensitive: Sequence[str] = ()
     return {"type": resource_type, "instances": [{"attributes": attributes, "sensitive_attributes": paths}]}
 
 
-STATE = {"resources": [
-    resource("aws_api_gateway_rest_api", {"id": REST_API_ID, "name": "ProductReviewsAPI-dev"}),
-    resource("aws_api_gateway_api_key", {"id": "sgkqm8grw6", "value": API_KEY}, sensitive=["value"]),
-    # The provider leaves the usage plan key's copy of the API key unmarked.
-    resource("aws_api_gateway_usage_plan_key", {"id": "sgkqm8grw6", "value": API_KEY}),
-    # It marks every SSM parameter value sensitive, even a String that publishes an id.
-    resource("aws_ssm_parameter", {"name": "/productreviews/dev/api/gateway-id", "value": REST_API_ID},
-             sensitive=["value"]),
-    resource("aws_ssm_parameter", {"name": "/productreviews/dev/db-password", "value": "hunter2-hunter2"},
-             sensitive=["value"]),
-]}
+STATE = {
+    "resources": [
+        resource("aws_api_gateway_rest_api", {"id": REST_API_ID, "name": "ProductReviewsAPI-dev"}),
+        resource("aws_api_gateway_api_key", {"id": "sgkqm8grw6", "value": API_KEY}, sensitive=["value"]),
+        # The provider leaves the usage plan key's copy of the API key unmarked.
+        resource("aws_api_gateway_usage_plan_key", {"id": "sgkqm8grw6", "value": API_KEY}),
+        # It marks every SSM parameter value sensitive, even a String that publishes an id.
+        resource(
+            "aws_ssm_parameter",
+            {"name": "/productreviews/dev/api/gateway-id", "value": REST_API_ID},
+            sensitive=["value"],
+        ),
+        resource(
+            "aws_ssm_parameter",
+            {"name": "/productreviews/dev/db-password", "value": "hunter2-hunter2"},
+            sensitive=["value"],
+        ),
+    ]
+}
 
 
 def test_the_api_key_is_a_secret_wherever_the_state_holds_it():

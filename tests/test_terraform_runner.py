@@ -19,7 +19,7 @@ import pytest
 from deploy import locks
 from deploy.terraform import Interrupted, Stack, TerraformFailed
 
-FAKE_TERRAFORM = '''#!{python}
+FAKE_TERRAFORM = """#!{python}
 import os, signal, sys, time
 received = []
 def stop(signum, frame):
@@ -34,7 +34,7 @@ time.sleep(0.3)  # finishing what it started, saving the state, releasing the lo
 open("{record}", "w").write(" ".join(received))
 print("Interrupt received: stopped safely" if received else "Apply complete! Resources: 1 added", flush=True)
 sys.exit(1 if received else 0)
-'''
+"""
 
 
 @pytest.fixture
@@ -51,6 +51,7 @@ def fake_stack(tmp_path) -> tuple[Stack, Path]:
 
 def send_when_started(signals: list[signal.Signals], lines: list[str]) -> threading.Thread:
     """Sends `signals` to this process, 50 ms apart, once the fake Terraform printed a line."""
+
     def send() -> None:
         while not lines:
             time.sleep(0.01)

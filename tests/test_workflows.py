@@ -87,10 +87,15 @@ def test_deploys_apply_only_the_reviewed_plan_in_the_protected_environment():
     assert download["with"]["name"] == "plan-${{ inputs.environment }}"
     [applying] = [step["run"] for step in steps if "deploy apply" in step.get("run", "")]
     assert applying == '.venv/bin/python -m deploy apply --plan "build/plan/$ENVIRONMENT_SUFFIX/plan.bin"'
-    upload = next(step for step in environment_jobs["plan"]["steps"]
-                  if step.get("uses", "").startswith("actions/upload-artifact@"))
+    upload = next(
+        step
+        for step in environment_jobs["plan"]["steps"]
+        if step.get("uses", "").startswith("actions/upload-artifact@")
+    )
     assert upload["with"]["path"].splitlines() == [
-        "build/plan/${{ inputs.environment }}/plan.bin", "build/plan/${{ inputs.environment }}/plan-record.json"]
+        "build/plan/${{ inputs.environment }}/plan.bin",
+        "build/plan/${{ inputs.environment }}/plan-record.json",
+    ]
     assert upload["with"]["retention-days"] == 1
     for script in run_scripts():  # nothing plans again and applies what nobody reviewed
         assert not re.search(r"-auto-approve|cdktf deploy|terraform\S* apply", script), script

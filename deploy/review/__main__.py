@@ -33,10 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         return _scan(args)
     if args.command == "summary":
         review = render_review(
-            json.loads(args.plan.read_text()), args.title or f"`{args.plan}`", run=_run_info(args),
+            json.loads(args.plan.read_text()),
+            args.title or f"`{args.plan}`",
+            run=_run_info(args),
             security=load_checkov(json.loads(args.checkov.read_text())) if args.checkov else None,
             skipped=skipped_checks() if args.checkov else None,
-            plan_text=args.plan_text.read_text() if args.plan_text else None)
+            plan_text=args.plan_text.read_text() if args.plan_text else None,
+        )
         return _emit(review, args.output)
     old = args.input.read_text() if args.input else sys.stdin.read()
     return _emit(mark_outdated(old, commit=args.commit, run_url=args.run_url, outcome=args.outcome), args.output)
@@ -78,20 +81,29 @@ def _run_info(args) -> RunInfo:
 def _parser() -> argparse.ArgumentParser:
     origin = argparse.ArgumentParser(add_help=False)  # where a review comes from
     origin.add_argument("--commit", default=os.environ.get("GITHUB_SHA"), help="default: $GITHUB_SHA")
-    origin.add_argument("--run-url", default=github_run_url(),
-                        help="default: the GitHub Actions run, from $GITHUB_SERVER_URL, _REPOSITORY, _RUN_ID")
+    origin.add_argument(
+        "--run-url",
+        default=github_run_url(),
+        help="default: the GitHub Actions run, from $GITHUB_SERVER_URL, _REPOSITORY, _RUN_ID",
+    )
     reviewed = argparse.ArgumentParser(add_help=False, parents=[origin])
     reviewed.add_argument("--environment", help="the environment planned, e.g. dev")
 
-    parser = argparse.ArgumentParser(prog="python -m deploy.review", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.review", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("plan", parents=[reviewed], help="init, plan, show, scan and review a synthesized stack")
     p.add_argument("--stack-dir", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--no-lock", action="store_true", help="plan with -lock=false (read-only roles)")
-    p.add_argument("--replace", action="append", default=[], metavar="ADDRESS",
-                   help="plan replacing this resource (terraform plan -replace); repeatable")
+    p.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="plan replacing this resource (terraform plan -replace); repeatable",
+    )
     s = commands.add_parser("scan", help="run checkov with .checkov.yaml; exit 1 on unskipped findings")
     s.add_argument("file", type=Path)
     s.add_argument("--framework", default="terraform_plan", choices=["terraform_plan", "terraform_json"])
@@ -102,11 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--checkov", type=Path, help="checkov JSON output to include")
     m.add_argument("--title", default="")
     m.add_argument("--output", type=Path)
-    o = commands.add_parser("outdated", parents=[origin],
-                            help="mark an older review (a PR comment's body) outdated; "
-                                 "--commit and --run-url name the latest run")
-    o.add_argument("--outcome", default="did not produce a new review",
-                   help='what happened to the latest run: "failed", "was skipped", ...')
+    o = commands.add_parser(
+        "outdated",
+        parents=[origin],
+        help="mark an older review (a PR comment's body) outdated; --commit and --run-url name the latest run",
+    )
+    o.add_argument(
+        "--outcome",
+        default="did not produce a new review",
+        help='what happened to the latest run: "failed", "was skipped", ...',
+    )
     o.add_argument("--input", type=Path, help="the older review (default: standard input)")
     o.add_argument("--output", type=Path)
     return parser

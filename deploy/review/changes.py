@@ -92,8 +92,11 @@ def changes(plan: dict) -> list[Change]:
 def attribute_changes(resource_type: str, change: dict, forced_by: Sequence[str] = ()) -> list[AttributeChange]:
     """The attributes a resource_changes[].change updates, nested blocks down to their leaves."""
     before = _Side(change.get("before"), with_known_secrets(resource_type, change.get("before_sensitive", False)))
-    after = _Side(change.get("after"), with_known_secrets(resource_type, change.get("after_sensitive", False)),
-                  change.get("after_unknown", False))
+    after = _Side(
+        change.get("after"),
+        with_known_secrets(resource_type, change.get("after_sensitive", False)),
+        change.get("after_unknown", False),
+    )
     return [
         AttributeChange(path, old, new, any(_within(path, forced) for forced in forced_by))
         for path, old, new in _differences("", before, after)
@@ -153,8 +156,10 @@ def _element_pairs(before: list[dict], after: list[dict]) -> list[tuple[str, int
     if all(_distinct_names(names) for names in (names_before, names_after)):
         names = names_before + [name for name in names_after if name not in names_before]
         return [(json.dumps(name), _index(names_before, name), _index(names_after, name)) for name in names]
-    return [(str(i), i if i < len(before) else None, i if i < len(after) else None)
-            for i in range(max(len(before), len(after)))]
+    return [
+        (str(i), i if i < len(before) else None, i if i < len(after) else None)
+        for i in range(max(len(before), len(after)))
+    ]
 
 
 def _distinct_names(names: list) -> bool:

@@ -75,11 +75,25 @@ def checkov_command() -> str:
 def scan(path: Path, framework: str = "terraform_plan", config: Path = CHECKOV_CONFIG) -> tuple[Scan, object]:
     """Runs checkov on `path`; returns the findings and checkov's raw JSON."""
     command = [
-        checkov_command(), "--file", str(path), "--framework", framework, "--config-file", str(config),
-        "--skip-download", "--output", "json",
+        checkov_command(),
+        "--file",
+        str(path),
+        "--framework",
+        framework,
+        "--config-file",
+        str(config),
+        "--skip-download",
+        "--output",
+        "json",
     ]
-    run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "ERROR"})
+    run = subprocess.run(
+        command,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "ERROR"},
+    )
     try:
         raw = json.loads(run.stdout)
     except json.JSONDecodeError:

@@ -26,8 +26,9 @@ def index_changes(before: dict | None, after: dict | None) -> list[IndexChange]:
     found += [IndexChange(name, "removed") for name in old.keys() - new.keys()]
     for name in old.keys() & new.keys():
         # a setting missing on one side is not known until apply: only capacity ever is
-        settings = sorted(key for key in (old[name].keys() & new[name].keys()) - CAPACITY_SETTINGS
-                          if old[name][key] != new[name][key])
+        settings = sorted(
+            key for key in (old[name].keys() & new[name].keys()) - CAPACITY_SETTINGS if old[name][key] != new[name][key]
+        )
         if settings:
             found.append(IndexChange(name, "rebuilt", tuple(settings)))
     return sorted(found, key=lambda change: change.index)

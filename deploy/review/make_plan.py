@@ -43,8 +43,16 @@ class Planned:
         return bool(self.security and (self.security.failed or self.security.error))
 
 
-def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequence[str] = (), refresh: bool = True,
-             run: RunInfo = UNKNOWN_RUN, scan_security: bool = True) -> Planned:
+def run_plan(
+    stack: Stack,
+    out_dir: Path,
+    *,
+    lock: bool = True,
+    replace: Sequence[str] = (),
+    refresh: bool = True,
+    run: RunInfo = UNKNOWN_RUN,
+    scan_security: bool = True,
+) -> Planned:
     """Plans the initialized `stack` (`replace`: addresses to plan replacing; refresh=False:
     plan from the state as it is), prints Terraform's output and the review, and writes the
     files above into `out_dir`. Raises TerraformFailed when terraform fails."""
@@ -54,9 +62,14 @@ def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequenc
     # the usage plan key prints the API key's value.
     secrets = stack.state_secrets()
     has_changes = stack.redacting(secrets).plan_has_changes(
-        *NON_INTERACTIVE, f"-out={plan_bin}", *([] if lock else ["-lock=false"]),
-        *([] if refresh else ["-refresh=false"]), *[f"-replace={address}" for address in replace],
-        log_name="plan", echo=print)
+        *NON_INTERACTIVE,
+        f"-out={plan_bin}",
+        *([] if lock else ["-lock=false"]),
+        *([] if refresh else ["-refresh=false"]),
+        *[f"-replace={address}" for address in replace],
+        log_name="plan",
+        echo=print,
+    )
     make_private(plan_bin)
     plan = _plan_json(stack, plan_bin, secrets)
     secrets |= secrets_in_plan(plan)
@@ -69,12 +82,20 @@ def run_plan(stack: Stack, out_dir: Path, *, lock: bool = True, replace: Sequenc
     write_private(out_dir / "plan.txt", plan_text)
     if raw is not None:
         write_private(out_dir / "checkov.json", json.dumps(redact_json(raw, secrets), indent=1))
-    review = render_review(plan, f"`{stack.name}`", run=run, security=security,
-                           skipped=skipped_checks() if security else None, plan_text=plan_text)
+    review = render_review(
+        plan,
+        f"`{stack.name}`",
+        run=run,
+        security=security,
+        skipped=skipped_checks() if security else None,
+        plan_text=plan_text,
+    )
     write_private(out_dir / "review.md", review)
     print(review)
-    print(f"wrote plan.bin, plan.json, plan.txt{', checkov.json' if security else ''} and review.md in {out_dir}",
-          file=sys.stderr)
+    print(
+        f"wrote plan.bin, plan.json, plan.txt{', checkov.json' if security else ''} and review.md in {out_dir}",
+        file=sys.stderr,
+    )
     return Planned(has_changes, security)
 
 

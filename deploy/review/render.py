@@ -52,8 +52,15 @@ def marker(environment: str | None = None) -> str:
     return f"<!-- plan-review: {environment} -->" if environment else MARKER
 
 
-def render_review(plan: dict, title: str, *, run: RunInfo = UNKNOWN_RUN, security: Scan | None = None,
-                  skipped: dict[str, str] | None = None, plan_text: str | None = None) -> str:
+def render_review(
+    plan: dict,
+    title: str,
+    *,
+    run: RunInfo = UNKNOWN_RUN,
+    security: Scan | None = None,
+    skipped: dict[str, str] | None = None,
+    plan_text: str | None = None,
+) -> str:
     """The review in Markdown; its first line is marker(run.environment). `plan` is the plan
     JSON as Terraform wrote it, `plan_text` the output of `terraform show -no-color plan.bin`.
     Every secret the plan holds is redacted from the result, the plan text included."""
@@ -75,19 +82,29 @@ def render_review(plan: dict, title: str, *, run: RunInfo = UNKNOWN_RUN, securit
     return review
 
 
-def mark_outdated(review: str, *, commit: str | None = None, run_url: str | None = None,
-                  outcome: str = "did not produce a new review") -> str:
+def mark_outdated(
+    review: str, *, commit: str | None = None, run_url: str | None = None, outcome: str = "did not produce a new review"
+) -> str:
     """An older review (a previous PR comment's body) with a banner on top saying it is out of
     date, and what happened to the latest run (`outcome`: "failed", "was skipped", ...).
     The first line (its marker) stays first, so the comment is still found; marking again
     replaces the banner."""
     review_marker = _marker_of(review)
-    body = re.sub(f"{re.escape(OUTDATED_START)}.*?{re.escape(OUTDATED_END)}\n*", "",
-                  review.removeprefix(review_marker).lstrip("\n"), flags=re.DOTALL)
+    body = re.sub(
+        f"{re.escape(OUTDATED_START)}.*?{re.escape(OUTDATED_END)}\n*",
+        "",
+        review.removeprefix(review_marker).lstrip("\n"),
+        flags=re.DOTALL,
+    )
     latest = "The latest run" + (f" (commit {commit})" if commit else "") + f" {outcome}"
     link = f": [workflow run]({run_url})" if run_url else ""
-    banner = ["> [!WARNING]", ("> **Outdated**: this review is from an older commit or a failed or skipped run. "
-                               f"{latest}{link}. Do not approve on the strength of the plan below.")]
+    banner = [
+        "> [!WARNING]",
+        (
+            "> **Outdated**: this review is from an older commit or a failed or skipped run. "
+            f"{latest}{link}. Do not approve on the strength of the plan below."
+        ),
+    ]
     return "\n".join([review_marker, OUTDATED_START, *banner, OUTDATED_END, "", body])
 
 
@@ -99,14 +116,19 @@ def _marker_of(review: str) -> str:
 
 def _headline(title: str, run: RunInfo, plan: dict, found: list[Change]) -> list[str]:
     lines = [marker(run.environment), f"## Terraform plan review: {title}", ""]
-    facts = [f"Commit {run.commit}" if run.commit else None,
-             f"Environment `{run.environment}`" if run.environment else None,
-             f"[Workflow run]({run.run_url})" if run.run_url else None]
+    facts = [
+        f"Commit {run.commit}" if run.commit else None,
+        f"Environment `{run.environment}`" if run.environment else None,
+        f"[Workflow run]({run.run_url})" if run.run_url else None,
+    ]
     if any(facts):
         lines += [" · ".join(fact for fact in facts if fact), ""]
     totals = Counter(c.kind for c in found)
-    lines.append("**" + ", ".join(f"{totals[k]} to {k}" for k in KINDS) + ".**" if found
-                 else "**No changes.** The infrastructure matches the configuration.")
+    lines.append(
+        "**" + ", ".join(f"{totals[k]} to {k}" for k in KINDS) + ".**"
+        if found
+        else "**No changes.** The infrastructure matches the configuration."
+    )
     if plan.get("errored"):
         lines.append("\n> **The plan errored**: the changes below are incomplete.")
     return lines
@@ -121,9 +143,11 @@ def _index_callout(found: list[Change]) -> list[str]:
         where = f"- `{address}`, index `{index.index}`"
         if index.action == "rebuilt":
             settings = ", ".join(f"`{s}`" for s in index.settings)
-            lines.append(f"{where}: **deleted and rebuilt** ({settings} cannot change in place). DynamoDB "
-                         "deletes the index and backfills a new one from the table: queries by this index "
-                         "fail until the backfill completes (minutes to hours, by table size).")
+            lines.append(
+                f"{where}: **deleted and rebuilt** ({settings} cannot change in place). DynamoDB "
+                "deletes the index and backfills a new one from the table: queries by this index "
+                "fail until the backfill completes (minutes to hours, by table size)."
+            )
         elif index.action == "added":
             lines.append(f"{where}: **added**. Queries by it fail until DynamoDB has backfilled it.")
         else:
@@ -139,8 +163,12 @@ def _type_table(found: list[Change]) -> list[str]:
     for c in found:
         by_type[c.type][c.kind] += 1
     totals = Counter(c.kind for c in found)
-    lines = ["### Changes by resource type", "",
-             "| Resource type | Add | Change | Replace | Destroy |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "### Changes by resource type",
+        "",
+        "| Resource type | Add | Change | Replace | Destroy |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for rtype in sorted(by_type):
         lines.append(f"| `{rtype}` | " + " | ".join(str(by_type[rtype][k] or "·") for k in KINDS) + " |")
     lines.append("| **Total** | " + " | ".join(f"**{totals[k]}**" for k in KINDS) + " |")
@@ -164,7 +192,8 @@ def _destroys(found: list[Change]) -> list[str]:
     if not destroyed:
         return []
     return [f"### 🗑️ Destroys ({len(destroyed)})", ""] + [
-        f"- `{c.address}`" + (f": {c.reason}" if c.reason else "") for c in destroyed]
+        f"- `{c.address}`" + (f": {c.reason}" if c.reason else "") for c in destroyed
+    ]
 
 
 def _attribute_changes(found: list[Change], secrets: set[str]) -> list[str]:
@@ -228,21 +257,37 @@ def _folded_plan(plan_text: str, room: int) -> str:
     budget = room - 500  # the block's frame and the note
     note = ""
     if len(text) > budget:
-        cut = text[:max(budget, 0)].rsplit("\n", 1)[0]
-        note = (f"The plan is cut after {len(cut):,} of {len(text):,} characters to fit in a comment: "
-                "the whole plan is in `plan.txt` beside this review.\n")
+        cut = text[: max(budget, 0)].rsplit("\n", 1)[0]
+        note = (
+            f"The plan is cut after {len(cut):,} of {len(text):,} characters to fit in a comment: "
+            "the whole plan is in `plan.txt` beside this review.\n"
+        )
         text = cut
-    return "\n".join(["", "<details><summary>Full plan (<code>terraform show</code>)</summary>", "",
-                      f"{fence}text", text, fence, note, "</details>", ""])
+    return "\n".join(
+        [
+            "",
+            "<details><summary>Full plan (<code>terraform show</code>)</summary>",
+            "",
+            f"{fence}text",
+            text,
+            fence,
+            note,
+            "</details>",
+            "",
+        ]
+    )
 
 
 def _security_headline(security: Scan, skipped: dict[str, str]) -> str:
     if security.error:
         return f"**Security scan failed to run**: {security.error.splitlines()[0]}"
-    verdict = (f"❌ **{len(security.failed)} unskipped finding(s)**" if security.failed
-               else "✅ **no unskipped findings**")
-    return (f"Security scan (checkov {security.version}, `.checkov.yaml`): {verdict} "
-            f"({security.passed} checks passed, {len(skipped)} skipped by configuration).")
+    verdict = (
+        f"❌ **{len(security.failed)} unskipped finding(s)**" if security.failed else "✅ **no unskipped findings**"
+    )
+    return (
+        f"Security scan (checkov {security.version}, `.checkov.yaml`): {verdict} "
+        f"({security.passed} checks passed, {len(skipped)} skipped by configuration)."
+    )
 
 
 def _security_details(security: Scan, skipped: dict[str, str]) -> list[str]:
@@ -250,9 +295,14 @@ def _security_details(security: Scan, skipped: dict[str, str]) -> list[str]:
     if security.error:
         lines += ["### Security scan error", "", "```", security.error, "```", ""]
     if security.failed:
-        lines += [f"### ❌ Security findings ({len(security.failed)})", "",
-                  "Fix each in `stacks/`, or skip it in `.checkov.yaml` with a reason a reviewer accepts.", "",
-                  "| Check | Resource | Description |", "| --- | --- | --- |"]
+        lines += [
+            f"### ❌ Security findings ({len(security.failed)})",
+            "",
+            "Fix each in `stacks/`, or skip it in `.checkov.yaml` with a reason a reviewer accepts.",
+            "",
+            "| Check | Resource | Description |",
+            "| --- | --- | --- |",
+        ]
         for f in sorted(security.failed, key=lambda f: (f["check_id"], f["resource"] or "")):
             check = f"[{f['check_id']}]({f['guideline']})" if f.get("guideline") else f["check_id"]
             lines.append(f"| {check} | `{f['resource']}` | {f['check_name']} |")

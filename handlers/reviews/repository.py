@@ -38,13 +38,9 @@ Item = dict[str, Any]
 FIRST_REVIEW_ID = "0"
 SUMMARY_SORT_KEY = "#SUMMARY"
 STARS = range(contract.MIN_RATING, contract.MAX_RATING + 1)
-_THROTTLING_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
+_THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 # Cancellation reasons that mean "try again", not "your request conflicts".
-_TRANSIENT_CANCELLATION_CODES = frozenset(
-    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"}
-)
+_TRANSIENT_CANCELLATION_CODES = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
 _NEW_ITEM = f"attribute_not_exists({contract.PARTITION_KEY})"
 
 

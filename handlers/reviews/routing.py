@@ -55,20 +55,26 @@ def create_review(request: Request, backend: Backend, now: float) -> Response:
 def list_reviews(request: Request, backend: Backend, now: float) -> Response:
     listing = parse_listing(request.query)
     page = backend.repository.list_reviews(listing)
-    return json_response(200, {
-        "reviews": [review.to_dict() for review in page.reviews],
-        "next_token": encode_next_token(listing, page.next_position) if page.next_position else None,
-    })
+    return json_response(
+        200,
+        {
+            "reviews": [review.to_dict() for review in page.reviews],
+            "next_token": encode_next_token(listing, page.next_position) if page.next_position else None,
+        },
+    )
 
 
 def get_rating(request: Request, backend: Backend, now: float) -> Response:
     summary = backend.repository.rating_summary(parse_product_id(request.path_parameters))
-    return json_response(200, {
-        "product_id": summary.product_id,
-        "review_count": summary.review_count,
-        "average_rating": summary.average,
-        "ratings": {str(star): count for star, count in enumerate(summary.counts, start=contract.MIN_RATING)},
-    })
+    return json_response(
+        200,
+        {
+            "product_id": summary.product_id,
+            "review_count": summary.review_count,
+            "average_rating": summary.average,
+            "ratings": {str(star): count for star, count in enumerate(summary.counts, start=contract.MIN_RATING)},
+        },
+    )
 
 
 # Keyed by contract.ROUTES' operation ids (tests/handler/test_routing.py checks they match).

@@ -165,4 +165,3 @@ def test_the_handler_creates_its_client_once_and_reads_configuration_from_env():
     assert first.settings.allowed_origins == {"https://shop.example.com", "https://admin.example.com"}
     # boto3 honours AWS_ENDPOINT_URL itself: the handler has no endpoint setting of its own.
     assert first.backend.repository.client.meta.endpoint_url == os.environ["AWS_ENDPOINT_URL"]
-

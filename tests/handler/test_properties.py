@@ -9,9 +9,7 @@ import api_events
 from api_client import invoke, new_id
 from review_table import TABLE_NAME
 
-SETTINGS = settings(
-    derandomize=True, deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(derandomize=True, deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -36,11 +34,15 @@ def assert_client_or_success(response):
 
 
 @SETTINGS
-@given(body=st.one_of(json_values.map(json.dumps), review_like_bodies.map(json.dumps), st.text(max_size=50)),
-       base64_encoded=st.booleans(), idempotency_key=st.none() | st.text(max_size=10))
+@given(
+    body=st.one_of(json_values.map(json.dumps), review_like_bodies.map(json.dumps), st.text(max_size=50)),
+    base64_encoded=st.booleans(),
+    idempotency_key=st.none() | st.text(max_size=10),
+)
 def test_any_post_body_is_answered_without_a_fault(body, base64_encoded, idempotency_key):
-    assert_client_or_success(invoke(api_events.post_review(body, raw=True, base64_encoded=base64_encoded,
-                                                           idempotency_key=idempotency_key)))
+    assert_client_or_success(
+        invoke(api_events.post_review(body, raw=True, base64_encoded=base64_encoded, idempotency_key=idempotency_key))
+    )
 
 
 query_values = st.lists(st.one_of(st.text(max_size=30), st.integers(-5, 200).map(str)), min_size=1, max_size=2)

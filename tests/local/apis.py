@@ -16,7 +16,7 @@ from localaws.gateway import LocalGateway, make_server
 REGION = "us-east-1"
 
 # One module, several handlers: each test route points at one of them.
-FUNCTION_CODE = '''
+FUNCTION_CODE = """
 import json, os, time
 
 def echo(event, context):
@@ -46,7 +46,8 @@ def malformed(event, context):
 def slow(event, context):
     time.sleep(float((event["queryStringParameters"] or {}).get("sleep", "5")))
     return {"statusCode": 200, "body": json.dumps({"pid": os.getpid()})}
-'''
+"""
+
 
 @dataclass(frozen=True)
 class TestApi:
@@ -54,6 +55,7 @@ class TestApi:
     name: str
     api_key: str
     region: str = REGION
+
 
 @dataclass(frozen=True)
 class ProxyMethod:
@@ -64,6 +66,7 @@ class ProxyMethod:
     function_arn: str
     api_key_required: bool = False
 
+
 def zip_files(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -71,15 +74,24 @@ def zip_files(files: dict[str, str]) -> bytes:
             archive.writestr(name, text)
     return buffer.getvalue()
 
+
 def aws_client(endpoint: str, service: str):
     return emulator.client(service, endpoint, REGION)
+
 
 def create_function_role(endpoint: str, name: str) -> str:
     return aws_client(endpoint, "iam").create_role(
         RoleName=name,
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
     )["Role"]["Arn"]
+
 
 def create_test_function(endpoint: str, role: str, prefix: str, handler: str, timeout: int = 3) -> str:
     """A function <prefix>-<handler> running one handler of FUNCTION_CODE; returns its ARN."""
@@ -92,6 +104,7 @@ def create_test_function(endpoint: str, role: str, prefix: str, handler: str, ti
         Timeout=timeout,
         Environment={"Variables": {"TABLE_NAME": "reviews-test"}},
     )["FunctionArn"]
+
 
 def create_proxy_api(endpoint: str, name: str, methods: list[ProxyMethod]) -> str:
     """A REST API with a resource for every path in `methods` (parents first); returns its id."""
@@ -108,22 +121,36 @@ def create_proxy_api(endpoint: str, name: str, methods: list[ProxyMethod]) -> st
                 resources[path] = apigateway.create_resource(
                     restApiId=api_id, parentId=resources[parent], pathPart=part
                 )["id"]
-        apigateway.put_method(restApiId=api_id, resourceId=resources[method.path], httpMethod=method.http_method,
-                              authorizationType="NONE", apiKeyRequired=method.api_key_required)
+        apigateway.put_method(
+            restApiId=api_id,
+            resourceId=resources[method.path],
+            httpMethod=method.http_method,
+            authorizationType="NONE",
+            apiKeyRequired=method.api_key_required,
+        )
         apigateway.put_integration(
-            restApiId=api_id, resourceId=resources[method.path], httpMethod=method.http_method,
-            type="AWS_PROXY", integrationHttpMethod="POST",
+            restApiId=api_id,
+            resourceId=resources[method.path],
+            httpMethod=method.http_method,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
             uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{method.function_arn}/invocations",
         )
     return api_id
 
+
 def deploy_stage(endpoint: str, api_id: str, stage: str, rate: float, burst: int) -> None:
     apigateway = aws_client(endpoint, "apigateway")
     apigateway.create_deployment(restApiId=api_id, stageName=stage)
-    apigateway.update_stage(restApiId=api_id, stageName=stage, patchOperations=[
-        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
-        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
-    ])
+    apigateway.update_stage(
+        restApiId=api_id,
+        stageName=stage,
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
+        ],
+    )
+
 
 def create_api_key(endpoint: str, api_id: str, stage: str, name: str) -> str:
     """An enabled API key in a usage plan bound to the stage; returns its value."""
@@ -133,11 +160,13 @@ def create_api_key(endpoint: str, api_id: str, stage: str, name: str) -> str:
     apigateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
     return key["value"]
 
+
 def serve_in_thread(gateway: LocalGateway):
     """(gateway, server) serving on a free port from a daemon thread; stop with stop_serving."""
     server = make_server(gateway, 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return gateway, server
+
 
 def stop_serving(gateway: LocalGateway, server) -> None:
     server.shutdown()

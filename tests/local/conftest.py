@@ -26,6 +26,7 @@ from tests.local.apis import (
 def unused_port() -> int:
     return emulator.free_port()
 
+
 @pytest.fixture(scope="session")
 def test_api(running_emulator) -> TestApi:
     """A REST API deployed with boto3 the way Terraform deploys the real one.
@@ -41,24 +42,30 @@ def test_api(running_emulator) -> TestApi:
         for handler, timeout in [("echo", 3), ("tables", 10), ("crash", 3), ("malformed", 3), ("slow", 1)]
     }
 
-    api_id = create_proxy_api(endpoint, "local-test-api", [
-        ProxyMethod("GET", "/reviews", functions["echo"]),
-        ProxyMethod("POST", "/reviews", functions["echo"], api_key_required=True),
-        ProxyMethod("GET", "/products/{product_id}/rating", functions["echo"]),
-        *(
-            ProxyMethod("GET", f"/{handler}", functions[handler])
-            for handler in ("tables", "crash", "malformed", "slow")
-        ),
-    ])
+    api_id = create_proxy_api(
+        endpoint,
+        "local-test-api",
+        [
+            ProxyMethod("GET", "/reviews", functions["echo"]),
+            ProxyMethod("POST", "/reviews", functions["echo"], api_key_required=True),
+            ProxyMethod("GET", "/products/{product_id}/rating", functions["echo"]),
+            *(
+                ProxyMethod("GET", f"/{handler}", functions[handler])
+                for handler in ("tables", "crash", "malformed", "slow")
+            ),
+        ],
+    )
     deploy_stage(endpoint, api_id, "dev", rate=1000, burst=1000)
     deploy_stage(endpoint, api_id, "limited", rate=1, burst=2)
     api_key = create_api_key(endpoint, api_id, "dev", "local-test-key")
     aws_client(endpoint, "dynamodb").create_table(
-        TableName="reviews-test", BillingMode="PAY_PER_REQUEST",
+        TableName="reviews-test",
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
     )
     return TestApi(endpoint, "local-test-api", api_key)
+
 
 @pytest.fixture(scope="session")
 def serve(test_api):

@@ -73,17 +73,25 @@ def create_reviews_table(endpoint: str) -> None:
         TableName=TABLE_NAME,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in contract.KEY_ATTRIBUTES],
-        KeySchema=[{"AttributeName": contract.PARTITION_KEY, "KeyType": "HASH"},
-                   {"AttributeName": contract.SORT_KEY, "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": index.name,
-            "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"},
-                          {"AttributeName": index.sort_key, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": index.projection},
-        } for index in contract.INDEXES],
+        KeySchema=[
+            {"AttributeName": contract.PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": contract.SORT_KEY, "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": index.projection},
+            }
+            for index in contract.INDEXES
+        ],
     )
-    dynamodb.update_time_to_live(TableName=TABLE_NAME, TimeToLiveSpecification={
-        "Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE})
+    dynamodb.update_time_to_live(
+        TableName=TABLE_NAME, TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE}
+    )
 
 
 def create_reviews_function(endpoint: str, build_dir) -> str:
@@ -96,11 +104,13 @@ def create_reviews_function(endpoint: str, build_dir) -> str:
         Handler=HANDLER,
         Code={"ZipFile": package.read_bytes()},
         Timeout=10,
-        Environment={"Variables": {
-            contract.TABLE_NAME_VARIABLE: TABLE_NAME,
-            contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
-            contract.ALLOWED_ORIGINS_VARIABLE: "https://shop.example.com",
-        }},
+        Environment={
+            "Variables": {
+                contract.TABLE_NAME_VARIABLE: TABLE_NAME,
+                contract.REVIEWER_INDEX_VARIABLE: contract.REVIEWER_INDEX.name,
+                contract.ALLOWED_ORIGINS_VARIABLE: "https://shop.example.com",
+            }
+        },
     )["FunctionArn"]
 
 
@@ -136,8 +146,12 @@ def post_simultaneously(api: ReviewsApi, requests: list[tuple[dict, dict]]) -> l
         try:
             connection.connect()
             everyone_connected.wait()
-            connection.request("POST", f"/{STAGE}/reviews", json.dumps(review), {
-                "Content-Type": "application/json", "x-api-key": api.api_key, **headers})
+            connection.request(
+                "POST",
+                f"/{STAGE}/reviews",
+                json.dumps(review),
+                {"Content-Type": "application/json", "x-api-key": api.api_key, **headers},
+            )
             response = connection.getresponse()
             return Answer(response.status, response.headers, json.loads(response.read()))
         finally:
@@ -174,7 +188,8 @@ def listed_review_ids(api: ReviewsApi, owner: str, owner_id: str) -> list[str]:
 def stored_reviews(api: ReviewsApi, product_id: str) -> dict[str, tuple[str, int]]:
     """review_id -> (reviewer_id, rating) of the review items stored for a product, read from the table."""
     items = api.dynamodb.query(
-        TableName=TABLE_NAME, ConsistentRead=True,
+        TableName=TABLE_NAME,
+        ConsistentRead=True,
         KeyConditionExpression="product_id = :product AND review_id >= :first",
         ExpressionAttributeValues={":product": {"S": product_id}, ":first": {"S": "0"}},
     )["Items"]
@@ -204,15 +219,20 @@ def assert_everything_agrees_with(api: ReviewsApi, created: list[dict]) -> None:
 @pytest.mark.parametrize("attempt", ATTEMPTS)
 def test_same_reviewer_posting_at_once_stores_one_review(reviews_api, attempt):
     product_id, reviewer_id = new_id("sku"), new_id("user")
-    answers = post_simultaneously(reviews_api, [
-        ({"product_id": product_id, "reviewer_id": reviewer_id, "rating": 1 + i % 5}, {}) for i in range(SIMULTANEOUS)
-    ])
+    answers = post_simultaneously(
+        reviews_api,
+        [
+            ({"product_id": product_id, "reviewer_id": reviewer_id, "rating": 1 + i % 5}, {})
+            for i in range(SIMULTANEOUS)
+        ],
+    )
 
     assert sorted(answer.status for answer in answers) == [201] + [409] * (SIMULTANEOUS - 1)
     [created] = [answer.body for answer in answers if answer.status == 201]
     # Every refusal names the review that won.
     assert {answer.body["details"][0]["review_id"] for answer in answers if answer.status == 409} == {
-        created["review_id"]}
+        created["review_id"]
+    }
     assert_everything_agrees_with(reviews_api, [created])
 
 
@@ -235,7 +255,8 @@ def test_new_reviews_racing_duplicates_keep_every_acknowledged_review(reviews_ap
     copies = 3  # each review is POSTed three times, all 36 requests at once
     requests: list[tuple[dict, dict]] = [
         ({"product_id": product, "reviewer_id": reviewer, "rating": 1 + (index % 5)}, {})
-        for _ in range(copies) for index, (product, reviewer) in enumerate(pairs)
+        for _ in range(copies)
+        for index, (product, reviewer) in enumerate(pairs)
     ]
     answers = post_simultaneously(reviews_api, requests)
 

@@ -44,15 +44,19 @@ def test_aws_managed_policies_exist(running_emulator):
 def test_application_autoscaling_tags(running_emulator):
     endpoint = running_emulator.endpoint
     emulator.client("dynamodb", endpoint, REGION).create_table(
-        TableName="scaled", BillingMode="PROVISIONED",
+        TableName="scaled",
+        BillingMode="PROVISIONED",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
     )
     autoscaling = emulator.client("application-autoscaling", endpoint, REGION)
     arn = autoscaling.register_scalable_target(
-        ServiceNamespace="dynamodb", ResourceId="table/scaled",
-        ScalableDimension="dynamodb:table:ReadCapacityUnits", MinCapacity=1, MaxCapacity=5,
+        ServiceNamespace="dynamodb",
+        ResourceId="table/scaled",
+        ScalableDimension="dynamodb:table:ReadCapacityUnits",
+        MinCapacity=1,
+        MaxCapacity=5,
         Tags={"app": "reviews"},
     )["ScalableTargetARN"]
     assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"app": "reviews"}

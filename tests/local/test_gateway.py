@@ -154,9 +154,22 @@ def test_the_openapi_document_is_served_outside_the_stage_pointing_at_it(dev):
 
 
 def test_cli_serves_and_stops_its_workers(test_api, unused_port):
-    command = [sys.executable, "-m", "localaws", "gateway", "--endpoint", test_api.endpoint,
-               "--rest-api-name", test_api.name, "--stage", "dev", "--port", str(unused_port),
-               "--region", test_api.region]
+    command = [
+        sys.executable,
+        "-m",
+        "localaws",
+        "gateway",
+        "--endpoint",
+        test_api.endpoint,
+        "--rest-api-name",
+        test_api.name,
+        "--stage",
+        "dev",
+        "--port",
+        str(unused_port),
+        "--region",
+        test_api.region,
+    ]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout  # the pipe just asked for (typed optional)
     try:
@@ -181,8 +194,9 @@ def test_a_gone_emulator_leaves_the_last_deployment_served_and_answers_json(tmp_
         cleanup.callback(emulator.stop, unused_port, tmp_path)
         role = create_function_role(own.endpoint, "gone-fn")
         echo, crash = (create_test_function(own.endpoint, role, "gone", handler) for handler in ("echo", "crash"))
-        api_id = create_proxy_api(own.endpoint, "gone-api", [ProxyMethod("GET", "/reviews", echo),
-                                                              ProxyMethod("GET", "/crash", crash)])
+        api_id = create_proxy_api(
+            own.endpoint, "gone-api", [ProxyMethod("GET", "/reviews", echo), ProxyMethod("GET", "/crash", crash)]
+        )
         deploy_stage(own.endpoint, api_id, "dev", rate=1000, burst=1000)
         gateway, server = serve_in_thread(LocalGateway(own.endpoint, REGION, "gone-api", "dev", refresh_seconds=0.01))
         cleanup.callback(stop_serving, gateway, server)

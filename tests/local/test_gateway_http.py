@@ -117,7 +117,9 @@ FRAMING_ERRORS = {
     "Content-Length over 10 MB": (get("/dev/reviews", "Content-Length: 10485761"), 413),
     "huge Content-Length": (get("/dev/reviews", "Content-Length: 99999999999999999999999"), 413),
     "both Content-Length and Transfer-Encoding": (
-        get("/dev/reviews", "Content-Length: 5", "Transfer-Encoding: chunked") + b"0\r\n\r\n" + SMUGGLED, 400),
+        get("/dev/reviews", "Content-Length: 5", "Transfer-Encoding: chunked") + b"0\r\n\r\n" + SMUGGLED,
+        400,
+    ),
     "a coding other than chunked": (get("/dev/reviews", "Transfer-Encoding: gzip, chunked") + b"0\r\n\r\n", 400),
     "chunked on HTTP/1.0": (b"POST /dev/reviews HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     "chunk size not hex": (get("/dev/reviews", "Transfer-Encoding: chunked") + b"zz\r\nhello\r\n0\r\n\r\n", 400),
@@ -148,8 +150,20 @@ def test_unknown_methods_are_missing_authentication_token(port, method):
 
 
 def chunked_post(path: str, api_key: str, chunks: bytes, *headers: str) -> bytes:
-    return "\r\n".join([f"POST {path} HTTP/1.1", "Host: localhost", f"x-api-key: {api_key}",
-                        "Transfer-Encoding: chunked", *headers, "", ""]).encode() + chunks
+    return (
+        "\r\n".join(
+            [
+                f"POST {path} HTTP/1.1",
+                "Host: localhost",
+                f"x-api-key: {api_key}",
+                "Transfer-Encoding: chunked",
+                *headers,
+                "",
+                "",
+            ]
+        ).encode()
+        + chunks
+    )
 
 
 def test_chunked_body_reaches_the_function(port, api_key):
@@ -163,9 +177,20 @@ def test_chunked_body_reaches_the_function(port, api_key):
 
 def test_expect_100_continue_gets_an_interim_answer_before_the_body(port, api_key):
     with connect(port) as connection:
-        connection.sendall("\r\n".join([
-            "POST /dev/reviews HTTP/1.1", "Host: localhost", f"x-api-key: {api_key}", "Content-Length: 2",
-            "Expect: 100-continue", "Connection: close", "", ""]).encode())
+        connection.sendall(
+            "\r\n".join(
+                [
+                    "POST /dev/reviews HTTP/1.1",
+                    "Host: localhost",
+                    f"x-api-key: {api_key}",
+                    "Content-Length: 2",
+                    "Expect: 100-continue",
+                    "Connection: close",
+                    "",
+                    "",
+                ]
+            ).encode()
+        )
         assert connection.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
         connection.sendall(b"{}")
         received, _ = read_until_closed(connection)
@@ -193,8 +218,12 @@ def test_head_answers_have_no_body(port):
 def test_identity_route_names_the_gateway_process(port):
     [response], _ = exchange(port, get("/_localaws/health", "Connection: close"))
     assert response.status == 200
-    assert response.json() == {"service": "localaws-gateway", "pid": os.getpid(),
-                               "rest_api_name": "local-test-api", "stage": "dev"}
+    assert response.json() == {
+        "service": "localaws-gateway",
+        "pid": os.getpid(),
+        "rest_api_name": "local-test-api",
+        "stage": "dev",
+    }
 
 
 def test_64_simultaneous_connections_all_get_answers(port):

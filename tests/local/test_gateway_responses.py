@@ -33,19 +33,32 @@ ALLOWED_HEADERS = "Content-Type,X-Api-Key,Idempotency-Key"
 
 def put_gateway_responses(endpoint: str, api_id: str) -> None:
     apigateway = aws_client(endpoint, "apigateway")
-    apigateway.put_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX", responseParameters={
-        "gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.Origin",
-        "gatewayresponse.header.Access-Control-Allow-Headers": f"'{ALLOWED_HEADERS}'",
-        "gatewayresponse.header.Vary": "'Origin'",
-    })
-    apigateway.put_gateway_response(restApiId=api_id, responseType="DEFAULT_5XX", responseParameters={
-        "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
-    })
     apigateway.put_gateway_response(
-        restApiId=api_id, responseType="MISSING_AUTHENTICATION_TOKEN", statusCode="404",
-        responseTemplates={"application/json": (
-            '{"error": "not_found", "message": $context.error.messageString, '
-            '"type": "$context.error.responseType", "request": "${context.requestId}"}')},
+        restApiId=api_id,
+        responseType="DEFAULT_4XX",
+        responseParameters={
+            "gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.Origin",
+            "gatewayresponse.header.Access-Control-Allow-Headers": f"'{ALLOWED_HEADERS}'",
+            "gatewayresponse.header.Vary": "'Origin'",
+        },
+    )
+    apigateway.put_gateway_response(
+        restApiId=api_id,
+        responseType="DEFAULT_5XX",
+        responseParameters={
+            "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+        },
+    )
+    apigateway.put_gateway_response(
+        restApiId=api_id,
+        responseType="MISSING_AUTHENTICATION_TOKEN",
+        statusCode="404",
+        responseTemplates={
+            "application/json": (
+                '{"error": "not_found", "message": $context.error.messageString, '
+                '"type": "$context.error.responseType", "request": "${context.requestId}"}'
+            )
+        },
     )
 
 
@@ -56,11 +69,15 @@ def base_url(running_emulator) -> Iterator[str]:
     endpoint = running_emulator.endpoint
     role = create_function_role(endpoint, "gateway-responses-fn")
     echo, crash = (create_test_function(endpoint, role, "gateway-responses", handler) for handler in ("echo", "crash"))
-    api_id = create_proxy_api(endpoint, API_NAME, [
-        ProxyMethod("GET", "/reviews", echo),
-        ProxyMethod("POST", "/reviews", echo, api_key_required=True),
-        ProxyMethod("GET", "/crash", crash),
-    ])
+    api_id = create_proxy_api(
+        endpoint,
+        API_NAME,
+        [
+            ProxyMethod("GET", "/reviews", echo),
+            ProxyMethod("POST", "/reviews", echo, api_key_required=True),
+            ProxyMethod("GET", "/crash", crash),
+        ],
+    )
     deploy_stage(endpoint, api_id, "dev", rate=0.001, burst=1)
     put_gateway_responses(endpoint, api_id)
     gateway, server = serve_in_thread(LocalGateway(endpoint, REGION, API_NAME, "dev", refresh_seconds=0))
@@ -115,8 +132,12 @@ def test_502_carries_default_5xx_headers(base_url):
 def test_a_customized_type_replaces_default_4xx(base_url):
     status, headers, body = call(f"{base_url}/nope", headers={"Origin": ORIGIN})
     assert status == 404
-    assert body == {"error": "not_found", "message": "Missing Authentication Token",
-                    "type": "MISSING_AUTHENTICATION_TOKEN", "request": headers["x-amzn-RequestId"]}
+    assert body == {
+        "error": "not_found",
+        "message": "Missing Authentication Token",
+        "type": "MISSING_AUTHENTICATION_TOKEN",
+        "request": headers["x-amzn-RequestId"],
+    }
     assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     assert "Access-Control-Allow-Origin" not in headers
 
@@ -124,8 +145,10 @@ def test_a_customized_type_replaces_default_4xx(base_url):
 def test_framing_errors_get_default_4xx_headers_too(base_url):
     port = int(base_url.rsplit(":", 1)[1].split("/")[0])
     with socket.create_connection(("127.0.0.1", port), timeout=3) as connection:
-        connection.sendall(f"POST /dev/reviews HTTP/1.1\r\nOrigin: {ORIGIN}\r\nContent-Length: 3\r\n"
-                           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n".encode())
+        connection.sendall(
+            f"POST /dev/reviews HTTP/1.1\r\nOrigin: {ORIGIN}\r\nContent-Length: 3\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n".encode()
+        )
         answer = connection.makefile("rb").read()
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert f"Access-Control-Allow-Origin: {ORIGIN}\r\n".encode() in answer

@@ -79,8 +79,9 @@ def test_make_up_fails_naming_a_taken_gateway_port(running_emulator, squatter, d
     assert not squatter.saw_the_key()
 
 
-def test_the_key_goes_only_to_the_gateway_make_up_started(running_emulator, squatter, deployed_without_terraform,
-                                                          monkeypatch):
+def test_the_key_goes_only_to_the_gateway_make_up_started(
+    running_emulator, squatter, deployed_without_terraform, monkeypatch
+):
     """Even if a stranger answers on the port after the gateway started (it died, another
     process took the port), the smoke test does not send it the key."""
     monkeypatch.setattr(GatewayProcess, "start", lambda gateway: 4242)
@@ -98,9 +99,27 @@ def test_our_gateway_is_recognized_by_its_pid(serve, running_emulator, squatter)
 
 def test_gateway_command_fails_naming_a_taken_port(test_api, squatter):
     result = subprocess.run(
-        [sys.executable, "-m", "localaws", "gateway", "--endpoint", test_api.endpoint, "--region", test_api.region,
-         "--rest-api-name", test_api.name, "--stage", "dev", "--port", str(squatter.port)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "localaws",
+            "gateway",
+            "--endpoint",
+            test_api.endpoint,
+            "--region",
+            test_api.region,
+            "--rest-api-name",
+            test_api.name,
+            "--stage",
+            "dev",
+            "--port",
+            str(squatter.port),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{squatter.port}" in result.stderr
