@@ -55,7 +55,7 @@ STEP_NAMES = {
     "Planning": "plan and review (terraform, checkov)",
 }
 # Terraform's own account of a resource's wait: "aws_kms_key.x: Creation complete after 13s".
-WAITED = re.compile(r"^\s*(\w+)\.\S+: (Creation|Modifications|Destruction) complete after (\d+)s")
+WAITED = re.compile(r"^[ \t]*(\w+)\.\S+: (Creation|Modifications|Destruction) complete after (\d+)s", re.MULTILINE)
 PHASES = re.compile(r'^\{"exit": .*\}$', re.MULTILINE)
 COMMAND_TIMEOUT = 900
 
@@ -160,6 +160,9 @@ def copy_tree(name: str, revision: str | None, destination: Path) -> Path:
             if source.is_file():
                 (root / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, root / relative)
+    # A repository of its own: tests/test_code_checks.py lists the files with `git ls-files`.
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     for shared in SHARED:
         (root / shared).symlink_to(PROJECT_ROOT / shared)
     return root
