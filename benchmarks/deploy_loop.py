@@ -31,7 +31,7 @@ from measure import TimedRun, run_measured, summarize
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(PROJECT_ROOT))
-from deploy.local import Local  # noqa: E402 - after the project is on the path
+from deploy.local import Local, disposable_settings  # noqa: E402 - after the project is on the path
 from localaws import emulator  # noqa: E402 - after the project is on the path
 
 # main before the deploy-loop work of issue 13 (shared provider, GOGC, pytest-xdist, ...).
@@ -174,15 +174,7 @@ def trees() -> Iterator[list[Tree]]:
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as scratch:
         made = []
         for name, revision in (("ours", None), ("baseline", os.environ.get("BENCH_BASELINE", BASELINE))):
-            settings = {
-                "ENVIRONMENT_SUFFIX": "bench",
-                "REVIEWS_DELETION_PROTECTION": "false",
-                **{
-                    setting: str(emulator.free_port())
-                    for setting in ("REVIEWS_EMULATOR_PORT", "REVIEWS_GATEWAY_PORT", "REVIEWS_STOREFRONT_PORT")
-                },
-            }
-            made.append(Tree(name, copy_tree(name, revision, Path(scratch)), settings))
+            made.append(Tree(name, copy_tree(name, revision, Path(scratch)), disposable_settings("bench")))
         try:
             yield made
         finally:

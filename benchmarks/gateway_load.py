@@ -24,7 +24,6 @@ from measure import percentile
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root
 from deploy import local as local_target
 from handlers.reviews import app as reviews_app
-from localaws import emulator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,11 +49,7 @@ def deployed_gateway():
     Local deployment and stops the gateway and the emulator afterwards."""
     local = local_target.Local.load(
         {
-            "ENVIRONMENT_SUFFIX": ENVIRONMENT,
-            "REVIEWS_DELETION_PROTECTION": "false",
-            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-            "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+            **local_target.disposable_settings(ENVIRONMENT),
             # Stage throttling would answer 429 to a load test.
             "REVIEWS_THROTTLE_RATE": "5000",
             "REVIEWS_THROTTLE_BURST": "5000",

@@ -314,6 +314,19 @@ def start_storefront(local: Local) -> str:
     return f"{origin}/?product={SMOKE_PRODUCT}"
 
 
+def disposable_settings(environment: str) -> dict[str, str]:
+    """Settings for a throwaway deployment (tests, benchmarks): its own environment name, and
+    an emulator, gateway and storefront on ports nothing else uses, so that it never meets
+    `make up`'s or another test's. Deletion protection is off, as the deployment is discarded."""
+    return {
+        "ENVIRONMENT_SUFFIX": environment,
+        "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
+        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+    }
+
+
 @contextmanager
 def serving(local: Local) -> Iterator[Local]:
     """Emulator, deployment, gateway and storefront for as long as the block runs (tests,

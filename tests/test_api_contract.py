@@ -22,7 +22,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from deploy import local as deploy_local
-from localaws import emulator
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
@@ -52,11 +51,7 @@ def live_api() -> Iterator[tuple[str, dict[str, str]]]:
     """(the stage URL, the API-key header) of the stack deployed for this module."""
     local = deploy_local.Local.load(
         {
-            "ENVIRONMENT_SUFFIX": "contract",
-            "REVIEWS_DELETION_PROTECTION": "false",
-            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-            "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+            **deploy_local.disposable_settings("contract"),
             "REVIEWS_THROTTLE_RATE": "1000",
             "REVIEWS_THROTTLE_BURST": "1000",
         }

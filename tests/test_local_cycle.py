@@ -85,13 +85,7 @@ def cycle(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
     cycle = Cycle(
         project,
-        {
-            "ENVIRONMENT_SUFFIX": "cycle",
-            "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-            "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-            "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-            "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
-        },
+        local_target.disposable_settings("cycle"),
     )
     try:
         cycle.up()

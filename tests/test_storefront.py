@@ -25,7 +25,6 @@ import pytest
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from deploy import local as local_target
-from localaws import emulator
 from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
@@ -59,15 +58,11 @@ Answer = tuple[str, str, int]  # method, path below the API URL, status
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory) -> Iterator[local_target.Local]:
-    storefront_port = emulator.free_port()
+    disposable = local_target.disposable_settings("storefront")
     settings = {
         **os.environ,
-        "ENVIRONMENT_SUFFIX": "storefront",
-        "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
-        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
-        "REVIEWS_STOREFRONT_PORT": str(storefront_port),
-        "REVIEWS_CORS_ORIGINS": f"http://localhost:{storefront_port}",
+        **disposable,
+        "REVIEWS_CORS_ORIGINS": f"http://localhost:{disposable['REVIEWS_STOREFRONT_PORT']}",
         "REVIEWS_THROTTLE_RATE": str(THROTTLE_RATE),
         "REVIEWS_THROTTLE_BURST": str(THROTTLE_BURST),
     }
