@@ -6,6 +6,7 @@ Imported as `tests.local.apis` (conftest.py holds only fixtures: pytest loads it
 
 import io
 import json
+import sys
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -159,6 +160,26 @@ def create_api_key(endpoint: str, api_id: str, stage: str, name: str) -> str:
     plan = apigateway.create_usage_plan(name=f"{name}-plan", apiStages=[{"apiId": api_id, "stage": stage}])
     apigateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
     return key["value"]
+
+
+def gateway_command(api: TestApi, port: int) -> list[str]:
+    """`python -m localaws gateway` serving `api`'s `dev` stage on 127.0.0.1:`port`."""
+    return [
+        sys.executable,
+        "-m",
+        "localaws",
+        "gateway",
+        "--endpoint",
+        api.endpoint,
+        "--region",
+        api.region,
+        "--rest-api-name",
+        api.name,
+        "--stage",
+        "dev",
+        "--port",
+        str(port),
+    ]
 
 
 def serve_in_thread(gateway: LocalGateway):

@@ -4,7 +4,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from tests.local.apis import (
     create_proxy_api,
     create_test_function,
     deploy_stage,
+    gateway_command,
     serve_in_thread,
     stop_serving,
 )
@@ -154,23 +154,9 @@ def test_the_openapi_document_is_served_outside_the_stage_pointing_at_it(dev):
 
 
 def test_cli_serves_and_stops_its_workers(test_api, unused_port):
-    command = [
-        sys.executable,
-        "-m",
-        "localaws",
-        "gateway",
-        "--endpoint",
-        test_api.endpoint,
-        "--rest-api-name",
-        test_api.name,
-        "--stage",
-        "dev",
-        "--port",
-        str(unused_port),
-        "--region",
-        test_api.region,
-    ]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        gateway_command(test_api, unused_port), cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout  # the pipe just asked for (typed optional)
     try:
         assert "serving local-test-api" in process.stdout.readline()

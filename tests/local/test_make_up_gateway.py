@@ -3,7 +3,6 @@ key goes only to the gateway process it started (checked through the gateway's i
 
 import os
 import subprocess
-import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ import pytest
 from deploy import local
 from localaws.gateway_process import GatewayProcess
 from localaws.server_process import ServerProcessError
+from tests.local.apis import gateway_command
 from tests.support import PROJECT_ROOT
 
 THE_API_KEY = "the-api-key-value"
@@ -99,22 +99,7 @@ def test_our_gateway_is_recognized_by_its_pid(serve, running_emulator, squatter)
 
 def test_gateway_command_fails_naming_a_taken_port(test_api, squatter):
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "localaws",
-            "gateway",
-            "--endpoint",
-            test_api.endpoint,
-            "--region",
-            test_api.region,
-            "--rest-api-name",
-            test_api.name,
-            "--stage",
-            "dev",
-            "--port",
-            str(squatter.port),
-        ],
+        gateway_command(test_api, squatter.port),
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
