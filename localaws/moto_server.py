@@ -8,6 +8,9 @@ Extra routes (moto's own paths never start with /_localaws/):
 - GET /_localaws/lambda-code?region=R&function=NAME_OR_ARN -> the deployed zip.
   moto keeps a function's code only in memory (GetFunction has no fetchable
   Code.Location for a zip upload), and the local gateway needs it to run the function.
+- /_localaws/recording: PUT {"role": ..., "step": ...} records every AWS call from then
+  on under that label (localaws/api_calls.py), GET returns the calls recorded, DELETE stops
+  and forgets them. Used by `python -m iam_evidence record`.
 """
 
 import argparse
@@ -21,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import run_simple
 
 from localaws import moto_fixes
+from localaws.api_calls import Recorder
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 
@@ -39,9 +43,23 @@ def _lambda_code(query: dict[str, list[str]]) -> bytes:
     return lambda_backends[account][query["region"][0]].get_function(function).code_bytes
 
 
+def _recording(recorder: Recorder, environ, start_response):
+    method = environ["REQUEST_METHOD"]
+    if method == "PUT":
+        label = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        recorder.label({"role": str(label["role"]), "step": str(label["step"])})
+    elif method == "DELETE":
+        recorder.label(None)
+    return _respond(start_response, "200 OK", json.dumps(recorder.calls()).encode(), "application/json")
+
+
 def with_localaws_routes(moto_app, fixes: list[str]):
+    recorder = Recorder()
+
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if path == "/_localaws/recording":
+            return _recording(recorder, environ, start_response)
         if path == "/_localaws/health":
             body = json.dumps({"pid": os.getpid(), "fixes": fixes}).encode()
             return _respond(start_response, "200 OK", body, "application/json")
@@ -51,6 +69,7 @@ def with_localaws_routes(moto_app, fixes: list[str]):
             except (KeyError, IndexError, HTTPException) as error:  # no parameter, bad ARN, unknown function
                 return _respond(start_response, "404 Not Found", repr(error).encode(), "text/plain")
             return _respond(start_response, "200 OK", code, "application/zip")
+        recorder.observe(environ)
         return moto_app(environ, start_response)
 
     return app
