@@ -17,7 +17,7 @@ PYTHON := .venv/bin/python
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key plan bench clean docs
+.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key plan bench clean docs iam-evidence
 
 help:
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
@@ -30,6 +30,7 @@ help:
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/<env>/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
 	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
+	@echo "make iam-evidence  record every AWS call of plan, apply, drift and destroy (docs/iam.md)"
 
 .venv/.synced: Pipfile.lock
 	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock)")
@@ -69,7 +70,7 @@ deps: .venv/.synced node_modules/.installed .venv/bin/cdktf .terraformrc $(JSII_
 RUFF := .venv/bin/ruff
 MYPY := .venv/bin/mypy
 # mypy's default mode (with check_untyped_defs); handlers/ gets --strict on its own.
-MYPY_PATHS := stacks deploy localaws benchmarks main.py tests
+MYPY_PATHS := stacks deploy localaws iam_evidence benchmarks main.py tests
 lint: lint-code format-check
 
 lint-code: .venv/.synced
@@ -169,3 +170,10 @@ test: chromium
 # state lock (read-only CI role); PLAN_ARGS="--replace ADDRESS" plans a replacement.
 plan: deps checkov
 	@$(PYTHON) -m deploy plan --out "$(PLAN_DIR)/$${ENVIRONMENT_SUFFIX:-dev}" $${PLAN_ARGS:-}
+
+# make iam-evidence: the app stack's lifecycle as CI runs it (plan, apply, plan, drift, a
+# change, destroy) on an emulator of its own, every AWS call recorded, and the evidence in
+# iam_evidence/recorded/ rewritten (docs/iam.md). A few minutes: run it after changing the stack.
+iam-evidence: deps checkov
+	$(call step,"Recording every AWS call of the stack's lifecycle (iam_evidence/recorded/)")
+	@$(PYTHON) -m iam_evidence record

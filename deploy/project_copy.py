@@ -22,6 +22,7 @@ DEPLOYABLE_FILES = (
     "handlers",
     "deploy",
     "localaws",
+    "iam_evidence",
 )
 # ... and what the copy shares: installed packages, Terraform CLI config, jsii and checkov.
 SHARED = (".venv", "node_modules", ".terraformrc", ".cache")

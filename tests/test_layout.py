@@ -56,7 +56,7 @@ def test_only_the_http_edge_knows_http():
     assert http_aware == {"events", "responses", "routing"}
 
 
-PROJECT_PACKAGES = ("handlers", "stacks", "deploy", "localaws")
+PROJECT_PACKAGES = ("handlers", "stacks", "deploy", "localaws", "iam_evidence")
 
 
 def project_file(module: object) -> Path | None:
@@ -71,7 +71,7 @@ def project_file(module: object) -> Path | None:
 
 
 def test_every_project_module_loads_under_one_name():
-    for package in ("handlers.reviews", "stacks", "deploy", "localaws"):
+    for package in ("handlers.reviews", "stacks", "deploy", "localaws", "iam_evidence"):
         root = importlib.import_module(package)
         for found in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
             if not found.name.endswith("__main__"):

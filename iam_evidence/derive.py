@@ -1,0 +1,117 @@
+"""Policy statements derived from the evidence, for any environment.
+
+The evidence names the recording's resources: its account, region and environment
+(`record.ENVIRONMENT`), and the random ids the emulator gave what it created (a REST API, a
+KMS key, a scalable target). `statements` turns a role's grants into IAM statements for
+another environment:
+
+- every name of the recording is replaced by the environment's (`replacements`: recorded
+  value -> the environment's, from two configurations of the same shape);
+- every id (the value of an ARN part the reference calls ...Id) becomes `*`: ids are not
+  known before the resources exist;
+- condition keys that guard a permission (ENFORCED_CONDITIONS) become conditions with the
+  values recorded, renamed the same way;
+- a resource already covered by another of the same statement is dropped, and actions with
+  the same resources and conditions share one statement.
+
+An action the reference says cannot be scoped keeps `*`; nothing else does.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .evaluate import resource_matches
+from .evidence import Grant
+from .mapping import resource_type_of
+
+# Condition keys whose recorded values a policy must demand (any other context is informative).
+ENFORCED_CONDITIONS = (
+    "iam:PermissionsBoundary",
+    "iam:PassedToService",
+    "iam:AWSServiceName",
+    "application-autoscaling:service-namespace",
+)
+ID_VARIABLE = re.compile(r"Id$")
+
+
+def recorded_ids(grants: Iterable[Grant]) -> set[str]:
+    """The ids in the grants' resources: the values of ARN parts named ...Id by the reference."""
+    ids: set[str] = set()
+    for grant in grants:
+        rtype = resource_type_of(grant.permission)
+        if rtype:
+            bindings = _bindings(rtype.arn, grant.permission.resource)
+            ids.update(value for name, value in bindings.items() if ID_VARIABLE.search(name))
+    return {value for value in ids if value and value != "*"}
+
+
+def _bindings(arn_format: str, arn: str) -> dict[str, str]:
+    """The value of each ${...} part of `arn_format` in `arn` ({} if it does not match)."""
+    parts = re.split(r"\$\{([^}]+)\}", arn_format)  # literal, name, literal, name, ..., literal
+    names = parts[1::2]
+    pattern = "".join(re.escape(part) if index % 2 == 0 else f"(?P<v{index}>.+?)" for index, part in enumerate(parts))
+    found = re.fullmatch(pattern, arn)
+    return (
+        {name: found[f"v{index}"] for index, name in zip(range(1, len(parts), 2), names, strict=True)} if found else {}
+    )
+
+
+def generalize(text: str, ids: Iterable[str], replacements: Mapping[str, str]) -> str:
+    """`text` (an ARN, a condition value) for another environment: ids become `*`, names are renamed."""
+    for value in sorted(ids, key=len, reverse=True):
+        text = text.replace(value, "*")
+    for recorded, wanted in sorted(replacements.items(), key=lambda item: len(item[0]), reverse=True):
+        text = text.replace(recorded, wanted)
+    return text
+
+
+def statements(grants: Iterable[Grant], replacements: Mapping[str, str], sid_prefix: str) -> list[dict[str, Any]]:
+    """IAM Allow statements granting exactly `grants`' actions on their resources, generalized."""
+    grants = list(grants)
+    ids = recorded_ids(grants)
+    wanted: dict[tuple[str, tuple[tuple[str, str], ...]], set[str]] = {}
+    for grant in grants:
+        permission = grant.permission
+        conditions = tuple(
+            (key, generalize(value, ids, replacements))
+            for key, value in permission.context
+            if key in ENFORCED_CONDITIONS
+        )
+        wanted.setdefault((permission.action, conditions), set()).add(
+            generalize(permission.resource, ids, replacements)
+        )
+    grouped: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[str]] = {}
+    for (action, conditions), resources in sorted(wanted.items()):
+        grouped.setdefault((tuple(_minimal(resources)), conditions), []).append(action)
+    return [
+        _statement(f"{sid_prefix}{index}", actions, list(resources), conditions)
+        for index, ((resources, conditions), actions) in enumerate(sorted(grouped.items(), key=lambda item: item[1]), 1)
+    ]
+
+
+def _minimal(resources: set[str]) -> list[str]:
+    """The resources no other one covers (`*` alone if any is `*`)."""
+    return sorted(
+        resource
+        for resource in resources
+        if not any(other != resource and resource_matches(other, resource) for other in resources)
+    )
+
+
+def _statement(
+    sid: str, actions: list[str], resources: list[str], conditions: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": resources[0] if len(resources) == 1 else resources,
+    }
+    if conditions:
+        operators: dict[str, dict[str, str]] = {}
+        for key, value in conditions:
+            operator = "ArnEquals" if value.startswith("arn:") else "StringEquals"
+            operators.setdefault(operator, {})[key] = value
+        statement["Condition"] = operators
+    return statement
