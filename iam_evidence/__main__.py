@@ -1,9 +1,13 @@
-"""python -m iam_evidence record   (make iam-evidence)
+"""python -m iam_evidence record | map
 
-Records the app stack's lifecycle on an emulator of its own (iam_evidence/record.py) and
-rewrites the evidence in iam_evidence/recorded/ (iam_evidence/evidence.py). Run it after a
-change to the stack: tests/test_iam_evidence.py fails while the evidence does not cover the
-stack, and tests/test_iam_roles.py while a role does not allow what the evidence shows.
+record (make iam-evidence): records the app stack's lifecycle on an emulator of its own
+(iam_evidence/record.py) and rewrites the evidence in iam_evidence/recorded/
+(iam_evidence/evidence.py). Run it after a change to the stack: tests/test_iam_evidence.py
+fails while the evidence does not cover the stack, and tests/test_iam_roles.py while a role
+does not allow what the evidence shows.
+
+map: rewrites only permissions.jsonl from the recorded calls, after a change to the rules
+that map a call to its permissions (iam_evidence/mapping.py, implied.py). Seconds.
 """
 
 import argparse
@@ -17,15 +21,18 @@ from .record import record
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m iam_evidence", description=__doc__)
-    parser.add_argument("command", choices=["record"])
-    parser.parse_args(argv)
-    started = time.monotonic()
-    recording = record()
-    calls = evidence.distinct_calls(recording.calls)
-    shape = evidence.merged_shape(evidence.stack_shape(configuration) for configuration in recording.configurations)
-    evidence.write(calls, shape)
+    parser.add_argument("command", choices=["record", "map"])
+    args = parser.parse_args(argv)
+    if args.command == "record":
+        started = time.monotonic()
+        recording = record()
+        calls = evidence.distinct_calls(recording.calls)
+        shapes = (evidence.stack_shape(configuration) for configuration in recording.configurations)
+        evidence.write(calls, evidence.merged_shape(shapes))
+        print(f"recorded {len(recording.calls)} calls ({len(calls)} distinct) in {time.monotonic() - started:.0f} s")
+    else:
+        evidence.write_permissions(evidence.recorded_calls())
     grants = evidence.recorded_grants()
-    print(f"recorded {len(recording.calls)} calls ({len(calls)} distinct) in {time.monotonic() - started:.0f} s")
     for role, count in sorted(Counter(grant.role for grant in grants).items()):
         actions = {grant.permission.action for grant in grants if grant.role == role}
         print(f"  {role}: {len(actions)} actions, {count} action-resource pairs")

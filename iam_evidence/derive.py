@@ -6,9 +6,9 @@ KMS key, a scalable target). `statements` turns a role's grants into IAM stateme
 another environment:
 
 - every name of the recording is replaced by the environment's (`replacements`: recorded
-  value -> the environment's, from two configurations of the same shape);
-- every id (the value of an ARN part the reference calls ...Id) becomes `*`: ids are not
-  known before the resources exist;
+  value -> the environment's, from two scopes of the same shape, a key ARN included);
+- every other id (the value of an ARN part the reference calls ...Id) becomes `*`: ids are
+  not known before the resources exist;
 - condition keys that guard a permission (ENFORCED_CONDITIONS) become conditions with the
   values recorded, renamed the same way;
 - a resource already covered by another of the same statement is dropped, and actions with
@@ -23,7 +23,7 @@ from typing import Any
 
 from .evaluate import resource_matches
 from .evidence import Grant
-from .mapping import resource_type_of
+from .mapping import ID_VARIABLE, resource_type_of
 
 # Condition keys whose recorded values a policy must demand (any other context is informative).
 ENFORCED_CONDITIONS = (
@@ -31,8 +31,8 @@ ENFORCED_CONDITIONS = (
     "iam:PassedToService",
     "iam:AWSServiceName",
     "application-autoscaling:service-namespace",
+    "kms:EncryptionContext:environment",
 )
-ID_VARIABLE = re.compile(r"Id$")
 
 
 def recorded_ids(grants: Iterable[Grant]) -> set[str]:
@@ -58,11 +58,13 @@ def _bindings(arn_format: str, arn: str) -> dict[str, str]:
 
 
 def generalize(text: str, ids: Iterable[str], replacements: Mapping[str, str]) -> str:
-    """`text` (an ARN, a condition value) for another environment: ids become `*`, names are renamed."""
-    for value in sorted(ids, key=len, reverse=True):
-        text = text.replace(value, "*")
+    """`text` (an ARN, a condition value) for another environment: the recording's names are
+    renamed (longest first: a key's whole ARN before the account in it), then what is left of
+    its ids becomes `*`."""
     for recorded, wanted in sorted(replacements.items(), key=lambda item: len(item[0]), reverse=True):
         text = text.replace(recorded, wanted)
+    for value in sorted(ids, key=len, reverse=True):
+        text = text.replace(value, "*")
     return text
 
 

@@ -127,8 +127,12 @@ def merged_shape(shapes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 def write(calls: list[dict[str, Any]], shape: Mapping[str, Any], directory: Path = RECORDED) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     _write_lines(directory / "calls.jsonl", calls)
-    _write_lines(directory / "permissions.jsonl", [grant.line() for grant in grants(calls)])
     (directory / "stack.json").write_text(json.dumps(shape, indent=1, sort_keys=True) + "\n")
+    write_permissions(calls, directory)
+
+
+def write_permissions(calls: list[dict[str, Any]], directory: Path = RECORDED) -> None:
+    _write_lines(directory / "permissions.jsonl", [grant.line() for grant in grants(calls)])
 
 
 def _write_lines(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:

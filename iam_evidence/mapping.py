@@ -62,6 +62,8 @@ ARN_VARIABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "s3": {"BucketName": ("Bucket",), "ObjectName": ("Key",)},
 }
 GLOBAL_VARIABLES = ("Partition", "Region", "Account")
+# ARN parts the reference calls ...Id: random ids a service gives, which a call may not carry.
+ID_VARIABLE = re.compile(r"Id$")
 
 
 class UnmappedCall(LookupError):
@@ -150,8 +152,8 @@ def resource_permissions(
 
 
 def _named_resources(call: Call, granted: Privilege) -> Iterator[tuple[str, str]]:
-    """(resource type, ARN) for each resource of the action's types that the call names.
-    A required type the call cannot name fully (a random id) gets "*" for the missing part."""
+    """(resource type, ARN) for each resource of the action's types that the call names. A
+    required type whose only unnamed parts are ids (a scalable target's) gets "*" for them."""
     arns = [value for value in _values(call.parameters) if value.startswith("arn:")]
     named = False
     for rtype in granted.resource_types:
@@ -160,7 +162,8 @@ def _named_resources(call: Call, granted: Privilege) -> Iterator[tuple[str, str]
             yield rtype.name, arn
     if not named:
         for rtype in granted.resource_types:
-            if rtype.required:
+            unnamed = [name for name in rtype.variables() if name not in GLOBAL_VARIABLES]
+            if rtype.required and all(ID_VARIABLE.search(name) for name in unnamed):
                 yield rtype.name, _fill(rtype, call, missing="*").arn
 
 
@@ -212,11 +215,18 @@ def _condition_context(call: Call, granted: Privilege) -> dict[str, str]:
         "application-autoscaling:service-namespace": "ServiceNamespace",
         "application-autoscaling:scalable-dimension": "ScalableDimension",
     }
-    return {
+    context = {
         key: call.parameters[parameter]
         for key, parameter in sources.items()
         if key in granted.condition_keys and isinstance(call.parameters.get(parameter), str)
     }
+    if "kms:EncryptionContext:${EncryptionContextKey}" in granted.condition_keys:
+        context.update(
+            {f"kms:EncryptionContext:{k}": v for k, v in call.parameters.get("EncryptionContext", {}).items()}
+        )
+    if "kms:RequestAlias" in granted.condition_keys and str(call.parameters.get("KeyId", "")).startswith("alias/"):
+        context["kms:RequestAlias"] = call.parameters["KeyId"]
+    return context
 
 
 def _values(parameters: Mapping[str, Any]) -> Iterator[str]:

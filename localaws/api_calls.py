@@ -8,16 +8,19 @@ credential scope, so it sees every client alike: the Terraform AWS provider, Ter
 backend and boto3 in `python -m deploy`.
 
 Only parameters that name a resource are kept (KEPT_PARAMETERS, URI labels, ARN-valued
-patch operations): never a value, a body, a policy document or a tag, so a recording holds
-no secret. `python -m iam_evidence record` turns recordings into the IAM evidence.
+patch operations, KMS encryption contexts), and the key a KMS alias points to: never a value,
+a body, a policy document or a tag, so a recording holds no secret. `python -m iam_evidence
+record` turns recordings into the IAM evidence.
 """
 
 import io
+import os
 import re
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.request import Request, determine_request_protocol
 from moto.core.routing import get_service_router
@@ -57,8 +60,13 @@ def identify(request: Request) -> ApiCall:
         operation, uri_parameters = get_service_router(service).match(request)
     except Exception:  # noqa: BLE001 - no such service model, no route: recorded as unknown ("?")
         return ApiCall(service, "?", region, client, *http)
-    parameters = {**_parsed_parameters(service, operation, uri_parameters, request), **uri_parameters}
-    return ApiCall(service, operation.name, region, client, *http, _resource_parameters(parameters))
+    parameters = _resource_parameters(
+        {**_parsed_parameters(service, operation, uri_parameters, request), **uri_parameters}
+    )
+    target = _alias_target(region, parameters["KeyId"]) if service == "kms" and "KeyId" in parameters else None
+    if target:
+        parameters["AliasTargetKeyArn"] = target
+    return ApiCall(service, operation.name, region, client, *http, parameters)
 
 
 def _credential_scope(request: Request) -> tuple[str, str]:
@@ -86,13 +94,24 @@ def _parsed_parameters(service: str, operation: Any, uri_parameters: dict[str, A
         return {}
 
 
+def _alias_target(region: str, key_id: str) -> str | None:
+    """The key a KMS alias points to, as KMS resolves it before IAM authorizes the call on the
+    key (None for a key id, or an AWS managed alias, aws/..., which moto creates on first use)."""
+    from moto.kms.models import kms_backends
+
+    if not key_id.startswith("alias/"):
+        return None
+    keys = kms_backends[os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)][region].keys.values()
+    return next((key.arn for key in keys if key_id in key.aliases), None)
+
+
 def _resource_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = {}
     for name, value in parameters.items():
         if name == "patchOperations":  # API Gateway updates: which fields, and roles passed by ARN
             kept[name] = [_patch_operation(operation) for operation in value]
-        elif KEPT_PARAMETERS.search(name) and _is_name(value):
-            kept[name] = value
+        elif (name == "EncryptionContext" and _is_context(value)) or (KEPT_PARAMETERS.search(name) and _is_name(value)):
+            kept[name] = value  # an encryption context: KMS conditions read it
     return kept
 
 
@@ -100,6 +119,10 @@ def _patch_operation(operation: dict[str, Any]) -> dict[str, Any]:
     value = operation.get("value")
     arn = {"value": value} if isinstance(value, str) and value.startswith("arn:") else {}
     return {"op": operation.get("op"), "path": operation.get("path"), **arn}
+
+
+def _is_context(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
 
 
 def _is_name(value: Any) -> bool:

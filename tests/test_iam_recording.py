@@ -14,7 +14,9 @@ SECRET = "not-for-the-evidence-7f3a"
 
 def recording(endpoint: str, method: str, label: dict | None = None) -> list[dict]:
     body = json.dumps(label).encode() if label else None
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/_localaws/recording", body, method=method)) as reply:
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{endpoint}/_localaws/recording", body, method=method)
+    ) as reply:
         return json.load(reply)
 
 
@@ -90,3 +92,17 @@ def test_a_request_no_service_model_routes_is_recorded_as_unknown(running_emulat
 def test_nothing_is_recorded_outside_a_recording(running_emulator):
     client(running_emulator, "dynamodb").list_tables()
     assert recording(running_emulator.endpoint, "GET") == []
+
+
+def test_a_kms_alias_is_recorded_with_the_key_iam_authorizes_and_the_encryption_context(running_emulator, recorded):
+    kms = client(running_emulator, "kms")
+    key = kms.create_key(Description="plans")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/recorded-plans", TargetKeyId=key)
+    kms.generate_data_key(KeyId="alias/recorded-plans", KeySpec="AES_256", EncryptionContext={"environment": "dev"})
+    generated = recorded()[-1]
+    assert generated["operation"] == "GenerateDataKey"
+    assert generated["parameters"] == {
+        "KeyId": "alias/recorded-plans",
+        "AliasTargetKeyArn": key,
+        "EncryptionContext": {"environment": "dev"},
+    }
