@@ -1,4 +1,4 @@
-"""python -m iam_evidence record | map
+"""python -m iam_evidence record | map | docs
 
 record (make iam-evidence): records the app stack's lifecycle on an emulator of its own
 (iam_evidence/record.py) and rewrites the evidence in iam_evidence/recorded/
@@ -8,6 +8,8 @@ does not allow what the evidence shows.
 
 map: rewrites only permissions.jsonl from the recorded calls, after a change to the rules
 that map a call to its permissions (iam_evidence/mapping.py, implied.py). Seconds.
+
+docs: rewrites the recorded permissions in docs/iam.md (record and map do too).
 """
 
 import argparse
@@ -15,13 +17,13 @@ import sys
 import time
 from collections import Counter
 
-from . import evidence
+from . import docs, evidence
 from .record import record
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m iam_evidence", description=__doc__)
-    parser.add_argument("command", choices=["record", "map"])
+    parser.add_argument("command", choices=["record", "map", "docs"])
     args = parser.parse_args(argv)
     if args.command == "record":
         started = time.monotonic()
@@ -30,13 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         shapes = (evidence.stack_shape(configuration) for configuration in recording.configurations)
         evidence.write(calls, evidence.merged_shape(shapes))
         print(f"recorded {len(recording.calls)} calls ({len(calls)} distinct) in {time.monotonic() - started:.0f} s")
-    else:
+    elif args.command == "map":
         evidence.write_permissions(evidence.recorded_calls())
+    docs.rewrite()
     grants = evidence.recorded_grants()
     for role, count in sorted(Counter(grant.role for grant in grants).items()):
         actions = {grant.permission.action for grant in grants if grant.role == role}
         print(f"  {role}: {len(actions)} actions, {count} action-resource pairs")
-    print(f"wrote {evidence.RECORDED}/")
+    print(f"wrote {evidence.RECORDED}/ and {docs.DOC}")
     return 0
 
 

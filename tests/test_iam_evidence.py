@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from iam_evidence import evidence
+from iam_evidence import docs, evidence
 from iam_evidence.record import ENVIRONMENT, LIFECYCLE
 from iam_evidence.reference import privilege
 from localaws.api_calls import KEPT_PARAMETERS
@@ -101,3 +101,8 @@ def test_nothing_but_names_of_resources_is_kept(calls):
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text), "an e-mail address (the alarm subscription's)"
     assert '"value"' not in text.replace('"value": "arn:', "") and "Value" not in text
     assert ENVIRONMENT in text  # the recording's names are there, to be renamed per environment
+
+
+def test_docs_show_the_recorded_permissions_as_recorded():
+    """docs/iam.md's table is rendered from the evidence: `python -m iam_evidence docs`."""
+    assert docs.current_section() == docs.render()
