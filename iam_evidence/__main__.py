@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "record":
         started = time.monotonic()
         recording = record()
-        calls = evidence.distinct_calls(recording.calls)
+        calls = evidence.distinct_calls(evidence.with_stable_ids(recording.calls))
         shapes = (evidence.stack_shape(configuration) for configuration in recording.configurations)
         evidence.write(calls, evidence.merged_shape(shapes))
         print(f"recorded {len(recording.calls)} calls ({len(calls)} distinct) in {time.monotonic() - started:.0f} s")

@@ -17,13 +17,12 @@ another environment:
 An action the reference says cannot be scoped keeps `*`; nothing else does.
 """
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .evaluate import resource_matches
 from .evidence import Grant
-from .mapping import ID_VARIABLE, resource_type_of
+from .mapping import ids_named
 
 # Condition keys whose recorded values a policy must demand (any other context is informative).
 ENFORCED_CONDITIONS = (
@@ -33,28 +32,6 @@ ENFORCED_CONDITIONS = (
     "application-autoscaling:service-namespace",
     "kms:EncryptionContext:environment",
 )
-
-
-def recorded_ids(grants: Iterable[Grant]) -> set[str]:
-    """The ids in the grants' resources: the values of ARN parts named ...Id by the reference."""
-    ids: set[str] = set()
-    for grant in grants:
-        rtype = resource_type_of(grant.permission)
-        if rtype:
-            bindings = _bindings(rtype.arn, grant.permission.resource)
-            ids.update(value for name, value in bindings.items() if ID_VARIABLE.search(name))
-    return {value for value in ids if value and value != "*"}
-
-
-def _bindings(arn_format: str, arn: str) -> dict[str, str]:
-    """The value of each ${...} part of `arn_format` in `arn` ({} if it does not match)."""
-    parts = re.split(r"\$\{([^}]+)\}", arn_format)  # literal, name, literal, name, ..., literal
-    names = parts[1::2]
-    pattern = "".join(re.escape(part) if index % 2 == 0 else f"(?P<v{index}>.+?)" for index, part in enumerate(parts))
-    found = re.fullmatch(pattern, arn)
-    return (
-        {name: found[f"v{index}"] for index, name in zip(range(1, len(parts), 2), names, strict=True)} if found else {}
-    )
 
 
 def generalize(text: str, ids: Iterable[str], replacements: Mapping[str, str]) -> str:
@@ -71,7 +48,7 @@ def generalize(text: str, ids: Iterable[str], replacements: Mapping[str, str]) -
 def statements(grants: Iterable[Grant], replacements: Mapping[str, str], sid_prefix: str) -> list[dict[str, Any]]:
     """IAM Allow statements granting exactly `grants`' actions on their resources, generalized."""
     grants = list(grants)
-    ids = recorded_ids(grants)
+    ids = ids_named(grant.permission for grant in grants)
     wanted: dict[tuple[str, tuple[tuple[str, str], ...]], set[str]] = {}
     for grant in grants:
         permission = grant.permission

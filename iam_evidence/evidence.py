@@ -23,7 +23,7 @@ from typing import Any
 from stacks.config import EMULATOR_ACCOUNT_ID
 
 from .implied import lifecycle_permissions
-from .mapping import Call, Permission
+from .mapping import Call, Permission, ids_named
 
 RECORDED = Path(__file__).resolve().parent / "recorded"
 RECORDED_ACCOUNT = EMULATOR_ACCOUNT_ID
@@ -76,6 +76,24 @@ def distinct_calls(recorded: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
         if call["step"] not in entry["steps"]:
             entry["steps"].append(call["step"])
     return [merged[key] for key in sorted(merged)]
+
+
+def with_stable_ids(recorded: list[dict[str, Any]], account: str = RECORDED_ACCOUNT) -> list[dict[str, Any]]:
+    """`recorded` (in the order the calls were made) with each random id the emulator gave a
+    resource renamed after its ARN part and the order it first appeared in (RestApiId1, KeyId2):
+    the same lifecycle records the same evidence, so its diff shows only what changed."""
+    ids = ids_named(grant.permission for grant in grants(distinct_calls(recorded), account))
+    text = json.dumps(recorded)
+    found = sorted(ids, key=lambda value: (text.find(value), value))
+    counts: dict[str, int] = {}
+    names = {}
+    for value in found:
+        counts[ids[value]] = counts.get(ids[value], 0) + 1
+        names[value] = f"{ids[value]}{counts[ids[value]]}"
+    for value in sorted(names, key=len, reverse=True):
+        text = text.replace(value, names[value])
+    renamed: list[dict[str, Any]] = json.loads(text)
+    return renamed
 
 
 def grants(calls: Iterable[Mapping[str, Any]], account: str = RECORDED_ACCOUNT) -> list[Grant]:

@@ -10,7 +10,7 @@ Where AWS documents something else, OPERATION_ACTIONS and IMPLIED say so, each w
 
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +133,27 @@ def resource_type_of(permission: Permission) -> ResourceType | None:
     prefix = permission.action.partition(":")[0]
     types = apigateway_resource_types() if prefix == "apigateway" else privilege(permission.action).resource_types
     return next((rtype for rtype in types if rtype.name == permission.resource_type), None)
+
+
+def ids_named(permissions: Iterable[Permission]) -> dict[str, str]:
+    """The ids in the permissions' resources (values of ARN parts the reference calls ...Id),
+    each with the name of its part: {"9dfi2d4mrq": "RestApiId", ...}."""
+    ids: dict[str, str] = {}
+    for permission in permissions:
+        rtype = resource_type_of(permission)
+        if rtype:
+            for name, value in _bindings(rtype.arn, permission.resource).items():
+                if ID_VARIABLE.search(name) and value != "*":
+                    ids.setdefault(value, name)
+    return ids
+
+
+def _bindings(arn_format: str, arn: str) -> dict[str, str]:
+    """The value of each ${...} part of `arn_format` in `arn` ({} if it does not match)."""
+    parts = re.split(r"\$\{([^}]+)\}", arn_format)  # literal, name, literal, name, ..., literal
+    pattern = "".join(re.escape(part) if index % 2 == 0 else f"(?P<v{index}>.+?)" for index, part in enumerate(parts))
+    found = re.fullmatch(pattern, arn)
+    return {parts[index]: found[f"v{index}"] for index in range(1, len(parts), 2)} if found else {}
 
 
 def resource_permissions(

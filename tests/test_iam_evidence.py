@@ -106,3 +106,31 @@ def test_nothing_but_names_of_resources_is_kept(calls):
 def test_docs_show_the_recorded_permissions_as_recorded():
     """docs/iam.md's table is rendered from the evidence: `python -m iam_evidence docs`."""
     assert docs.current_section() == docs.render()
+
+
+def test_random_ids_are_renamed_in_order_of_appearance_so_recordings_compare():
+    def get(path, step):
+        return {
+            "role": "plan",
+            "step": step,
+            "service": "apigateway",
+            "operation": "GetRestApi",
+            "method": "GET",
+            "path": path,
+            "region": "us-east-2",
+            "client": "terraform-provider-aws",
+            "parameters": {},
+        }
+
+    recorded = [
+        get("/restapis/zz9f0a1b2c", "plan"),
+        get("/restapis/aa1b2c3d4e", "plan"),
+        get("/restapis/zz9f0a1b2c", "drift"),
+    ]
+    renamed = evidence.with_stable_ids(recorded)
+    assert [call["path"] for call in renamed] == [
+        "/restapis/RestApiId1",
+        "/restapis/RestApiId2",
+        "/restapis/RestApiId1",
+    ]
+    assert [call["steps"] for call in evidence.distinct_calls(renamed)] == [["plan", "drift"], ["plan"]]
