@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy import local
+from deploy import make_up
+from deploy.local_target import LocalTarget
 from deploy.project_copy import copy_project
 from deploy.workspace import is_setting
 from localaws import emulator
@@ -90,7 +91,7 @@ def record(echo=print) -> Recording:
         running = emulator.start(port, Path(scratch) / ".local")
         try:
             settings = {**SETTINGS, "ENVIRONMENT_SUFFIX": ENVIRONMENT, "REVIEWS_EMULATOR_PORT": str(port)}
-            target = local.Local.load({**settings, "REVIEWS_TARGET": "local"}, project_dir=project)
+            target = LocalTarget.load({**settings, "REVIEWS_TARGET": "local"}, project_dir=project)
             emulator.ensure_state_bucket(running.endpoint, target.config.backend.bucket, target.config.target.region)
             recording = Recording()
             for step in LIFECYCLE:
@@ -109,7 +110,7 @@ def record(echo=print) -> Recording:
 
 def _run(step: Step, project: Path, settings: Mapping[str, str], out: Path) -> None:
     if not step.arguments:
-        local.destroy(local.Local.load({**settings, "REVIEWS_TARGET": "local"}, project_dir=project))
+        make_up.destroy(LocalTarget.load({**settings, "REVIEWS_TARGET": "local"}, project_dir=project))
         return
     arguments = [argument.replace("{out}", str(out)) for argument in step.arguments]
     environ = {
@@ -131,7 +132,7 @@ def _change_handler(project: Path) -> None:
         handler.write_text(handler.read_text() + addition)
 
 
-def _configuration(target: local.Local) -> dict[str, Any]:
+def _configuration(target: LocalTarget) -> dict[str, Any]:
     return json.loads((target.workspace.stack_dir / "cdk.tf.json").read_text())
 
 
