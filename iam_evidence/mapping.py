@@ -58,6 +58,7 @@ ARN_VARIABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "cloudwatch": {"AlarmName": ("AlarmName", "AlarmNames"), "DashboardName": ("DashboardName", "DashboardNames")},
     "ssm": {"ParameterNameWithoutLeadingSlash": ("Name", "Names", "ResourceId")},
     "sns": {"TopicName": ("Name",)},
+    "cognito-idp": {"UserPoolId": ("UserPoolId",)},
     "kms": {"KeyId": ("KeyId", "TargetKeyId"), "Alias": ("AliasName",)},
     "s3": {"BucketName": ("Bucket",), "ObjectName": ("Key",)},
 }
