@@ -18,6 +18,7 @@ import time
 from collections import Counter
 
 from . import docs, evidence
+from .grants import RECORDED, recorded_calls, recorded_grants
 from .record import record
 
 
@@ -33,13 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         evidence.write(calls, evidence.merged_shape(shapes))
         print(f"recorded {len(recording.calls)} calls ({len(calls)} distinct) in {time.monotonic() - started:.0f} s")
     elif args.command == "map":
-        evidence.write_permissions(evidence.recorded_calls())
+        evidence.write(evidence.with_stable_ids(recorded_calls()))
     docs.rewrite()
-    grants = evidence.recorded_grants()
+    grants = recorded_grants()
     for role, count in sorted(Counter(grant.role for grant in grants).items()):
         actions = {grant.permission.action for grant in grants if grant.role == role}
         print(f"  {role}: {len(actions)} actions, {count} action-resource pairs")
-    print(f"wrote {evidence.RECORDED}/ and {docs.DOC}")
+    print(f"wrote {RECORDED}/ and {docs.DOC}")
     return 0
 
 

@@ -7,8 +7,8 @@ another environment:
 
 - every name of the recording is replaced by the environment's (`replacements`: recorded
   value -> the environment's, from two scopes of the same shape, a key ARN included);
-- every other id (the value of an ARN part the reference calls ...Id) becomes `*`: ids are
-  not known before the resources exist;
+- every other id (renamed by the recording after its ARN part: RestApiId1, KeyId2) becomes
+  `*`: ids are not known before the resources exist;
 - condition keys that guard a permission (ENFORCED_CONDITIONS) become conditions with the
   values recorded, renamed the same way;
 - a resource already covered by another of the same statement is dropped, and actions with
@@ -21,8 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .evaluate import resource_matches
-from .evidence import Grant
-from .mapping import ids_named
+from .grants import STABLE_ID, Grant
 
 # Condition keys whose recorded values a policy must demand (any other context is informative).
 ENFORCED_CONDITIONS = (
@@ -48,7 +47,7 @@ def generalize(text: str, ids: Iterable[str], replacements: Mapping[str, str]) -
 def statements(grants: Iterable[Grant], replacements: Mapping[str, str], sid_prefix: str) -> list[dict[str, Any]]:
     """IAM Allow statements granting exactly `grants`' actions on their resources, generalized."""
     grants = list(grants)
-    ids = ids_named(grant.permission for grant in grants)
+    ids = {found for grant in grants for found in STABLE_ID.findall(grant.permission.resource)}
     wanted: dict[tuple[str, tuple[tuple[str, str], ...]], set[str]] = {}
     for grant in grants:
         permission = grant.permission

@@ -5,7 +5,7 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from . import evidence
+from .grants import Grant, recorded_calls, recorded_grants
 from .reference import database_version, privilege
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "iam.md"
@@ -13,7 +13,7 @@ START, END = "<!-- evidence: rendered by python -m iam_evidence docs -->", "<!--
 
 
 def render() -> str:
-    calls, grants = evidence.recorded_calls(), evidence.recorded_grants()
+    calls, grants = recorded_calls(), recorded_grants()
     lines = [
         START,
         "",
@@ -28,8 +28,8 @@ def render() -> str:
     return "\n".join([*lines, END])
 
 
-def _role_table(role: str, grants: list[evidence.Grant]) -> list[str]:
-    by_action: dict[str, list[evidence.Grant]] = defaultdict(list)
+def _role_table(role: str, grants: list[Grant]) -> list[str]:
+    by_action: dict[str, list[Grant]] = defaultdict(list)
     for grant in grants:
         by_action[grant.permission.action].append(grant)
     levels = Counter(privilege(action).access_level for action in by_action)

@@ -16,17 +16,13 @@ Everything is recorded in the emulator's account (RECORDED_ACCOUNT) and the envi
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks.config import EMULATOR_ACCOUNT_ID
-
+from .grants import RECORDED, RECORDED_ACCOUNT, STABLE_ID, Grant, Permission
 from .implied import lifecycle_permissions
-from .mapping import Call, Permission, ids_named
+from .mapping import Call, ids_named
 
-RECORDED = Path(__file__).resolve().parent / "recorded"
-RECORDED_ACCOUNT = EMULATOR_ACCOUNT_ID
 CALL_FIELDS = ("role", "service", "operation", "method", "path", "region", "client", "parameters")
 # Provider and backend arguments that only point Terraform at the emulator.
 EMULATOR_ONLY = frozenset(
@@ -45,32 +41,11 @@ EMULATOR_ONLY = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Grant:
-    """One line of permissions.jsonl: a role needs `permission`, for `operations`."""
-
-    role: str
-    permission: Permission
-    operations: tuple[str, ...]
-    steps: tuple[str, ...]
-
-    def line(self) -> dict[str, Any]:
-        permission = asdict(self.permission)
-        permission["context"] = dict(self.permission.context)
-        return {"role": self.role, **permission, "operations": list(self.operations), "steps": list(self.steps)}
-
-    @classmethod
-    def of(cls, line: Mapping[str, Any]) -> "Grant":
-        fields = {key: line[key] for key in ("action", "resource", "resource_type", "source")}
-        permission = Permission(**fields, context=tuple(sorted(line["context"].items())))
-        return cls(line["role"], permission, tuple(line["operations"]), tuple(line["steps"]))
-
-
 def distinct_calls(recorded: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The recorded calls without repeats, each with the steps it was made in and how often."""
     merged: dict[str, dict[str, Any]] = {}
     for call in recorded:
-        key = json.dumps({name: call[name] for name in CALL_FIELDS}, sort_keys=True)
+        key = _call_key(call)
         entry = merged.setdefault(key, {**{name: call[name] for name in CALL_FIELDS}, "steps": [], "count": 0})
         entry["count"] += 1
         if call["step"] not in entry["steps"]:
@@ -78,11 +53,20 @@ def distinct_calls(recorded: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     return [merged[key] for key in sorted(merged)]
 
 
+def _call_key(call: Mapping[str, Any]) -> str:
+    return json.dumps({name: call[name] for name in CALL_FIELDS}, sort_keys=True)
+
+
 def with_stable_ids(recorded: list[dict[str, Any]], account: str = RECORDED_ACCOUNT) -> list[dict[str, Any]]:
-    """`recorded` (in the order the calls were made) with each random id the emulator gave a
-    resource renamed after its ARN part and the order it first appeared in (RestApiId1, KeyId2):
+    """`recorded` (in the order the calls were made, or distinct_calls' lines) with each random
+    id the emulator gave a resource renamed after its ARN part and the order it first appeared in (RestApiId1, KeyId2):
     the same lifecycle records the same evidence, so its diff shows only what changed."""
-    ids = ids_named(grant.permission for grant in grants(distinct_calls(recorded), account))
+    lines = recorded if all("steps" in call for call in recorded) else distinct_calls(recorded)
+    ids = {
+        value: kind
+        for value, kind in ids_named(grant.permission for grant in grants(lines, account)).items()
+        if not STABLE_ID.fullmatch(value)
+    }
     text = json.dumps(recorded)
     found = sorted(ids, key=lambda value: (text.find(value), value))
     counts: dict[str, int] = {}
@@ -142,32 +126,14 @@ def merged_shape(shapes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def write(calls: list[dict[str, Any]], shape: Mapping[str, Any], directory: Path = RECORDED) -> None:
+def write(calls: list[dict[str, Any]], shape: Mapping[str, Any] | None = None, directory: Path = RECORDED) -> None:
+    """Writes the calls and the permissions they need, and the stack's shape when given."""
     directory.mkdir(parents=True, exist_ok=True)
-    _write_lines(directory / "calls.jsonl", calls)
-    (directory / "stack.json").write_text(json.dumps(shape, indent=1, sort_keys=True) + "\n")
-    write_permissions(calls, directory)
-
-
-def write_permissions(calls: list[dict[str, Any]], directory: Path = RECORDED) -> None:
+    _write_lines(directory / "calls.jsonl", sorted(calls, key=_call_key))
     _write_lines(directory / "permissions.jsonl", [grant.line() for grant in grants(calls)])
+    if shape is not None:
+        (directory / "stack.json").write_text(json.dumps(shape, indent=1, sort_keys=True) + "\n")
 
 
 def _write_lines(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
     path.write_text("".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
-
-
-def read_lines(name: str, directory: Path = RECORDED) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (directory / name).read_text().splitlines() if line.strip()]
-
-
-def recorded_calls(directory: Path = RECORDED) -> list[dict[str, Any]]:
-    return read_lines("calls.jsonl", directory)
-
-
-def recorded_grants(directory: Path = RECORDED) -> list[Grant]:
-    return [Grant.of(line) for line in read_lines("permissions.jsonl", directory)]
-
-
-def recorded_shape(directory: Path = RECORDED) -> dict[str, Any]:
-    return json.loads((directory / "stack.json").read_text())

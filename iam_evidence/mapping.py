@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .grants import Permission
 from .reference import Privilege, ResourceType, privilege, service_resource_types
 
 PARTITION = "aws"
@@ -69,15 +70,6 @@ ID_VARIABLE = re.compile(r"Id$")
 
 class UnmappedCall(LookupError):
     """A recorded call this module cannot turn into permissions: extend the rules, with a source."""
-
-
-@dataclass(frozen=True, order=True)
-class Permission:
-    action: str
-    resource: str  # an ARN; "*" parts stand for what the call cannot name (a random id); "*" alone: any
-    resource_type: str = ""  # the reference's resource type; "" when the action has none
-    context: tuple[tuple[str, str], ...] = ()  # condition keys the call sets, sorted
-    source: str = ""  # where AWS documents a permission that is not the operation's own name
 
 
 @dataclass(frozen=True)

@@ -31,15 +31,8 @@ from deploy.project_copy import copy_project
 from deploy.workspace import is_setting
 from localaws import emulator
 
-ENVIRONMENT = "iamevidence"  # a name no other word contains: the policies find it in ARNs
-# Settings that give the stack every resource it can have: an alarm subscription, provisioned
-# capacity with autoscaling, the account's API Gateway logging role.
-SETTINGS = {
-    "REVIEWS_ALARM_EMAIL": "alarms@example.com",
-    "REVIEWS_BILLING_MODE": "provisioned",
-    "REVIEWS_MANAGE_API_GATEWAY_ACCOUNT": "true",
-    "REVIEWS_DELETION_PROTECTION": "false",
-}
+from .roles import ENVIRONMENT, SETTINGS
+
 CHANGED = {
     "REVIEWS_LAMBDA_MEMORY_MB": "512",
     "REVIEWS_CORS_ORIGINS": "https://changed.example.com",

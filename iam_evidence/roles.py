@@ -13,10 +13,18 @@ from typing import Any
 
 from stacks.config import ENVIRONMENTS_DIR, StackConfig, load_config
 
-from . import derive, evidence
-from .implied import SSE_KMS
-from .record import ENVIRONMENT, SETTINGS
+from . import derive
+from .grants import Grant, recorded_grants
 
+ENVIRONMENT = "iamevidence"  # a name no other word contains: the policies find it in ARNs
+# Settings that give the stack every resource it can have: an alarm subscription, provisioned
+# capacity with autoscaling, the account's API Gateway logging role.
+SETTINGS = {
+    "REVIEWS_ALARM_EMAIL": "alarms@example.com",
+    "REVIEWS_BILLING_MODE": "provisioned",
+    "REVIEWS_MANAGE_API_GATEWAY_ACCOUNT": "true",
+    "REVIEWS_DELETION_PROTECTION": "false",
+}
 # Stands for a key the recording did not use: no ARN contains it.
 UNUSED_KEY = "arn:aws:kms:none:000000000000:key/not-recorded"
 
@@ -27,17 +35,21 @@ def recording_config() -> StackConfig:
     return load_config({}, settings, ENVIRONMENTS_DIR)
 
 
-def recorded_keys(grants: list[evidence.Grant] | None = None) -> dict[str, str]:
+def recorded_keys(grants: list[Grant] | None = None) -> dict[str, str]:
     """The KMS keys the recording used: the plan key (whose data keys carry an encryption
-    context naming the environment) and the state key (S3's SSE-KMS)."""
-    grants = evidence.recorded_grants() if grants is None else grants
+    context naming the environment) and the state key (used for S3's SSE-KMS)."""
+    grants = recorded_grants() if grants is None else grants
     plan = {
         g.permission.resource
         for g in grants
         if g.permission.action == "kms:GenerateDataKey"
         and "kms:EncryptionContext:environment" in dict(g.permission.context)
     }
-    state = {g.permission.resource for g in grants if g.permission.source == SSE_KMS}
+    state = {
+        g.permission.resource
+        for g in grants
+        if g.permission.action.startswith("kms:") and "s3:" in " ".join(g.operations)
+    }
     return {"plan_kms_key_arn": min(plan, default=UNUSED_KEY), "state_kms_key_arn": min(state, default=UNUSED_KEY)}
 
 
@@ -45,7 +57,7 @@ def role_statements(role: str, recorded: Any, wanted: Any, sid_prefix: str) -> l
     """`role`'s statements for the scope `wanted`; `recorded` is the same kind of scope (a
     dataclass of names) for the recording. Every string field of `recorded` is renamed to the
     field of `wanted`."""
-    grants = [grant for grant in evidence.recorded_grants() if grant.role == role]
+    grants = [grant for grant in recorded_grants() if grant.role == role]
     return derive.statements(grants, renaming(recorded, wanted), sid_prefix)
 
 

@@ -4,8 +4,7 @@ nothing granted that the evidence does not show."""
 
 from iam_evidence.derive import generalize, statements
 from iam_evidence.evaluate import Request, allows
-from iam_evidence.evidence import Grant
-from iam_evidence.mapping import Permission
+from iam_evidence.grants import Grant, Permission
 
 RECORDED = "123456789012"
 RENAMING = {RECORDED: "111122223333", "iamevidence": "prod"}

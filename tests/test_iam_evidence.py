@@ -11,8 +11,10 @@ import re
 import pytest
 
 from iam_evidence import docs, evidence
-from iam_evidence.record import ENVIRONMENT, LIFECYCLE
+from iam_evidence import grants as grants_file
+from iam_evidence.record import LIFECYCLE
 from iam_evidence.reference import privilege
+from iam_evidence.roles import ENVIRONMENT
 from localaws.api_calls import KEPT_PARAMETERS
 
 REGENERATE = "the evidence does not cover the stack: run `make iam-evidence` and review the diff"
@@ -20,12 +22,12 @@ REGENERATE = "the evidence does not cover the stack: run `make iam-evidence` and
 
 @pytest.fixture(scope="module")
 def calls():
-    return evidence.recorded_calls()
+    return grants_file.recorded_calls()
 
 
 @pytest.fixture(scope="module")
 def grants():
-    return evidence.recorded_grants()
+    return grants_file.recorded_grants()
 
 
 def uncovered(shape: dict, recorded: dict) -> list[str]:
@@ -47,11 +49,11 @@ def uncovered(shape: dict, recorded: dict) -> list[str]:
 def test_the_evidence_covers_every_resource_type_and_argument_the_stack_synthesizes(synth, settings):
     shape = evidence.stack_shape(synth(**settings).terraform)
     assert len(shape["resource"]) > 15
-    assert uncovered(shape, evidence.recorded_shape()) == [], REGENERATE
+    assert uncovered(shape, grants_file.recorded_shape()) == [], REGENERATE
 
 
 def test_a_resource_type_or_argument_the_recording_never_saw_is_caught():
-    recorded = evidence.recorded_shape()
+    recorded = grants_file.recorded_shape()
     grown = json.loads(json.dumps(recorded))
     grown["resource"]["aws_sqs_queue"] = ["name"]
     grown["resource"]["aws_lambda_function"].append("made_up_argument")
@@ -85,9 +87,9 @@ def test_every_action_is_in_the_iam_reference_and_star_only_where_it_has_no_reso
 
 def test_the_evidence_is_sorted_and_without_repeats():
     for name in ("calls.jsonl", "permissions.jsonl"):
-        lines = (evidence.RECORDED / name).read_text().splitlines()
+        lines = (grants_file.RECORDED / name).read_text().splitlines()
         assert len(lines) == len(set(lines)) and lines, name
-    grants = evidence.recorded_grants()
+    grants = grants_file.recorded_grants()
     keys = [(grant.role, grant.permission) for grant in grants]
     assert keys == sorted(keys) and len(keys) == len(set(keys))
 
@@ -97,7 +99,7 @@ def test_nothing_but_names_of_resources_is_kept(calls):
         for name, value in call["parameters"].items():
             assert name == "patchOperations" or KEPT_PARAMETERS.search(name), name
             assert isinstance(value, str | list), (name, value)
-    text = "".join((evidence.RECORDED / name).read_text() for name in ("calls.jsonl", "permissions.jsonl"))
+    text = "".join((grants_file.RECORDED / name).read_text() for name in ("calls.jsonl", "permissions.jsonl"))
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text), "an e-mail address (the alarm subscription's)"
     assert '"value"' not in text.replace('"value": "arn:', "") and "Value" not in text
     assert ENVIRONMENT in text  # the recording's names are there, to be renamed per environment

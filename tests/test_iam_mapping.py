@@ -3,8 +3,9 @@ action AWS checks and the resource it checks it on, from the IAM reference's dat
 
 import pytest
 
+from iam_evidence.grants import Permission
 from iam_evidence.implied import lifecycle_permissions
-from iam_evidence.mapping import OPERATION_ACTIONS, Call, Permission, UnmappedCall, operation_permissions
+from iam_evidence.mapping import OPERATION_ACTIONS, Call, UnmappedCall, operation_permissions
 from iam_evidence.reference import UnknownAction, privilege
 
 ACCOUNT = "111122223333"
