@@ -53,12 +53,12 @@ def recorded_keys(grants: list[Grant] | None = None) -> dict[str, str]:
     return {"plan_kms_key_arn": min(plan, default=UNUSED_KEY), "state_kms_key_arn": min(state, default=UNUSED_KEY)}
 
 
-def role_statements(role: str, recorded: Any, wanted: Any, sid_prefix: str) -> list[dict[str, Any]]:
+def role_statements(role: str, recorded: Any, wanted: Any) -> list[dict[str, Any]]:
     """`role`'s statements for the scope `wanted`; `recorded` is the same kind of scope (a
     dataclass of names) for the recording. Every string field of `recorded` is renamed to the
     field of `wanted`."""
     grants = [grant for grant in recorded_grants() if grant.role == role]
-    return derive.statements(grants, renaming(recorded, wanted), sid_prefix)
+    return derive.statements(grants, renaming(recorded, wanted))
 
 
 def renaming(recorded: Any, wanted: Any) -> Mapping[str, str]:

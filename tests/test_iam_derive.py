@@ -39,17 +39,14 @@ def test_actions_on_the_same_resources_share_a_statement_and_guarding_conditions
             grant("dynamodb:TagResource", table, "table", **{"aws:RequestTag/Project": "ProductReviews"}),
         ],
         RENAMING,
-        "Deploy",
     )
     assert derived == [
         {
-            "Sid": "Deploy1",
             "Effect": "Allow",
             "Action": ["dynamodb:DescribeTable", "dynamodb:TagResource", "dynamodb:UpdateTable"],
             "Resource": "arn:aws:dynamodb:us-east-2:111122223333:table/ProductReviews-prod",
         },
         {
-            "Sid": "Deploy2",
             "Effect": "Allow",
             "Action": ["iam:CreateRole"],
             "Resource": "arn:aws:iam::111122223333:role/ReviewProcessor-prod-role",
@@ -59,7 +56,7 @@ def test_actions_on_the_same_resources_share_a_statement_and_guarding_conditions
                 }
             },
         },
-        {"Sid": "Deploy3", "Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": "*"},
     ]
 
 
@@ -70,7 +67,7 @@ def test_a_resource_another_one_covers_is_dropped_and_nothing_else_is_granted():
         grant("apigateway:GET", f"{api}/stages/v1", "Stage"),
         grant("apigateway:GET", "arn:aws:apigateway:us-east-2::/account", "Account"),
     ]
-    [derived] = statements(grants, RENAMING, "Plan")
+    [derived] = statements(grants, RENAMING)
     assert derived["Resource"] == [
         "arn:aws:apigateway:us-east-2::/account",
         "arn:aws:apigateway:us-east-2::/restapis/*",
