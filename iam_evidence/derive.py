@@ -30,6 +30,7 @@ ENFORCED_CONDITIONS = (
     "iam:AWSServiceName",
     "application-autoscaling:service-namespace",
     "kms:EncryptionContext:environment",
+    "kms:ViaService",
 )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .grants import RECORDED, RECORDED_ACCOUNT, STABLE_ID, Grant, Permission
-from .implied import lifecycle_permissions
+from .implied import Lifecycle, lifecycle_permissions
 from .mapping import Call, ids_named
 
 CALL_FIELDS = ("role", "service", "operation", "method", "path", "region", "client", "parameters")
@@ -83,12 +83,13 @@ def with_stable_ids(recorded: list[dict[str, Any]], account: str = RECORDED_ACCO
 def grants(calls: Iterable[Mapping[str, Any]], account: str = RECORDED_ACCOUNT) -> list[Grant]:
     """What each role needs for `calls` (distinct_calls' lines), merged by role and permission."""
     calls = list(calls)
+    lifecycle = Lifecycle.of(Call.of(line, account) for line in calls)
     merged: dict[tuple[str, Permission], tuple[set[str], set[str]]] = {}
     for role in sorted({line["role"] for line in calls}):
         lines = [line for line in calls if line["role"] == role]
         role_calls = [Call.of(line, account) for line in lines]
         steps_of = {id(call): line["steps"] for call, line in zip(role_calls, lines, strict=True)}
-        for call, permission in lifecycle_permissions(role_calls):
+        for call, permission in lifecycle_permissions(role_calls, lifecycle):
             operations, steps = merged.setdefault((role, permission), (set(), set()))
             operations.add(f"{call.service}:{call.operation}")
             steps.update(steps_of[id(call)])

@@ -9,7 +9,8 @@ AWS checks them on the caller's behalf. Each rule says where AWS documents it.
 - the first scalable target of DynamoDB creates Application Auto Scaling's service-linked role.
 
 `lifecycle_permissions` applies them over a whole recording, which also tells the permissions
-boundary of every role a call touches (iam:PermissionsBoundary) from the call that created it.
+boundary of every role a call touches (iam:PermissionsBoundary) from the call that created it,
+and the key of every object from the call that wrote it.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -32,26 +33,38 @@ DYNAMODB_SCALING_ROLE = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Lifecycle:
-    """What earlier calls of the recording tell about later ones."""
+    """What the whole recording tells about each of its calls, whichever role made them."""
 
     boundaries: dict[str, str]  # role name -> the permissions boundary it was created with
-    object_keys: dict[tuple[str, str], str]  # (bucket, key) -> the KMS key it was written with
+    object_keys: dict[tuple[str, str], str]  # (bucket, key) -> the KMS key it is written with
+
+    @classmethod
+    def of(cls, calls: Iterable[Call]) -> "Lifecycle":
+        calls = list(calls)
+        return cls(
+            boundaries={
+                call.parameters["RoleName"]: call.parameters["PermissionsBoundary"]
+                for call in calls
+                if call.operation in ("CreateRole", "PutRolePermissionsBoundary")
+                and "PermissionsBoundary" in call.parameters
+            },
+            object_keys={
+                (call.parameters["Bucket"], call.parameters["Key"]): call.parameters["SSEKMSKeyId"]
+                for call in calls
+                if (call.service, call.operation) == ("s3", "PutObject") and "SSEKMSKeyId" in call.parameters
+            },
+        )
 
 
-def lifecycle_permissions(calls: Iterable[Call]) -> Iterator[tuple[Call, Permission]]:
-    """Every permission each call needs, its own and implied, in the recording's order."""
+def lifecycle_permissions(
+    calls: Iterable[Call], lifecycle: Lifecycle | None = None
+) -> Iterator[tuple[Call, Permission]]:
+    """Every permission each call needs, its own and implied; `lifecycle` (default: of `calls`)
+    tells the boundaries of roles and the keys of objects other calls created."""
     calls = list(calls)
-    lifecycle = Lifecycle(
-        boundaries={
-            call.parameters["RoleName"]: call.parameters["PermissionsBoundary"]
-            for call in calls
-            if call.operation in ("CreateRole", "PutRolePermissionsBoundary")
-            and "PermissionsBoundary" in call.parameters
-        },
-        object_keys={},
-    )
+    lifecycle = lifecycle or Lifecycle.of(calls)
     for call in calls:
         for permission in operation_permissions(call):
             yield call, _with_role_boundary(call, permission, lifecycle)
@@ -97,15 +110,12 @@ def _encryption_keys(call: Call, lifecycle: Lifecycle) -> list[Permission]:
     if call.service != "s3":
         return []
     target = (call.parameters.get("Bucket", ""), call.parameters.get("Key", ""))
-    if call.operation == "PutObject" and call.parameters.get("SSEKMSKeyId"):
-        lifecycle.object_keys[target] = call.parameters["SSEKMSKeyId"]
-        action = "kms:GenerateDataKey"
-    elif call.operation == "GetObject" and target in lifecycle.object_keys:
-        action = "kms:Decrypt"
-    else:
+    action = {"PutObject": "kms:GenerateDataKey", "GetObject": "kms:Decrypt"}.get(call.operation)
+    if not action or target not in lifecycle.object_keys:
         return []
     key = Call("kms", action, call.region, call.account, parameters={"KeyId": lifecycle.object_keys[target]})
-    return resource_permissions(key, privilege(action), source=SSE_KMS)
+    through_s3 = {"kms:ViaService": f"s3.{call.region}.amazonaws.com"}  # S3 asks KMS in the caller's name
+    return resource_permissions(key, privilege(action), source=SSE_KMS, context=through_s3)
 
 
 def _target_tracking_alarms(call: Call, lifecycle: Lifecycle) -> list[Permission]:
