@@ -112,6 +112,20 @@ def running_emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def shared_deployment(tmp_path_factory):
+    """The stack deployed as `make up` deploys it (from a copy of the project, on ports of its
+    own, tests.deployments.SHARED_SETTINGS) and served by the gateway and storefront: once per
+    test process, for the tests that only read it. Who may use it: docs/contributing.md."""
+    from deploy.local_target import LocalTarget
+    from tests.deployments import SHARED_SETTINGS, disposable_settings, serving
+    from tests.support import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("shared-deployment"))
+    with serving(LocalTarget.load({**disposable_settings("shared"), **SHARED_SETTINGS}, project)) as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
 def stack(synth) -> dict:
     """The default stack (REVIEWS_TARGET=aws), synthesized once per session."""
     return synth().terraform
