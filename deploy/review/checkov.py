@@ -1,7 +1,7 @@
 """The security scan: checkov with `.checkov.yaml`, and the reason given for each skipped check.
 
-checkov runs from its own virtualenv (CHECKOV, else .cache/checkov-venv, else PATH): its
-pinned dependencies would fight Pipfile.lock.
+checkov runs from its own virtualenv, installed once per machine (`make checkov`; CHECKOV in
+.env names it, else the one on PATH): its pinned dependencies would fight Pipfile.lock.
 """
 
 import json
@@ -12,9 +12,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.project_env import tool_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHECKOV_CONFIG = PROJECT_ROOT / ".checkov.yaml"
-CHECKOV_VENV = PROJECT_ROOT / ".cache" / "checkov-venv"
 
 
 @dataclass
@@ -63,13 +64,13 @@ def skipped_checks(config: Path = CHECKOV_CONFIG) -> dict[str, str]:
 
 
 def checkov_command() -> str:
-    for candidate in (os.environ.get("CHECKOV"), CHECKOV_VENV / "bin" / "checkov"):
+    for candidate in (os.environ.get("CHECKOV"), tool_settings(PROJECT_ROOT).get("CHECKOV")):
         if candidate and Path(candidate).exists():
             return str(candidate)
     found = shutil.which("checkov")
     if found:
         return found
-    raise FileNotFoundError("checkov is not installed: run `make checkov` (it installs into .cache/checkov-venv)")
+    raise FileNotFoundError("checkov is not installed: run `make checkov` (it installs where CHECKOV in .env says)")
 
 
 def scan(path: Path, framework: str = "terraform_plan", config: Path = CHECKOV_CONFIG) -> tuple[Scan, object]:
