@@ -40,6 +40,7 @@ NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <en
 # Measured (benchmarks/results.md), longest first; every other file follows in its usual order.
 SLOWEST_FILES = (
     "test_local_cycle.py",
+    "test_local_recovery.py",
     "test_ci.py",
     "test_cli.py",
     "test_plan_review.py",
