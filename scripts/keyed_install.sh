@@ -6,8 +6,9 @@
 # COMMAND in CACHE (beside a copy of the FILEs it installs from), which writes CACHE/FOLDER;
 # every clone then gets FOLDER as a copy of it whose files are hard links (seconds, no disk
 # space). Package managers replace a file rather than write into it, so a clone that installs
-# more into its copy never changes the cache. Text files under FOLDER/bin that name CACHE
-# (script shebangs, activate) are rewritten for the clone, which gives them files of their own.
+# more into its copy never changes the cache. Text files in FOLDER or FOLDER/bin that name
+# CACHE (script shebangs, activate, pipenv's .project) are rewritten for the clone, which gives
+# them files of their own.
 #
 # Clones installing the same key at once wait for each other (flock); a failed or interrupted
 # install leaves no .complete mark and is run again by the next one.
@@ -33,8 +34,8 @@ mkdir -p "$cache"
 
 rm -rf "./$folder"
 cp -al "$cache/$folder" "./$folder"
-if [ -d "./$folder/bin" ]; then
-  { grep -rlIF "$cache/$folder" "./$folder/bin" || true; } | while read -r file; do
-    sed -i "s#$cache/$folder#$PWD/$folder#g" "$file"
-  done
-fi
+{ find "./$folder" "./$folder/bin" -maxdepth 1 -type f 2>/dev/null || true; } | while read -r file; do
+  if grep -qIF "$cache" "$file"; then
+    sed -i "s#$cache#$PWD#g" "$file"
+  fi
+done
