@@ -174,7 +174,7 @@ def deploy(local: Local) -> dict[str, str]:
         try:
             with workspace.terraform_session(lambda text: redact_text(text, secrets)) as stack:
                 output = stack.run(
-                    "apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=_progress
+                    "apply", "-auto-approve", *options, *_NON_INTERACTIVE, log_name="apply", echo=progress
                 )
         except TerraformFailed as failure:
             raise DeployError(explain(failure, workspace)) from None
@@ -237,8 +237,9 @@ _NON_INTERACTIVE = ("-input=false", "-no-color")
 _PROGRESS = re.compile(r"^\S+: (Creating|Modifying|Destroying|Creation|Modifications|Destruction)|^(│ )?Error")
 
 
-def _progress(line: str) -> None:
-    """Terraform's per-resource progress lines and errors, indented under the step."""
+def progress(line: str) -> None:
+    """Terraform's per-resource progress lines and errors, indented under the step (an `echo`
+    for terraform.Stack.run)."""
     if _PROGRESS.match(line):
         print(f"    {line.strip()}", flush=True)
 
@@ -355,7 +356,7 @@ def destroy(local: Local) -> None:
         secrets = secrets_in_state(local.state())
         try:
             with workspace.terraform_session(lambda text: redact_text(text, secrets)) as stack:
-                output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=_progress)
+                output = stack.run("destroy", "-auto-approve", *_NON_INTERACTIVE, log_name="destroy", echo=progress)
         except TerraformFailed as failure:
             raise DeployError(explain(failure, workspace)) from None
         summary = [line for line in output.splitlines() if line.startswith(("Destroy complete", "No changes"))]
