@@ -29,7 +29,7 @@ help:
 	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/<env>/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
-	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
+	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document) and docs/bootstrap-policies.md"
 	@echo "make iam-evidence  record every AWS call of plan, apply, drift and destroy (docs/iam.md)"
 
 # The installs are kept outside the clone, in MACHINE_CACHE (.env), under the hash of the lock
@@ -116,10 +116,13 @@ test: test-deps lint
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
+# docs/openapi.json is generated from the contract (stacks/openapi.py), docs/bootstrap-policies.md
+# from the bootstrap's policies (stacks/bootstrap/docs.py); a test fails when either is stale.
 docs: .venv/.synced
 	@$(PYTHON) -m stacks.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
 	@echo "wrote docs/openapi.json"
+	@$(PYTHON) -m stacks.bootstrap.docs > docs/bootstrap-policies.md.tmp && mv docs/bootstrap-policies.md.tmp docs/bootstrap-policies.md
+	@echo "wrote docs/bootstrap-policies.md"
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis .mypy_cache .ruff_cache

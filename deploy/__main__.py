@@ -1,9 +1,12 @@
-"""python -m deploy up | down | api-key | emulator | plan | apply | drift
+"""python -m deploy up | down | api-key | emulator | plan | seal | apply | drift | bootstrap
 
     up, down, api-key    the local target: make up, make down, make api-key (deploy/make_up.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
-    plan, apply, drift   one environment on either target, as make plan and CI run them
-                         (deploy/ci.py, docs/ci.md)
+    plan, seal, apply,   one environment on either target, as make plan and CI run them
+    drift                (deploy/ci.py, deploy/sealed_plan.py, docs/ci.md)
+    bootstrap            what an account and environment need before the first plan: state
+                         bucket, OIDC provider, CI roles, keys (deploy/bootstrap.py,
+                         docs/bootstrap.md)
 
 plan exits 1 when checkov reports a finding that .checkov.yaml does not skip (after writing
 the review); drift exits 2 when the environment differs from the code; any failure exits 1.
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import ci, make_up
+from . import bootstrap, ci, make_up
 from .emulator_lifecycle import start_emulator
 from .errors import DeployError
 from .local_target import LocalTarget
@@ -77,6 +80,21 @@ def _apply(args) -> int:
     return 0
 
 
+def _seal(args) -> int:
+    workspace = _workspace(args)
+    sealed = ci.seal(workspace, args.plan, run=_run(workspace))
+    print(f"sealed: {sealed}")
+    _github_output("retention-days", str(workspace.config.ci.plan_retention_days))
+    return 0
+
+
+def _github_output(name: str, value: str) -> None:
+    """A step output for the workflow (upload-artifact's retention-days), when run in GitHub Actions."""
+    if os.environ.get("GITHUB_OUTPUT"):
+        with open(os.environ["GITHUB_OUTPUT"], "a") as output:
+            output.write(f"{name}={value}\n")
+
+
 def _drift(args) -> int:
     workspace = _workspace(args)
     out = args.out or workspace.project_dir / "build" / "drift" / workspace.config.environment
@@ -87,6 +105,12 @@ def _drift(args) -> int:
         )
         return DRIFT
     print(f"No drift: {workspace.config.stack_name} matches the code", file=sys.stderr)
+    return 0
+
+
+def _bootstrap(args) -> int:
+    workspace = _workspace(args)
+    print(bootstrap.next_steps(workspace, bootstrap.bootstrap(workspace)))
     return 0
 
 
@@ -130,11 +154,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_plan)
     a = commands.add_parser("apply", parents=[selection], help="apply exactly a plan.bin that plan wrote")
-    a.add_argument("--plan", type=Path, required=True, help="the plan.bin, with plan's record beside it")
+    a.add_argument(
+        "--plan", type=Path, required=True, help="the plan.bin (with plan's record beside it), or its plan.sealed"
+    )
     a.set_defaults(run=_apply)
+    s = commands.add_parser("seal", parents=[selection], help="encrypt plan.bin and its record for the apply job")
+    s.add_argument("--plan", type=Path, required=True, help="the plan.bin; writes plan.sealed beside it")
+    s.set_defaults(run=_seal)
     d = commands.add_parser("drift", parents=[planning], help="plan -detailed-exitcode: exit 2 on drift")
     d.add_argument("--out", type=Path, help="where the review goes (default: build/drift/<environment>)")
     d.set_defaults(run=_drift)
+    commands.add_parser(
+        "bootstrap", parents=[selection], help="create the state bucket, OIDC provider, CI roles and keys"
+    ).set_defaults(run=_bootstrap)
     return parser
 
 

@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stacks.bootstrap.config import plan_key_alias
+
+from . import sealed_plan
 from .emulator_lifecycle import emulator_running
 from .errors import DeployError
 from .failures import explain
@@ -92,15 +95,29 @@ def plan(
     return planned
 
 
-def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
-    """Applies exactly `plan_file`, if the configuration synthesized now is the one planned."""
-    record = PlanRecord.read(plan_file)
-    if file_sha256(plan_file) != record.plan_sha256:
-        raise DeployError(
-            f"{plan_file} is not the plan recorded beside it in {PLAN_RECORD}: "
-            "plan again, and apply the plan.bin that plan writes"
+def seal(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> Path:
+    """Seals `plan_file` and its record for the apply job (deploy/sealed_plan.py)."""
+    PlanRecord.read(plan_file)
+    with _target_ready(workspace), step(f"Sealing {plan_file} with {plan_key_alias(workspace.config.environment)}"):
+        return sealed_plan.seal(
+            workspace, plan_file.parent, sealed_plan.Seal.of(workspace, current_commit(workspace, run))
         )
+
+
+def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
+    """Applies exactly `plan_file` (a plan.bin, or the plan.sealed made of it), if the
+    configuration synthesized now is the one planned."""
     with _target_ready(workspace):
+        if plan_file.suffix == Path(sealed_plan.SEALED_FILE).suffix:
+            with step(f"Unsealing {plan_file}"):
+                bound = sealed_plan.Seal.of(workspace, current_commit(workspace, run))
+                plan_file = sealed_plan.unseal(workspace, plan_file, bound, plan_file.parent / "unsealed")
+        record = PlanRecord.read(plan_file)
+        if file_sha256(plan_file) != record.plan_sha256:
+            raise DeployError(
+                f"{plan_file} is not the plan recorded beside it in {PLAN_RECORD}: "
+                "plan again, and apply the plan.bin that plan writes"
+            )
         configuration = synthesize(workspace)
         if (workspace.config.stack_name, configuration) != (record.stack, record.configuration_sha256):
             raise DeployError(
@@ -145,13 +162,18 @@ def _record_deployment(workspace: Workspace, run: RunInfo) -> None:
     output naming the commit or the person would make every deploy by someone else change
     every resource."""
     deployment = {
-        "commit": run.commit or _checked_out_commit(workspace.project_dir) or "unknown",
+        "commit": current_commit(workspace, run),
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_url": run.run_url,
     }
     name = f"{workspace.config.parameter_prefix}deployment"
     workspace.client("ssm").put_parameter(Name=name, Value=json.dumps(deployment), Type="String", Overwrite=True)
     print(f"    {name} = {json.dumps(deployment)}")
+
+
+def current_commit(workspace: Workspace, run: RunInfo) -> str:
+    """The commit this run builds: GitHub's, else the one checked out."""
+    return run.commit or _checked_out_commit(workspace.project_dir) or "unknown"
 
 
 def _checked_out_commit(project_dir: Path) -> str | None:

@@ -1,6 +1,7 @@
 """What a failed Terraform run means, in words a user can act on."""
 
 import re
+from pathlib import Path
 
 from . import locks
 from .terraform import TerraformFailed
@@ -10,9 +11,13 @@ from .workspace import Workspace
 STALE_PLAN_ERRORS = ("Saved plan is stale", "Saved plan does not match the given state")
 
 
-def explain(failure: TerraformFailed, workspace: Workspace) -> str:
+def explain(
+    failure: TerraformFailed, workspace: Workspace, stack_dir: Path | None = None, log_dir: Path | None = None
+) -> str:
+    """Terraform's failure in `stack_dir` (default: the workspace's stack), whose logs are in
+    `log_dir`, in words a user can act on."""
     output = failure.output
-    locked = locks.lock_error_message(output, workspace.stack_dir)
+    locked = locks.lock_error_message(output, stack_dir or workspace.stack_dir)
     if locked:
         return locked
     if any(error in output for error in STALE_PLAN_ERRORS):
@@ -34,4 +39,4 @@ def explain(failure: TerraformFailed, workspace: Workspace) -> str:
         )
     errors = [line.strip("│ ").strip() for line in output.splitlines() if line.lstrip("│ ").startswith("Error")]
     summary = "; ".join(errors[:3]) or f"exit {failure.returncode}"
-    return f"terraform {failure.command} failed: {summary}. Full log in {workspace.log_dir}/"
+    return f"terraform {failure.command} failed: {summary}. Full log in {log_dir or workspace.log_dir}/"

@@ -32,6 +32,24 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
+def initialized_for_its_backend(stack_dir: Path) -> bool:
+    """Whether `terraform init` already ran in `stack_dir` for the backend its cdk.tf.json
+    configures now (Terraform remembers the backend's settings in .terraform/terraform.tfstate,
+    unset ones as null)."""
+    remembered = stack_dir / ".terraform" / "terraform.tfstate"
+    if not (remembered.exists() and (stack_dir / ".terraform" / "providers").exists()):
+        return False
+    [(kind, configured)] = json.loads((stack_dir / "cdk.tf.json").read_text())["terraform"]["backend"].items()
+    cached = json.loads(remembered.read_text()).get("backend", {})
+    return cached.get("type") == kind and _includes(cached.get("config") or {}, configured)
+
+
+def _includes(cached: Any, configured: Any) -> bool:
+    if isinstance(configured, dict):
+        return isinstance(cached, dict) and all(_includes(cached.get(k), v) for k, v in configured.items())
+    return bool(cached == configured)
+
+
 def is_setting(name: str) -> bool:
     """Variables that decide what is deployed: the stack's settings (stacks/settings.py)."""
     return name.startswith("REVIEWS_") or name == "ENVIRONMENT_SUFFIX"
@@ -85,10 +103,11 @@ class Workspace:
         }
         return {**inherited, **tool_settings(self.project_dir), **self.settings}
 
-    def synthesize(self) -> Path:
-        """`python main.py` with this workspace's settings: writes cdktf.out/stacks/<stack>/."""
+    def synthesize(self, *program: str) -> Path:
+        """`python main.py` with this workspace's settings: writes cdktf.out/stacks/<stack>/.
+        `program` runs another synth instead (`-m stacks.bootstrap`)."""
         result = subprocess.run(
-            [sys.executable, "main.py"],
+            [sys.executable, *(program or ["main.py"])],
             cwd=self.project_dir,
             env=self.process_environment(),
             capture_output=True,
@@ -129,13 +148,8 @@ class Workspace:
 
     def initialize(self) -> None:
         """`terraform init`, unless this directory is already initialized for this backend."""
-        remembered = self.stack_dir / ".terraform" / "terraform.tfstate"
-        if remembered.exists() and (self.stack_dir / ".terraform" / "providers").exists():
-            cached = json.loads(remembered.read_text()).get("backend", {}).get("config", {})
-            backend = self.backend
-            if (cached.get("bucket"), cached.get("key")) == (backend.bucket, backend.key):
-                return
-        self.terraform().run("init", *terraform.NON_INTERACTIVE, log_name="init")
+        if not initialized_for_its_backend(self.stack_dir):
+            self.terraform().run("init", *terraform.NON_INTERACTIVE, log_name="init")
 
     @property
     def backend(self) -> locks.Backend:

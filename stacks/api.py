@@ -3,11 +3,10 @@
 import hashlib
 import json
 
-from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from .aws import (
-    api_gateway_account,
     api_gateway_api_key,
     api_gateway_deployment,
     api_gateway_method_settings,
@@ -16,13 +15,10 @@ from .aws import (
     api_gateway_usage_plan,
     api_gateway_usage_plan_key,
     cloudwatch_log_group,
-    iam_role,
-    iam_role_policy_attachment,
     lambda_permission,
 )
 from .config import ApiConfig, TargetConfig
 from .function import ReviewsFunction
-from .iam import assume_role_policy
 from .lifecycle import replaced_with
 from .openapi import api_gateway_definition, invoke_uri
 
@@ -43,7 +39,6 @@ ACCESS_LOG_FORMAT = json.dumps(
         "xrayTraceId": "$context.xrayTraceId",
     }
 )
-PUSH_TO_CLOUDWATCH_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 USER_POOL_PLACEHOLDER = "<user pool ARN>"
 
 
@@ -118,9 +113,6 @@ class ReviewsApi(Construct):
             name=f"API-Gateway-Execution-Logs_{api.id}/{config.stage_name}",
             retention_in_days=config.log_retention_days,
         )
-        dependencies: list[ITerraformDependable] = [execution_logs]
-        if config.manage_account_logging_role:
-            dependencies.append(self._account_logging_role())
         stage = api_gateway_stage.ApiGatewayStage(
             self,
             "stage",
@@ -131,7 +123,9 @@ class ReviewsApi(Construct):
             access_log_settings=api_gateway_stage.ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
-            depends_on=dependencies,
+            # Execution logging also needs the account's CloudWatch role, which the bootstrap's
+            # account stack sets (stacks/bootstrap/api_gateway_logging.py) before the first deploy.
+            depends_on=[execution_logs],
         )
         api_gateway_method_settings.ApiGatewayMethodSettings(
             self,
@@ -194,21 +188,3 @@ class ReviewsApi(Construct):
             self, "usage_plan_key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id
         )
         return key.id
-
-    def _account_logging_role(self) -> api_gateway_account.ApiGatewayAccount:
-        """The account-wide role API Gateway logs through: one per account and region, so
-        turn it off (REVIEWS_MANAGE_API_GATEWAY_ACCOUNT=false) where something else owns it."""
-        role = iam_role.IamRole(
-            self,
-            "cloudwatch_role",
-            name=f"{self.config.name}-cloudwatch",
-            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
-        )
-        iam_role_policy_attachment.IamRolePolicyAttachment(
-            self,
-            "cloudwatch_role_policy",
-            role=role.name,
-            policy_arn=PUSH_TO_CLOUDWATCH_POLICY,
-            lifecycle=replaced_with(role),
-        )
-        return api_gateway_account.ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn)

@@ -50,7 +50,11 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws import cognito_user_pool_client as cognito_user_pool_client
     from cdktf_cdktf_provider_aws import data_aws_dynamodb_table as data_aws_dynamodb_table
     from cdktf_cdktf_provider_aws import data_aws_dynamodb_tables as data_aws_dynamodb_tables
+    from cdktf_cdktf_provider_aws import data_aws_iam_openid_connect_provider as data_aws_iam_openid_connect_provider
+    from cdktf_cdktf_provider_aws import data_aws_kms_alias as data_aws_kms_alias
     from cdktf_cdktf_provider_aws import dynamodb_table as dynamodb_table
+    from cdktf_cdktf_provider_aws import iam_openid_connect_provider as iam_openid_connect_provider
+    from cdktf_cdktf_provider_aws import iam_policy as iam_policy
     from cdktf_cdktf_provider_aws import iam_role as iam_role
     from cdktf_cdktf_provider_aws import iam_role_policy as iam_role_policy
     from cdktf_cdktf_provider_aws import iam_role_policy_attachment as iam_role_policy_attachment
@@ -59,6 +63,15 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws import lambda_function as lambda_function
     from cdktf_cdktf_provider_aws import lambda_permission as lambda_permission
     from cdktf_cdktf_provider_aws import provider as provider
+    from cdktf_cdktf_provider_aws import s3_bucket as s3_bucket
+    from cdktf_cdktf_provider_aws import s3_bucket_lifecycle_configuration as s3_bucket_lifecycle_configuration
+    from cdktf_cdktf_provider_aws import s3_bucket_ownership_controls as s3_bucket_ownership_controls
+    from cdktf_cdktf_provider_aws import s3_bucket_policy as s3_bucket_policy
+    from cdktf_cdktf_provider_aws import s3_bucket_public_access_block as s3_bucket_public_access_block
+    from cdktf_cdktf_provider_aws import (
+        s3_bucket_server_side_encryption_configuration as s3_bucket_server_side_encryption_configuration,
+    )
+    from cdktf_cdktf_provider_aws import s3_bucket_versioning as s3_bucket_versioning
     from cdktf_cdktf_provider_aws import sns_topic as sns_topic
     from cdktf_cdktf_provider_aws import sns_topic_subscription as sns_topic_subscription
     from cdktf_cdktf_provider_aws import ssm_parameter as ssm_parameter

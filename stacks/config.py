@@ -37,6 +37,7 @@ class FunctionConfig:
     memory_mb: int
     timeout_seconds: int
     reserved_concurrency: int | None  # None: use the account's unreserved pool
+    permissions_boundary_arn: str  # the bootstrap's boundary: the most the function's role may ever do
     log_retention_days: int
     cors_origins: tuple[str, ...]
 
@@ -48,7 +49,6 @@ class ApiConfig:
     throttle_rate: int
     throttle_burst: int
     api_key_quota_per_day: int
-    manage_account_logging_role: bool
     log_retention_days: int
     cors_origins: tuple[str, ...]
 
@@ -70,7 +70,19 @@ class IdentityConfig:
 
 @dataclass(frozen=True)
 class MonitoringConfig:
+    name_prefix: str  # of the alarms, the dashboard, the alarm topic and its key alias
     alarm_email: str | None
+
+
+@dataclass(frozen=True)
+class CiConfig:
+    """What the bootstrap and the CI jobs need beyond the stack: who may deploy, and for how long
+    a reviewed plan stays valid."""
+
+    repository: str  # owner/name on GitHub
+    github_oidc_provider: str  # create | existing
+    plan_retention_days: int
+    state_version_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,7 @@ class StackConfig:
     api: ApiConfig
     identity: IdentityConfig
     monitoring: MonitoringConfig
+    ci: CiConfig
 
     @property
     def stack_name(self) -> str:
@@ -133,6 +146,12 @@ class StackConfig:
     @property
     def parameter_prefix(self) -> str:
         return f"/productreviews/{self.environment}/"
+
+
+def permissions_boundary_name(environment: str) -> str:
+    """The managed policy the bootstrap creates as the boundary of every role an environment's
+    deploy role creates (docs/bootstrap.md)."""
+    return f"ProductReviews-{environment}-boundary"
 
 
 def load_config(
@@ -176,6 +195,7 @@ def _cross_setting_problems(v: Mapping[str, Any]) -> list[str]:
 def _assemble(v: Mapping[str, Any]) -> StackConfig:
     environment = v["ENVIRONMENT_SUFFIX"]
     local = v["REVIEWS_TARGET"] == "local"
+    account_id = EMULATOR_ACCOUNT_ID if local else v["REVIEWS_ACCOUNT_ID"]
     return StackConfig(
         environment=environment,
         # Only values that are the same for every deploy of this environment: a tag naming who
@@ -184,7 +204,7 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
         target=TargetConfig(
             kind=v["REVIEWS_TARGET"],
             region=v["REVIEWS_REGION"],
-            account_id=EMULATOR_ACCOUNT_ID if local else v["REVIEWS_ACCOUNT_ID"],
+            account_id=account_id,
             emulator_port=v["REVIEWS_EMULATOR_PORT"],
             gateway_port=v["REVIEWS_GATEWAY_PORT"],
             storefront_port=v["REVIEWS_STOREFRONT_PORT"],
@@ -207,6 +227,7 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             memory_mb=v["REVIEWS_LAMBDA_MEMORY_MB"],
             timeout_seconds=v["REVIEWS_LAMBDA_TIMEOUT_SECONDS"],
             reserved_concurrency=v["REVIEWS_RESERVED_CONCURRENCY"],
+            permissions_boundary_arn=f"arn:aws:iam::{account_id}:policy/{permissions_boundary_name(environment)}",
             log_retention_days=v["REVIEWS_LOG_RETENTION_DAYS"],
             cors_origins=v["REVIEWS_CORS_ORIGINS"],
         ),
@@ -216,12 +237,17 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             throttle_rate=v["REVIEWS_THROTTLE_RATE"],
             throttle_burst=v["REVIEWS_THROTTLE_BURST"],
             api_key_quota_per_day=v["REVIEWS_API_KEY_QUOTA_PER_DAY"],
-            manage_account_logging_role=v["REVIEWS_MANAGE_API_GATEWAY_ACCOUNT"],
             log_retention_days=v["REVIEWS_LOG_RETENTION_DAYS"],
             cors_origins=v["REVIEWS_CORS_ORIGINS"],
         ),
         identity=_identity(v),
-        monitoring=MonitoringConfig(alarm_email=v["REVIEWS_ALARM_EMAIL"]),
+        monitoring=MonitoringConfig(name_prefix=f"ProductReviews-{environment}", alarm_email=v["REVIEWS_ALARM_EMAIL"]),
+        ci=CiConfig(
+            repository=v["REVIEWS_REPOSITORY"],
+            github_oidc_provider=v["REVIEWS_GITHUB_OIDC_PROVIDER"],
+            plan_retention_days=v["REVIEWS_PLAN_RETENTION_DAYS"],
+            state_version_retention_days=v["REVIEWS_STATE_VERSION_RETENTION_DAYS"],
+        ),
     )
 
 

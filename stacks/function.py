@@ -58,6 +58,8 @@ class ReviewsFunction(Construct):
             "role",
             name=f"{config.name}-role",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+            # The deploy role may create roles only under this boundary (stacks/bootstrap).
+            permissions_boundary=config.permissions_boundary_arn,
         )
         for label, policy_arn in MANAGED_POLICIES.items():
             iam_role_policy_attachment.IamRolePolicyAttachment(

@@ -3,13 +3,21 @@
 import json
 from collections.abc import Iterable
 
-
-def allow(actions: Iterable[str], resource: str) -> dict[str, object]:
-    return {"Effect": "Allow", "Action": list(actions), "Resource": resource}
+Policy = dict[str, object]
 
 
-def policy_document(*statements: dict[str, object]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+def allow(actions: Iterable[str], resource: str | list[str], sid: str | None = None, **extra: object) -> Policy:
+    """An Allow statement; `extra` adds elements such as Condition."""
+    named = {"Sid": sid} if sid else {}
+    return {**named, "Effect": "Allow", "Action": list(actions), "Resource": resource, **extra}
+
+
+def policy(*statements: Policy) -> Policy:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def policy_document(*statements: Policy) -> str:
+    return json.dumps(policy(*statements))
 
 
 def assume_role_policy(service: str) -> str:

@@ -61,14 +61,13 @@ class ReviewsMonitoring(Construct):
         id: str,
         config: MonitoringConfig,
         *,
-        environment: str,
         target: TargetConfig,
         api: ReviewsApi,
         function: ReviewsFunction,
         table: ReviewsTable,
     ):
         super().__init__(scope, id)
-        self.name_prefix = f"ProductReviews-{environment}"
+        self.name_prefix = config.name_prefix
         self.target = target
         self.topic = sns_topic.SnsTopic(
             self,

@@ -1,5 +1,8 @@
 """The AWS provider and the S3 state backend: the only part that differs between targets."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from cdktf import S3Backend, TerraformStack
 from constructs import Construct
 
@@ -59,26 +62,39 @@ def emulator_backend_settings(target: TargetConfig) -> dict:
     }
 
 
+def aws_provider(
+    scope: Construct,
+    id: str,
+    target: TargetConfig,
+    tags: Mapping[str, str],
+    *,
+    region: str | None = None,
+    alias: str | None = None,
+) -> provider.AwsProvider:
+    """The AWS provider for `target` (in `region`, default the target's), tagging what it creates."""
+    return provider.AwsProvider(
+        scope,
+        id,
+        region=region or target.region,
+        alias=alias,
+        # Refuses any other account's credentials before touching anything.
+        allowed_account_ids=[target.account_id],
+        default_tags=[provider.AwsProviderDefaultTags(tags=dict(tags))],
+        **emulator_provider_settings(target),
+    )
+
+
+def s3_backend(scope: Construct, target: TargetConfig, *, bucket: str, key: str, region: str, **settings: Any) -> None:
+    """The stack's state in S3, locked with a lock file beside it."""
+    stack = TerraformStack.of(scope)
+    S3Backend(stack, bucket=bucket, key=key, region=region, **settings, **emulator_backend_settings(target))
+    # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.10 honours the override.
+    stack.add_override("terraform.backend.s3.use_lockfile", True)
+
+
 class ProviderAndBackend(Construct):
     def __init__(self, scope: Construct, id: str, config: StackConfig):
         super().__init__(scope, id)
-        provider.AwsProvider(
-            self,
-            "aws",
-            region=config.target.region,
-            # Refuses any other account's credentials before touching anything.
-            allowed_account_ids=[config.target.account_id],
-            default_tags=[provider.AwsProviderDefaultTags(tags=dict(config.tags))],
-            **emulator_provider_settings(config.target),
-        )
-        stack = TerraformStack.of(self)
-        S3Backend(
-            stack,
-            bucket=config.backend.bucket,
-            key=config.backend.key,
-            region=config.backend.region,
-            encrypt=True,
-            **emulator_backend_settings(config.target),
-        )
-        # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.10 honours the override.
-        stack.add_override("terraform.backend.s3.use_lockfile", True)
+        aws_provider(self, "aws", config.target, config.tags)
+        backend = config.backend
+        s3_backend(self, config.target, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)

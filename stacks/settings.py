@@ -235,7 +235,8 @@ SETTINGS: tuple[Setting, ...] = (
         "repository",
         "product-reviews-api",
         matching(r"[\w./-]{1,256}", "owner/name"),
-        "`Repository` tag on every resource",
+        "the GitHub repository (`owner/name`): `Repository` tag on every resource; the bootstrap's roles trust "
+        "only its workflows",
     ),
     Setting(
         "REVIEWS_BILLING_MODE",
@@ -330,13 +331,6 @@ SETTINGS: tuple[Setting, ...] = (
         integer(1, 10**9),
         "usage-plan quota for the storefront key",
     ),
-    Setting(
-        "REVIEWS_MANAGE_API_GATEWAY_ACCOUNT",
-        "manageApiGatewayAccount",
-        "true",
-        boolean,
-        "manage the account-wide API Gateway CloudWatch role (see docs/deploying.md)",
-    ),
     Setting("REVIEWS_LAMBDA_MEMORY_MB", "lambdaMemoryMb", "256", integer(128, 10240), "function memory"),
     Setting(
         "REVIEWS_LAMBDA_TIMEOUT_SECONDS",
@@ -365,6 +359,27 @@ SETTINGS: tuple[Setting, ...] = (
         "*",
         origins,
         "allowed browser origins, comma-separated (`https://shop.example.com`), or `*`",
+    ),
+    Setting(
+        "REVIEWS_GITHUB_OIDC_PROVIDER",
+        "githubOidcProvider",
+        "create",
+        choice("create", "existing"),
+        "bootstrap: `create` the account's GitHub OIDC provider, or use the `existing` one another tool made",
+    ),
+    Setting(
+        "REVIEWS_PLAN_RETENTION_DAYS",
+        "planRetentionDays",
+        "7",
+        integer(1, 90),
+        "CI: days a reviewed plan may wait for approval (its encrypted artifact's lifetime); older: plan again",
+    ),
+    Setting(
+        "REVIEWS_STATE_VERSION_RETENTION_DAYS",
+        "stateVersionRetentionDays",
+        "90",
+        integer(1, 3650),
+        "bootstrap: days the state bucket keeps a state's earlier versions",
     ),
     Setting(
         "REVIEWS_ALARM_EMAIL",

@@ -39,6 +39,7 @@ AWS_SETTINGS = {
 NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
 # Measured (benchmarks/results.md), longest first; every other file follows in its usual order.
 SLOWEST_FILES = (
+    "test_bootstrap.py",
     "test_local_cycle.py",
     "test_local_recovery.py",
     "test_ci.py",
@@ -97,6 +98,42 @@ def synth(tmp_path_factory):
 def synth_default_into():
     """synth_default_into(outdir) -> Synthesized: the default stack synthesized afresh."""
     return lambda outdir: synth_stack(outdir, AWS_SETTINGS)
+
+
+def synth_bootstrap(outdir: Path, environ: dict) -> dict[str, dict]:
+    """The bootstrap stacks for `environ` (stacks/bootstrap), synthesized into `outdir` as
+    `python -m stacks.bootstrap` does: their parsed cdk.tf.json by stack name."""
+    from cdktf import App
+
+    from stacks.bootstrap.config import account_configs, environment_config
+    from stacks.bootstrap.stacks import AccountStack, EnvironmentCiStack
+    from stacks.config import load_config
+
+    config = load_config({}, environ, NO_ENVIRONMENT_FILES)
+    app = App(outdir=str(outdir))
+    stacks = [
+        *(AccountStack(app, account) for account in account_configs(config, None)),
+        EnvironmentCiStack(app, environment_config(config)),
+    ]
+    app.synth()
+    return {
+        stack.node.id: json.loads((outdir / "stacks" / stack.node.id / "cdk.tf.json").read_text()) for stack in stacks
+    }
+
+
+@pytest.fixture(scope="session")
+def bootstrap_synth(tmp_path_factory):
+    """bootstrap_synth(**settings) -> {stack name: cdk.tf.json}, for AWS_SETTINGS plus
+    `settings`; once per setting set."""
+    cache: dict[tuple, dict[str, dict]] = {}
+
+    def _synth(**settings: str) -> dict[str, dict]:
+        key = tuple(sorted(settings.items()))
+        if key not in cache:
+            cache[key] = synth_bootstrap(tmp_path_factory.mktemp("cdktf.out"), {**AWS_SETTINGS, **settings})
+        return cache[key]
+
+    return _synth
 
 
 @pytest.fixture(scope="session")

@@ -16,16 +16,15 @@
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from deploy import ci
-from deploy.workspace import Workspace, is_setting
+from deploy.workspace import Workspace
 from localaws import emulator
-from tests.support import PROJECT_ROOT, copy_project
+from tests.support import PROJECT_ROOT, copy_project, run_deploy, without_settings
 
 COMMITTED_ENVIRONMENTS = sorted(path.stem for path in (PROJECT_ROOT / "environments").glob("*.json"))
 # What GitHub Actions tells a job about its run. None of it may change what is planned.
@@ -49,11 +48,6 @@ DEPLOY_RUN = {
     "GITHUB_RUN_ID": "2002",
     "GITHUB_REPOSITORY": "example/product-reviews",
 }
-
-
-def without_settings(environ) -> dict[str, str]:
-    """The caller's environment minus any stack setting a developer's shell may hold."""
-    return {name: value for name, value in environ.items() if not is_setting(name)}
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +100,6 @@ GITHUB_RUN = {
 RUN_URL = "https://github.example/example/product-reviews/actions/runs/77"
 # A change to plan: the stage throttle, also published as an SSM parameter.
 THROTTLED = {"REVIEWS_THROTTLE_RATE": "12"}
-COMMAND_TIMEOUT = 600
 
 
 @dataclass
@@ -127,15 +120,7 @@ class LocalEnvironment:
             "REVIEWS_DELETION_PROTECTION": "false",
             **settings,
         }
-        run = subprocess.run(
-            [sys.executable, "-m", "deploy", command, "--environment", ENVIRONMENT, "--target", "local", *args],
-            cwd=self.project,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+        run = run_deploy(self.project, command, ENVIRONMENT, *args, environ=environ)
         self.runs.append(run)
         return run
 

@@ -4,7 +4,6 @@ import base64
 import hashlib
 import json
 import re
-import subprocess
 import zipfile
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from handlers.reviews import contract
 from stacks.api import USER_POOL_PLACEHOLDER
 from stacks.function import package_handler
+from tests.support import terraform_validate
 
 
 def resources(stack: dict, resource_type: str) -> list[dict]:
@@ -403,15 +403,6 @@ def test_method_settings_throttle_meter_and_log_without_bodies(stack):
     }
 
 
-def test_account_logging_role_is_managed_by_default_and_can_be_switched_off(stack, synth):
-    account = one(stack, "aws_api_gateway_account")
-    assert account["cloudwatch_role_arn"] == ref(stack, "aws_iam_role", "arn", name="ProductReviewsAPI-dev-cloudwatch")
-    assert "reset_on_delete" not in account
-    without = synth(REVIEWS_MANAGE_API_GATEWAY_ACCOUNT="false").terraform
-    assert "aws_api_gateway_account" not in without["resource"]
-    assert "ProductReviewsAPI-dev-cloudwatch" not in json.dumps(without["resource"]["aws_iam_role"])
-
-
 def test_post_is_protected_by_an_api_key_in_a_usage_plan_bound_to_the_stage(stack):
     plan = one(stack, "aws_api_gateway_usage_plan")
     assert plan["api_stages"] == [
@@ -715,16 +706,5 @@ def test_synth_is_byte_identical_twice(tmp_path, synth_default_into):
 
 @pytest.mark.parametrize("settings", [{}, {"REVIEWS_BILLING_MODE": "on-demand"}], ids=["provisioned", "on-demand"])
 def test_terraform_validate_passes(synth, settings):
-    directory = synth(**settings).directory
-    init = subprocess.run(
-        ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-    )
-    assert init.returncode == 0, init.stderr
-    validate = subprocess.run(
-        ["terraform", "validate", "-json", "-no-color"], cwd=directory, capture_output=True, text=True
-    )
-    result = json.loads(validate.stdout)
+    result = terraform_validate(synth(**settings).directory)
     assert result["valid"] is True, result["diagnostics"]

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from deploy import sealed_plan
 from deploy.review import render
+from stacks.bootstrap import trust
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GITHUB = PROJECT_ROOT / ".github"
@@ -78,7 +80,7 @@ def test_every_committed_environment_is_planned_promoted_and_checked_for_drift()
     assert promotion == ["dev", "staging", "prod"]
 
 
-def test_deploys_apply_only_the_reviewed_plan_in_the_protected_environment():
+def test_deploys_apply_only_the_reviewed_plan_sealed_in_the_protected_environment():
     environment_jobs = jobs("deploy-environment.yml")
     apply = environment_jobs["apply"]
     assert apply["needs"] == "plan" and apply["environment"] == "${{ inputs.environment }}"
@@ -86,27 +88,38 @@ def test_deploys_apply_only_the_reviewed_plan_in_the_protected_environment():
     download = next(step for step in steps if step.get("uses", "").startswith("actions/download-artifact@"))
     assert download["with"]["name"] == "plan-${{ inputs.environment }}"
     [applying] = [step["run"] for step in steps if "deploy apply" in step.get("run", "")]
-    assert applying == '.venv/bin/python -m deploy apply --plan "build/plan/$ENVIRONMENT_SUFFIX/plan.bin"'
-    upload = next(
-        step
-        for step in environment_jobs["plan"]["steps"]
-        if step.get("uses", "").startswith("actions/upload-artifact@")
-    )
-    assert upload["with"]["path"].splitlines() == [
-        "build/plan/${{ inputs.environment }}/plan.bin",
-        "build/plan/${{ inputs.environment }}/plan-record.json",
-    ]
-    assert upload["with"]["retention-days"] == 1
+    assert applying == '.venv/bin/python -m deploy apply --plan "build/plan/$ENVIRONMENT_SUFFIX/plan.sealed"'
+    plan_steps = environment_jobs["plan"]["steps"]
+    [sealing] = [step for step in plan_steps if "deploy seal" in step.get("run", "")]
+    assert sealing["run"] == '.venv/bin/python -m deploy seal --plan "build/plan/$ENVIRONMENT_SUFFIX/plan.bin"'
+    upload = next(step for step in plan_steps if step.get("uses", "").startswith("actions/upload-artifact@"))
+    # Only the sealed plan, kept as long as a plan may wait for approval (the setting, via seal).
+    assert upload["with"]["path"] == f"build/plan/${{{{ inputs.environment }}}}/{sealed_plan.SEALED_FILE}"
+    assert upload["with"]["retention-days"] == f"${{{{ steps.{sealing['id']}.outputs.retention-days }}}}"
     for script in run_scripts():  # nothing plans again and applies what nobody reviewed
         assert not re.search(r"-auto-approve|cdktf deploy|terraform\S* apply", script), script
 
 
-def test_published_artifacts_never_hold_the_plan_json():
+def test_only_the_deploy_workflow_file_runs_jobs_in_a_github_environment():
+    """The deploy roles trust the apply job of this one file, on main, in the environment
+    (stacks/bootstrap/trust.py): it must be where the apply job is."""
+    in_environments = {
+        (name, job_name)
+        for name, workflow in WORKFLOWS.items()
+        for job_name, job in workflow["jobs"].items()
+        if "environment" in job
+    }
+    assert in_environments == {(Path(trust.DEPLOY_WORKFLOW).name, "apply")}
+    assert WORKFLOWS["deploy.yml"][True] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}  # `on:`
+
+
+def test_published_artifacts_never_hold_the_plan_in_clear():
+    """plan.bin holds the state in clear; plan.json and plan.txt are the plan itself."""
+    clear = ("plan.bin", "plan-record.json", "plan.json", "plan.txt")
     for name, workflow in WORKFLOWS.items():
         for step in (step for job in workflow["jobs"].values() for step in job.get("steps", [])):
             if step.get("uses", "").startswith("actions/upload-artifact@"):
-                assert "plan.json" not in step["with"]["path"] and "plan.txt" not in step["with"]["path"], name
-                assert step["with"]["retention-days"] == 1, name
+                assert not any(path.endswith(clear) for path in step["with"]["path"].splitlines()), name
 
 
 @pytest.mark.parametrize("environment", COMMITTED_ENVIRONMENTS)
