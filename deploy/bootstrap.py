@@ -34,8 +34,8 @@ from stacks.bootstrap.config import (
     environment_config,
 )
 
-from .failures import explain
 from .emulator_lifecycle import start_emulator
+from .failures import explain
 from .local_target import LocalTarget
 from .progress import step, terraform_progress
 from .provider_server import shared_provider

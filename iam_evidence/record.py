@@ -4,9 +4,13 @@ runs it, on an emulator of its own, with every AWS call recorded.
 Each step is the command CI runs, in a copy of the project (so that the change step can edit
 the handler), labelled with the role that runs it on AWS:
 
-    plan role    plan of an empty environment (a first pull request), plan after the apply
-                 (nothing to change), the drift check, plan of a change
-    deploy role  apply of the first plan, apply of the change, destroy
+    plan role    plan of an empty environment (a first pull request) and its sealing with the
+                 plan key, plan after the apply (nothing to change), the drift check, plan of a
+                 change and its sealing
+    deploy role  apply of the first sealed plan, apply of the change, destroy
+
+First, unrecorded, `python -m deploy bootstrap` creates what an administrator creates once (the
+plan key the sealed plans need).
 
 Plans and drift checks run with --no-lock, as CI's read-only plan role does. The change
 touches every kind of update the stack has: the handler's code, its memory, its CORS origins
@@ -55,14 +59,21 @@ class Step:
     expect: str = ""  # printed by a step that did what it should
 
 
+BOOTSTRAP = Step("bootstrap", "administrator", ("bootstrap",))
 LIFECYCLE = (
     Step("plan", "plan", ("plan", "--no-lock", "--out", "{out}/plan")),
-    Step("apply", "deploy", ("apply", "--plan", "{out}/plan/plan.bin"), expect="Apply complete!"),
+    Step("seal", "plan", ("seal", "--plan", "{out}/plan/plan.bin")),
+    Step("apply", "deploy", ("apply", "--plan", "{out}/plan/plan.sealed"), expect="Apply complete!"),
     Step("plan-after-apply", "plan", ("plan", "--no-lock", "--out", "{out}/replan")),
     Step("drift", "plan", ("drift", "--no-lock", "--out", "{out}/drift"), expect="No drift"),
     Step("plan-change", "plan", ("plan", "--no-lock", "--out", "{out}/change"), changed=True),
+    Step("seal-change", "plan", ("seal", "--plan", "{out}/change/plan.bin"), changed=True),
     Step(
-        "apply-change", "deploy", ("apply", "--plan", "{out}/change/plan.bin"), changed=True, expect="Apply complete!"
+        "apply-change",
+        "deploy",
+        ("apply", "--plan", "{out}/change/plan.sealed"),
+        changed=True,
+        expect="Apply complete!",
     ),
     Step("destroy", "deploy", (), changed=True),  # terraform destroy, as make down runs it
 )
@@ -86,6 +97,7 @@ def record(echo=print) -> Recording:
             settings = {**SETTINGS, "ENVIRONMENT_SUFFIX": ENVIRONMENT, "REVIEWS_EMULATOR_PORT": str(port)}
             target = LocalTarget.load({**settings, "REVIEWS_TARGET": "local"}, project_dir=project)
             emulator.ensure_state_bucket(running.endpoint, target.config.backend.bucket, target.config.target.region)
+            _run(BOOTSTRAP, project, settings, Path(scratch) / "build")  # before any recording starts
             recording = Recording()
             for step in LIFECYCLE:
                 echo(f"--> {step.name} ({step.role} role)")

@@ -18,11 +18,11 @@ from .grants import Grant, recorded_grants
 
 ENVIRONMENT = "iamevidence"  # a name no other word contains: the policies find it in ARNs
 # Settings that give the stack every resource it can have: an alarm subscription, provisioned
-# capacity with autoscaling, the account's API Gateway logging role.
+# capacity with autoscaling.
 SETTINGS = {
+    "REVIEWS_REPOSITORY": "example-org/product-reviews-api",  # the bootstrap's roles trust its workflows
     "REVIEWS_ALARM_EMAIL": "alarms@example.com",
     "REVIEWS_BILLING_MODE": "provisioned",
-    "REVIEWS_MANAGE_API_GATEWAY_ACCOUNT": "true",
     "REVIEWS_DELETION_PROTECTION": "false",
 }
 # Stands for a key the recording did not use: no ARN contains it.

@@ -8,8 +8,19 @@ Policy = dict[str, object]
 
 def allow(actions: Iterable[str], resource: str | list[str], sid: str | None = None, **extra: object) -> Policy:
     """An Allow statement; `extra` adds elements such as Condition."""
+    return _statement("Allow", actions, resource, sid, **extra)
+
+
+def deny(actions: Iterable[str], resource: str | list[str], sid: str | None = None, **extra: object) -> Policy:
+    """A Deny statement: it holds whatever any policy allows."""
+    return _statement("Deny", actions, resource, sid, **extra)
+
+
+def _statement(
+    effect: str, actions: Iterable[str], resource: str | list[str], sid: str | None, **extra: object
+) -> Policy:
     named = {"Sid": sid} if sid else {}
-    return {**named, "Effect": "Allow", "Action": list(actions), "Resource": resource, **extra}
+    return {**named, "Effect": effect, "Action": list(actions), "Resource": resource, **extra}
 
 
 def policy(*statements: Policy) -> Policy:

@@ -14,6 +14,7 @@ from deploy.project_copy import DEPLOYABLE_FILES, PROJECT_ROOT, copy_project
 from deploy.workspace import is_setting
 
 __all__ = [
+    "DEPLOY_TIMEOUT_SECONDS",
     "DEPLOYABLE_FILES",
     "PROJECT_ROOT",
     "copy_project",

@@ -7,15 +7,24 @@ environment's own configuration) and returning an IAM policy document:
 - deploy_role_policy: the deploy role (the apply job, only after approval);
 - permissions_boundary: the boundary the deploy role must put on every role it creates.
 
+The CI roles' statements are derived from the evidence, not written here: every AWS call the
+stack's lifecycle made on the emulator, mapped to IAM permissions (iam_evidence/recorded/,
+docs/iam.md), renamed from the recording's scope to this one (iam_evidence/roles.py).
+tests/test_iam_roles.py proves each role allows every recorded call and no write it did not need.
+
 The environment stack (stacks/bootstrap/ci_roles.py) attaches them, and docs/bootstrap.md
 shows them rendered for an example environment (`make docs`; a test fails when it is stale).
 """
 
+import functools
 from dataclasses import dataclass
 
 from handlers.reviews import contract
+from iam_evidence import roles
 from stacks.config import StackConfig
-from stacks.iam import Policy, allow, policy
+from stacks.iam import Policy, allow, deny, policy
+
+from .config import deploy_role_name, plan_role_name
 
 
 @dataclass(frozen=True)
@@ -88,156 +97,69 @@ class PolicyScope:
         return self.arn("iam", f"role/{self.function_name}-*", region=False)
 
 
-READ_ONLY_ACTIONS = [
-    "apigateway:GET",
-    "application-autoscaling:Describe*",
-    "application-autoscaling:ListTagsForResource",
-    "cloudwatch:Describe*",
-    "cloudwatch:GetDashboard",
-    "cloudwatch:ListTagsForResource",
-    "dynamodb:Describe*",
-    "dynamodb:List*",
-    "iam:Get*",
-    "iam:List*",
-    "kms:DescribeKey",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListResourceTags",
-    "lambda:Get*",
-    "lambda:List*",
-    "logs:Describe*",
-    "logs:ListTagsForResource",
-    "logs:ListTagsLogGroup",
-    "sns:Get*",
-    "sns:ListTagsForResource",
-    "ssm:DescribeParameters",
-    "ssm:GetParameter*",
-    "ssm:ListTagsForResource",
-    "sts:GetCallerIdentity",
+# S3 encrypts and decrypts the state with the state key (SSE-KMS) in the caller's name: no
+# request to the emulator shows it when the bucket's default encryption picks the key, so it is
+# granted here, and only through S3 (kms:ViaService).
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
+STATE_KEY_ACTIONS = {"plan": ["kms:Decrypt"], "deploy": ["kms:Decrypt", "kms:GenerateDataKey"]}
+# What the deploy role may never do, whatever a statement allows: change the boundary, create
+# or widen a role without it, or touch the CI roles.
+BOUNDARY_CHANGES = [
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
 ]
+ROLE_CHANGES = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
 
 
 def plan_role_policy(scope: PolicyScope) -> Policy:
-    """Reads the stack and its state; writes nothing but encrypted plans (plans run -lock=false)."""
-    return policy(
-        allow(READ_ONLY_ACTIONS, "*", sid="ReadTheStack"),
-        allow(["s3:ListBucket"], f"arn:aws:s3:::{scope.state_bucket}", sid="ListTheStateBucket"),
-        allow(["s3:GetObject"], scope.state_object_arns[0], sid="ReadTheState"),
-        allow(["kms:Decrypt"], scope.state_kms_key_arn, sid="DecryptTheState"),
-        allow(
-            ["kms:GenerateDataKey"],
-            scope.plan_kms_key_arn,
-            sid="EncryptPlansOfThisEnvironment",
-            Condition={"StringEquals": {"kms:EncryptionContext:environment": scope.environment}},
-        ),
-    )
+    """What the recorded plans, seals and drift checks needed (iam_evidence/recorded/,
+    docs/iam.md), and S3 decrypting the state. Its one write, a sealed plan's data key from the
+    plan key, is in the evidence too."""
+    return _with_state_key("plan", scope, _recorded("plan", scope))
 
 
 def deploy_role_policy(scope: PolicyScope) -> Policy:
-    """Creates, changes and deletes the stack's resources; reads and writes its state; decrypts
-    the reviewed plan. Roles it creates carry the permissions boundary, which it cannot remove."""
-    return policy(
-        allow(["s3:ListBucket"], f"arn:aws:s3:::{scope.state_bucket}", sid="ListTheStateBucket"),
-        allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], scope.state_object_arns, sid="ReadAndWriteTheState"),
-        allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], scope.state_kms_key_arn, sid="UseTheStateKey"),
-        allow(
-            ["kms:Decrypt"],
-            scope.plan_kms_key_arn,
-            sid="DecryptPlansOfThisEnvironment",
-            Condition={"StringEquals": {"kms:EncryptionContext:environment": scope.environment}},
-        ),
-        allow(["apigateway:*"], scope.arn("apigateway", "/*", account=False), sid="ManageTheApi"),
-        allow(["dynamodb:*"], scope.table_arns, sid="ManageTheTable"),
-        allow(["application-autoscaling:*"], "*", sid="ManageTheScaling"),
-        allow(["lambda:*"], scope.arn("lambda", f"function:{scope.function_name}"), sid="ManageTheFunction"),
-        allow(["logs:*"], scope.log_group_arns, sid="ManageTheLogs"),
-        allow(
-            ["cloudwatch:*"],
-            [
-                scope.arn("cloudwatch", f"alarm:{scope.monitoring_prefix}-*"),
-                scope.arn("cloudwatch", f"dashboard/{scope.monitoring_prefix}", region=False),
-            ],
-            sid="ManageTheAlarmsAndDashboard",
-        ),
-        allow(["sns:*"], scope.arn("sns", f"{scope.monitoring_prefix}-*"), sid="ManageTheTopic"),
-        allow(["ssm:*"], scope.arn("ssm", f"parameter{scope.parameter_prefix}*"), sid="ManageTheParameters"),
-        *_alarm_topic_key_statements(scope),
-        *_function_role_statements(scope),
-        allow(["sts:GetCallerIdentity"], "*", sid="WhoAmI"),
-    )
+    """What the recorded applies and destroy needed (iam_evidence/recorded/), S3 using the state
+    key, and denials that hold whatever is allowed."""
+    return _with_state_key("deploy", scope, [*_recorded("deploy", scope), *_deploy_role_denials(scope)])
 
 
-def _alarm_topic_key_statements(scope: PolicyScope) -> list[Policy]:
-    """The alarm topic's key: created before it has a tag or alias to scope by, then managed
-    only while tagged as this project's."""
-    return [
-        allow(
-            ["kms:CreateKey", "kms:CreateAlias", "kms:TagResource", "kms:ListAliases"],
-            "*",
-            sid="CreateTheAlarmTopicKey",
-        ),
-        allow(
-            [
-                "kms:DeleteAlias",
-                "kms:DescribeKey",
-                "kms:EnableKeyRotation",
-                "kms:GetKeyPolicy",
-                "kms:GetKeyRotationStatus",
-                "kms:ListResourceTags",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:UntagResource",
-                "kms:UpdateAlias",
-            ],
-            "*",
-            sid="ManageTheAlarmTopicKey",
-            Condition={"StringEquals": {"aws:ResourceTag/Project": "ProductReviews"}},
-        ),
+@functools.cache
+def recording_scope() -> PolicyScope:
+    """The scope the evidence was recorded in: the local target's names, and the keys it used."""
+    return PolicyScope.of(roles.recording_config(), **roles.recorded_keys())
+
+
+def _recorded(role: str, scope: PolicyScope) -> list[Policy]:
+    return roles.role_statements(role, recording_scope(), scope)
+
+
+def _with_state_key(role: str, scope: PolicyScope, statements: list[Policy]) -> Policy:
+    """`statements`, and S3 using the state key for what they do not already allow (a recording
+    whose backend names the key shows S3 using it; the bucket's default encryption does not)."""
+    granted = {action for s in statements if s["Resource"] == scope.state_kms_key_arn for action in s["Action"]}  # type: ignore[attr-defined]
+    missing = [action for action in STATE_KEY_ACTIONS[role] if action not in granted]
+    via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}}
+    state_key = [allow(missing, scope.state_kms_key_arn, sid="StateKeyThroughS3", Condition=via_s3)] if missing else []
+    return policy(*statements, *state_key)
+
+
+def _deploy_role_denials(scope: PolicyScope) -> list[Policy]:
+    ci_roles = [
+        scope.arn("iam", f"role/{name(scope.environment)}", region=False) for name in (plan_role_name, deploy_role_name)
     ]
-
-
-def _function_role_statements(scope: PolicyScope) -> list[Policy]:
-    """The function's role: created only with the boundary, which no statement lets it remove."""
-    role = scope.function_role_arn
     return [
-        allow(
-            ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-            role,
-            sid="CreateRolesOnlyWithTheBoundary",
-            Condition={"StringEquals": {"iam:PermissionsBoundary": scope.permissions_boundary_arn}},
-        ),
-        allow(
-            [
-                "iam:AttachRolePolicy",
-                "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:GetRole",
-                "iam:GetRolePolicy",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListInstanceProfilesForRole",
-                "iam:ListRolePolicies",
-                "iam:PutRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateRole",
-            ],
-            role,
-            sid="ManageTheFunctionRole",
-        ),
-        allow(
-            ["iam:PassRole"],
-            role,
-            sid="PassTheFunctionRoleToLambda",
-            Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
-        ),
-        allow(
-            ["iam:CreateServiceLinkedRole"],
+        deny(BOUNDARY_CHANGES, scope.permissions_boundary_arn, sid="NoChangeToTheBoundary"),
+        deny(
+            ROLE_CHANGES,
             "*",
-            sid="LetAutoscalingCreateItsRole",
-            Condition={"StringEquals": {"iam:AWSServiceName": "dynamodb.application-autoscaling.amazonaws.com"}},
+            sid="NoRoleWithoutTheBoundary",
+            Condition={"ArnNotEquals": {"iam:PermissionsBoundary": scope.permissions_boundary_arn}},
         ),
+        deny(["iam:DeleteRolePermissionsBoundary"], "*", sid="NoBoundaryRemoved"),
+        deny(["iam:*"], ci_roles, sid="NoChangeToTheCiRoles"),
     ]
 
 
