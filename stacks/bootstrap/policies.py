@@ -139,7 +139,8 @@ def _recorded(role: str, scope: PolicyScope) -> list[Policy]:
 def _with_state_key(role: str, scope: PolicyScope, statements: list[Policy]) -> Policy:
     """`statements`, and S3 using the state key for what they do not already allow (a recording
     whose backend names the key shows S3 using it; the bucket's default encryption does not)."""
-    granted = {action for s in statements if s["Resource"] == scope.state_kms_key_arn for action in s["Action"]}  # type: ignore[attr-defined]
+    on_key = [s["Action"] for s in statements if s["Resource"] == scope.state_kms_key_arn]
+    granted = {action for actions in on_key if isinstance(actions, list) for action in actions}
     missing = [action for action in STATE_KEY_ACTIONS[role] if action not in granted]
     via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}}
     state_key = [allow(missing, scope.state_kms_key_arn, sid="StateKeyThroughS3", Condition=via_s3)] if missing else []
