@@ -36,6 +36,7 @@ from stacks.bootstrap.config import (
 
 from .failures import explain
 from .local import Local, progress, start_emulator, step
+from .private_files import private_directory
 from .provider_server import shared_provider
 from .terraform import NON_INTERACTIVE, Stack, TerraformFailed
 from .workspace import DeployError, Workspace, initialized_for_its_backend
@@ -86,6 +87,9 @@ def bootstrap(workspace: Workspace) -> Bootstrapped:
         start_emulator(Local(workspace))  # and leave it running, as make up does: make down stops it
     home, *others = account_configs(app, local_dir)
     starts_local = _state_starts_local(workspace, home)
+    if starts_local:
+        assert home.backend.local_path is not None
+        private_directory(home.backend.local_path.parent)
     _synthesize(workspace, local_dir if starts_local else None)
     _apply(_stack(workspace, home, starts_local))
     if starts_local:
@@ -112,9 +116,13 @@ def _state_starts_local(workspace: Workspace, home: AccountConfig) -> bool:
     try:
         s3.head_object(Bucket=home.backend.bucket, Key=home.backend.key)
     except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchBucket"):
+        code = error.response["Error"]["Code"]
+        if code in ("404", "NoSuchKey", "NoSuchBucket"):
             return True
-        raise
+        raise DeployError(
+            f"cannot read s3://{home.backend.bucket}/{home.backend.key} ({code}): if another account owns a "
+            "bucket of that name, choose another stateBucket in the environment's file"
+        ) from None
     return False
 
 

@@ -24,6 +24,7 @@ class Scan:
     version: str = "?"
     passed: int = 0
     failed: list[dict] = field(default_factory=list)  # check_id, check_name, resource, guideline
+    parsing_errors: int = 0  # files checkov could not read, and so did not scan
     error: str | None = None  # checkov did not produce results
 
 
@@ -35,6 +36,7 @@ def load_checkov(results) -> Scan:
         summary = report.get("summary", report)
         scan.version = summary.get("checkov_version", scan.version)
         scan.passed += summary.get("passed", 0)
+        scan.parsing_errors += summary.get("parsing_errors", 0)
         for check in report.get("results", {}).get("failed_checks", []):
             scan.failed.append({k: check.get(k) for k in ("check_id", "check_name", "resource", "guideline")})
     return scan
@@ -101,4 +103,6 @@ def scan(path: Path, framework: str = "terraform_plan", config: Path = CHECKOV_C
     result = load_checkov(raw)
     if run.returncode not in (0, 1) or (run.returncode == 1 and not result.failed):
         result.error = f"checkov exited {run.returncode}: {run.stderr.strip()[-2000:]}"
+    elif result.parsing_errors:  # checkov still exits 0: a file it cannot read would pass unscanned
+        result.error = f"checkov could not parse {path}, so nothing in it was scanned: {run.stderr.strip()[-2000:]}"
     return result, raw
