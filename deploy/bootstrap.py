@@ -34,9 +34,11 @@ from stacks.bootstrap.config import (
     environment_config,
 )
 
+from .emulator_lifecycle import start_emulator
 from .failures import explain
-from .local import Local, progress, start_emulator, step
+from .local_target import LocalTarget
 from .private_files import private_directory
+from .progress import step, terraform_progress
 from .provider_server import shared_provider
 from .terraform import NON_INTERACTIVE, Stack, TerraformFailed
 from .workspace import DeployError, Workspace, initialized_for_its_backend
@@ -58,7 +60,7 @@ class BootstrapStack:
         return self.workspace.project_dir / "cdktf.out" / "stacks" / self.name
 
     def terraform(self) -> Stack:
-        log_dir = self.workspace.project_dir / ".local" / self.name
+        log_dir = self.workspace.log_dir.parent / self.name  # beside the app's (.local/ or build/logs/)
         return Stack(self.directory, log_dir, self.workspace.process_environment())
 
     @contextmanager
@@ -84,7 +86,7 @@ def bootstrap(workspace: Workspace) -> Bootstrapped:
     app = workspace.config
     local_dir = workspace.project_dir / LOCAL_STATE_DIR
     if app.target.is_local:
-        start_emulator(Local(workspace))  # and leave it running, as make up does: make down stops it
+        start_emulator(LocalTarget(workspace))  # and leave it running, as make up does: make down stops it
     home, *others = account_configs(app, local_dir)
     starts_local = _state_starts_local(workspace, home)
     if starts_local:
@@ -145,7 +147,7 @@ def _apply(stack: BootstrapStack) -> None:
                 return
             planned = next((line.removeprefix("Plan: ") for line in printed if line.startswith("Plan: ")), "changes")
             print(f"    {stack.name}: {planned.rstrip('.')}")
-            session.run("apply", *NON_INTERACTIVE, PLAN_FILE, log_name="apply", echo=progress)
+            session.run("apply", *NON_INTERACTIVE, PLAN_FILE, log_name="apply", echo=terraform_progress)
 
 
 def _keep_what_must_never_be_replaced(stack: BootstrapStack, session: Stack) -> None:

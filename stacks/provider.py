@@ -14,6 +14,7 @@ EMULATED_SERVICES = (
     "apigateway",
     "applicationautoscaling",
     "cloudwatch",
+    "cognitoidp",
     "dynamodb",
     "iam",
     "kms",

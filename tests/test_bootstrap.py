@@ -28,8 +28,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy import local as local_target
+from deploy import make_up
 from deploy.bootstrap import LOCAL_STATE_DIR
+from deploy.local_target import LocalTarget
 from deploy.workspace import Workspace
 from localaws import emulator
 from stacks.bootstrap.api_gateway_logging import PUSH_TO_CLOUDWATCH_POLICY, cloudwatch_role_name
@@ -84,8 +85,8 @@ class Account:
     def workspace(self, environment: str) -> Workspace:
         return Workspace.load(self.settings(environment), project_dir=self.project)
 
-    def local(self, environment: str) -> local_target.Local:
-        return local_target.Local(self.workspace(environment))
+    def local(self, environment: str) -> LocalTarget:
+        return LocalTarget(self.workspace(environment))
 
     def client(self, service: str):
         return emulator.client(service, emulator.endpoint_for(self.port), REGION)
@@ -251,7 +252,7 @@ def test_a_second_environment_shares_the_account_stack_and_gets_its_own(bravo_bo
 def alpha_deployed(bravo_bootstrapped, account) -> str:
     printed = StringIO()
     with redirect_stdout(printed):
-        local_target.deploy(account.local("alpha"))
+        make_up.deploy(account.local("alpha"))
     return printed.getvalue()
 
 
@@ -327,7 +328,7 @@ def test_an_environment_plans_clean_after_the_other_environments_apply(bravo_upg
 def alpha_destroyed(bravo_upgraded, account) -> str:
     printed = StringIO()
     with redirect_stdout(printed):
-        local_target.destroy(account.local("alpha"))
+        make_up.destroy(account.local("alpha"))
     return printed.getvalue()
 
 
