@@ -37,6 +37,7 @@ from stacks.bootstrap.config import (
 from .emulator_lifecycle import start_emulator
 from .failures import explain
 from .local_target import LocalTarget
+from .private_files import private_directory
 from .progress import step, terraform_progress
 from .provider_server import shared_provider
 from .terraform import NON_INTERACTIVE, Stack, TerraformFailed
@@ -59,7 +60,7 @@ class BootstrapStack:
         return self.workspace.project_dir / "cdktf.out" / "stacks" / self.name
 
     def terraform(self) -> Stack:
-        log_dir = self.workspace.project_dir / ".local" / self.name
+        log_dir = self.workspace.log_dir.parent / self.name  # beside the app's (.local/ or build/logs/)
         return Stack(self.directory, log_dir, self.workspace.process_environment())
 
     @contextmanager
@@ -88,6 +89,9 @@ def bootstrap(workspace: Workspace) -> Bootstrapped:
         start_emulator(LocalTarget(workspace))  # and leave it running, as make up does: make down stops it
     home, *others = account_configs(app, local_dir)
     starts_local = _state_starts_local(workspace, home)
+    if starts_local:
+        assert home.backend.local_path is not None
+        private_directory(home.backend.local_path.parent)
     _synthesize(workspace, local_dir if starts_local else None)
     _apply(_stack(workspace, home, starts_local))
     if starts_local:
@@ -114,9 +118,13 @@ def _state_starts_local(workspace: Workspace, home: AccountConfig) -> bool:
     try:
         s3.head_object(Bucket=home.backend.bucket, Key=home.backend.key)
     except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchBucket"):
+        code = error.response["Error"]["Code"]
+        if code in ("404", "NoSuchKey", "NoSuchBucket"):
             return True
-        raise
+        raise DeployError(
+            f"cannot read s3://{home.backend.bucket}/{home.backend.key} ({code}): if another account owns a "
+            "bucket of that name, choose another stateBucket in the environment's file"
+        ) from None
     return False
 
 

@@ -7,7 +7,6 @@ from .api import ReviewsApi
 from .config import StackConfig
 from .function import ReviewsFunction
 from .identity import ReviewerIdentity
-from .migrations import forget_retired_resources
 from .monitoring import ReviewsMonitoring
 from .parameters import ReviewsParameters
 from .provider import ProviderAndBackend
@@ -18,7 +17,6 @@ class ReviewsStack(TerraformStack):
     def __init__(self, scope: Construct, config: StackConfig):
         super().__init__(scope, config.stack_name)
         ProviderAndBackend(self, "target", config)
-        forget_retired_resources(self)
 
         table = ReviewsTable(self, "table", config.table)
         function = ReviewsFunction(self, "function", config.function, table.name)

@@ -7,6 +7,7 @@ from pathlib import Path
 from cdktf import App
 
 from .config import StackConfig
+from .migrations import write_removed_blocks
 from .reviews_stack import ReviewsStack
 
 PROVIDER_LOCK_FILE = Path(__file__).resolve().parent.parent / ".terraform.lock.hcl"
@@ -20,6 +21,7 @@ def synthesize(app: App, config: StackConfig) -> Path:
     # With the committed lock in place, init installs the pinned provider without asking the
     # registry, so the plain CLI (`cdktf deploy`) works offline without --skip-provider-lock.
     shutil.copyfile(PROVIDER_LOCK_FILE, directory / ".terraform.lock.hcl")
+    write_removed_blocks(directory)
     if config.target.is_local:
         forget_moved_emulator(directory)
     return directory

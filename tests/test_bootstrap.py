@@ -36,7 +36,7 @@ from localaws import emulator
 from stacks.bootstrap.api_gateway_logging import PUSH_TO_CLOUDWATCH_POLICY, cloudwatch_role_name
 from stacks.bootstrap.config import STATE_KEY_ALIAS
 from stacks.iam import assume_role_policy
-from stacks.migrations import FORGOTTEN_ADDRESSES
+from stacks.migrations import FORGOTTEN_ADDRESSES, MIGRATIONS_FILE
 from stacks.settings import LOCAL_STATE_BUCKET
 from tests.support import (
     DEPLOY_TIMEOUT_SECONDS,
@@ -146,8 +146,8 @@ def legacy_bravo(account) -> Workspace:
     """bravo as an earlier version deployed it: today's stack plus the account logging resources."""
     workspace = account.workspace("bravo")
     workspace.synthesize()
+    (workspace.stack_dir / MIGRATIONS_FILE).unlink()
     configuration = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
-    del configuration["removed"]
     for resource_type, resources in legacy_account_logging("bravo").items():
         configuration["resource"].setdefault(resource_type, {}).update(resources)
     (workspace.stack_dir / "cdk.tf.json").write_text(json.dumps(configuration))

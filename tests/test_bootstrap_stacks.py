@@ -12,7 +12,7 @@ from stacks.bootstrap import docs
 from stacks.bootstrap.api_gateway_logging import PUSH_TO_CLOUDWATCH_POLICY
 from stacks.bootstrap.config import STATE_KEY_ALIAS, plan_key_alias
 from stacks.config import ConfigError
-from stacks.migrations import FORGOTTEN_ADDRESSES
+from stacks.migrations import FORGOTTEN_ADDRESSES, MIGRATIONS_FILE
 from tests.support import PROJECT_ROOT, terraform_validate
 
 ACCOUNT = "111122223333"  # tests/conftest.py AWS_SETTINGS
@@ -180,12 +180,12 @@ def test_the_bootstrap_needs_the_repository_as_owner_and_name(bootstrap_synth):
 
 
 def test_the_app_forgets_the_account_logging_role_earlier_versions_managed_without_destroying_it(synth):
-    stack = synth().terraform
-    assert stack["removed"] == [{"from": address, "lifecycle": {"destroy": False}} for address in FORGOTTEN_ADDRESSES]
-    assert not any(
-        address.split(".")[1] in stack["resource"].get(address.split(".")[0], {}) for address in FORGOTTEN_ADDRESSES
-    )
-    assert [r["name"] for r in stack["resource"]["aws_iam_role"].values()] == ["ReviewProcessor-dev-role"]
+    synthesized = synth()
+    migrations = json.loads((synthesized.directory / MIGRATIONS_FILE).read_text())
+    assert migrations == {"removed": [{"from": a, "lifecycle": {"destroy": False}} for a in FORGOTTEN_ADDRESSES]}
+    resources_by_type = synthesized.terraform["resource"]
+    assert not [a for a in FORGOTTEN_ADDRESSES if a.split(".")[1] in resources_by_type.get(a.split(".")[0], {})]
+    assert [r["name"] for r in resources_by_type["aws_iam_role"].values()] == ["ReviewProcessor-dev-role"]
 
 
 def test_the_rendered_policies_in_the_docs_are_current():

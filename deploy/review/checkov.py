@@ -27,6 +27,7 @@ class Scan:
     version: str = "?"
     passed: int = 0
     failed: list[dict] = field(default_factory=list)  # check_id, check_name, resource, guideline
+    parsing_errors: int = 0  # files checkov could not read, and so did not scan
     error: str | None = None  # checkov did not produce results
 
 
@@ -41,6 +42,7 @@ def load_checkov(results) -> Scan:
         summary = report.get("summary", report)
         scan.version = summary.get("checkov_version", scan.version)
         scan.passed += summary.get("passed", 0)
+        scan.parsing_errors += summary.get("parsing_errors", 0)
         for check in report.get("results", {}).get("failed_checks", []):
             scan.failed.append({k: check.get(k) for k in ("check_id", "check_name", "resource", "guideline")})
     return scan
@@ -132,4 +134,6 @@ def _results(returncode: int, stdout: str, stderr: str) -> tuple[Scan, object]:
     result = load_checkov(raw)
     if returncode not in (0, 1) or (returncode == 1 and not result.failed):
         result.error = f"checkov exited {returncode}: {stderr.strip()[-2000:]}"
+    elif result.parsing_errors:  # checkov still exits 0: a file it cannot read would pass unscanned
+        result.error = f"checkov could not parse its input, so it scanned nothing: {stderr.strip()[-2000:]}"
     return result, raw
