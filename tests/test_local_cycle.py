@@ -366,6 +366,35 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
     assert described["ProvisionedThroughput"]["ReadCapacityUnits"] == 17
 
 
+def test_a_second_index_on_the_provisioned_table_plans_with_the_minimum_capacity_and_applies(cycle):
+    local = cycle.local()
+    dynamodb, table = local.client("dynamodb"), local.config.table.name
+    contract = cycle.project / "handlers" / "reviews" / "contract.py"
+    second = 'Index("ProductReviewerIndex", partition_key="product_id", sort_key="reviewer_id", projection="KEYS_ONLY")'
+    contract.write_text(
+        contract.read_text().replace(
+            "INDEXES: tuple[Index, ...] = (REVIEWER_INDEX,)", f"INDEXES: tuple[Index, ...] = (REVIEWER_INDEX, {second})"
+        )
+    )
+    local.workspace.synthesize()
+    assert cycle.terraform("plan", "-input=false", "-out=index.plan").returncode == 0
+    plan = json.loads(cycle.terraform("show", "-json", "index.plan").stdout)
+    (local.workspace.stack_dir / "index.plan").unlink()  # it embeds the state, API key included
+    [table_change] = [c for c in plan["resource_changes"] if c["type"] == "aws_dynamodb_table"]
+    planned = {i["name"]: i for i in table_change["change"]["after"]["global_secondary_index"]}
+    # The new index has no live capacity yet: the configured minimum, not null.
+    assert (planned["ProductReviewerIndex"]["read_capacity"], planned["ProductReviewerIndex"]["write_capacity"]) == (
+        5,
+        5,
+    )
+    assert planned["ReviewerIdIndex"]["read_capacity"] == 17  # the autoscaler's, kept
+
+    assert "Apply complete!" in cycle.up()
+
+    described = {i["IndexName"]: i for i in dynamodb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]}
+    assert described["ProductReviewerIndex"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+
+
 def test_the_api_key_is_in_no_file_or_log(cycle):
     assert len(cycle.api_keys) >= 2  # the first key and the one that replaced it
     written = [

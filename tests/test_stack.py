@@ -79,15 +79,15 @@ def test_capacity_is_the_live_capacity_so_index_changes_plan_and_scaler_changes_
     # Nothing is ignored: every index change shows in the plan and is applied ...
     assert "lifecycle" not in table
     # ... while capacity is whatever the autoscaler set, read from the table at plan time,
-    # or the configured minimum before the table (or a new index) exists.
+    # never below the configured minimum (the value before the table or an index exists).
     [current] = stack["data"]["aws_dynamodb_table"]
     live = f"data.aws_dynamodb_table.{current}[0]"
-    assert table["read_capacity"] == f"${{try({live}.read_capacity, 5)}}"
-    assert table["write_capacity"] == f"${{try({live}.write_capacity, 5)}}"
+    assert table["read_capacity"] == f"${{max(5, try(coalesce({live}.read_capacity, 0), 0))}}"
+    assert table["write_capacity"] == f"${{max(5, try(coalesce({live}.write_capacity, 0), 0))}}"
     [index] = table["global_secondary_index"]
     assert index["read_capacity"] == (
-        f"${{try(one([for index in {live}.global_secondary_index : index.read_capacity "
-        f'if index.name == "{contract.REVIEWER_INDEX.name}"]), 5)}}'
+        f"${{max(5, try(coalesce(one([for index in {live}.global_secondary_index : index.read_capacity "
+        f'if index.name == "{contract.REVIEWER_INDEX.name}"]), 0), 0))}}'
     )
     [tables] = stack["data"]["aws_dynamodb_tables"]
     assert stack["data"]["aws_dynamodb_table"][current]["count"] == (
@@ -95,10 +95,70 @@ def test_capacity_is_the_live_capacity_so_index_changes_plan_and_scaler_changes_
     )
 
 
+def evaluate(expressions: list[str], tmp_path) -> list:
+    """Terraform's own values of `expressions` (`terraform console`, which needs no provider)."""
+    console = subprocess.run(
+        ["terraform", f"-chdir={tmp_path}", "console"],
+        input=f"jsonencode([{', '.join(expressions)}])\n",  # it prints only the last line's value
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert console.returncode == 0, console.stderr
+    return json.loads(json.loads(console.stdout))
+
+
+@pytest.mark.parametrize(
+    ("live_table", "live_tables", "capacities"),
+    [
+        ("[]", "null", [5, 5, 0]),  # no table yet (and no table in the region)
+        (
+            '[{read_capacity = 9, global_secondary_index = [{name = "ReviewerIdIndex", read_capacity = 17}]}]',
+            '["ProductReviews-dev"]',
+            [9, 17, 1],
+        ),
+        # a second index on an existing provisioned table: not there yet, so no capacity of its own
+        (
+            '[{read_capacity = 9, global_secondary_index = [{name = "OtherIndex", read_capacity = 17}]}]',
+            '["ProductReviews-dev"]',
+            [9, 5, 1],
+        ),
+        # a table that was billed per request reports 0
+        ("[{read_capacity = 0, global_secondary_index = []}]", '["ProductReviews-dev", "Other"]', [5, 5, 1]),
+    ],
+    ids=["new-table", "autoscaled", "new-index", "was-on-demand"],
+)
+def test_every_fallback_yields_the_minimum_never_null_or_zero(stack, tmp_path, live_table, live_tables, capacities):
+    # try() catches errors only: one([]) is null, and an on-demand table's capacity is 0.
+    table = one(stack, "aws_dynamodb_table")
+    [current] = stack["data"]["aws_dynamodb_table"]
+    [tables] = stack["data"]["aws_dynamodb_tables"]
+
+    def with_live_values(expression: str) -> str:
+        expression = expression.replace(f"data.aws_dynamodb_table.{current}", live_table)
+        return expression.replace(f"data.aws_dynamodb_tables.{tables}.names", live_tables)[2:-1]
+
+    expressions = [
+        table["read_capacity"],
+        table["global_secondary_index"][0]["read_capacity"],
+        stack["data"]["aws_dynamodb_table"][current]["count"],
+    ]
+    assert evaluate([with_live_values(e) for e in expressions], tmp_path) == capacities
+
+
+def test_no_other_fallback_can_yield_null(stack):
+    # Every try() in the stack: the capacity ones above, and the count, whose contains() fails
+    # (rather than yielding null) when `names` is null.
+    text = json.dumps(stack)
+    fallbacks = re.findall(r"try\(", text)
+    assert len(fallbacks) == 4 + 1  # table and index, read and write; the count
+    assert "try(one(" not in text
+
+
 def test_initial_capacity_follows_the_configured_minimum(synth):
     table = one(synth(REVIEWS_MIN_CAPACITY="10").terraform, "aws_dynamodb_table")
-    assert table["read_capacity"].endswith(", 10)}")
-    assert table["global_secondary_index"][0]["write_capacity"].endswith(", 10)}")
+    assert table["read_capacity"].startswith("${max(10, ")
+    assert table["global_secondary_index"][0]["write_capacity"].startswith("${max(10, ")
 
 
 def test_autoscaling_tracks_70_percent_on_table_and_index_reads_and_writes(stack):
