@@ -112,9 +112,11 @@ def start_emulator(local: Local) -> emulator.Emulator:
     with step(f"Starting the emulator (moto server) on 127.0.0.1:{local.config.target.emulator_port}"):
         running = emulator.start(local.config.target.emulator_port, local.state_dir)
         print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
-    with step(f"Checking the Terraform state bucket {local.config.backend.bucket}"):
-        if emulator.ensure_state_bucket(local.endpoint, local.config.backend.bucket, local.config.target.region):
+    backend, region = local.config.backend, local.config.target.region
+    with step(f"Checking the Terraform state bucket {backend.bucket} and its key {backend.kms_key_id}"):
+        if emulator.ensure_state_bucket(local.endpoint, backend.bucket, region):
             print("    the emulator holds no state (new or restarted): nothing is deployed there yet")
+        emulator.ensure_state_key(local.endpoint, backend.kms_key_id, region)
     return running
 
 

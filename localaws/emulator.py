@@ -2,8 +2,8 @@
 
 The state directory (default `.local/` in the project root) holds `emulator.json`
 ({"pid", "port"}) and `emulator-<port>.log`. moto keeps everything in memory: a
-restart loses what was deployed, including the Terraform state bucket
-(see `ensure_state_bucket`).
+restart loses what was deployed, including the Terraform state bucket and its key
+(see `ensure_state_bucket`, `ensure_state_key`).
 """
 
 import json
@@ -206,4 +206,18 @@ def ensure_state_bucket(endpoint: str, bucket: str, region: str = "us-east-1") -
         s3.create_bucket(Bucket=bucket)
     else:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    return True
+
+
+def ensure_state_key(endpoint: str, alias: str, region: str = "us-east-1") -> bool:
+    """Create the KMS key the Terraform state is encrypted with, known by `alias`, if missing;
+    True if it had to be created (the emulator is new or restarted, as for the bucket)."""
+    kms = client("kms", endpoint, region)
+    try:
+        kms.describe_key(KeyId=alias)
+        return False
+    except kms.exceptions.NotFoundException:
+        pass
+    key = kms.create_key(Description="Encrypts the local Terraform state (the bootstrap's state key on AWS)")
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
     return True

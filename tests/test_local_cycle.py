@@ -26,6 +26,7 @@ from deploy import local as local_target
 from deploy.review.render import render_review
 from deploy.workspace import DeployError
 from localaws import emulator
+from stacks.remembered_backend import backend_changed
 from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
@@ -110,6 +111,16 @@ def test_another_person_deploying_the_same_stack_plans_no_changes(cycle):
     plan = cycle.terraform("plan", "-input=false", "-detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "No changes" in plan.stdout
+
+
+def test_the_state_is_stored_sse_kms_with_the_state_key(cycle):
+    local = cycle.local()
+    backend = local.config.backend
+    stored = local.client("s3").head_object(Bucket=backend.bucket, Key=backend.key)
+    assert stored["ServerSideEncryption"] == "aws:kms"
+    assert stored["SSEKMSKeyId"] == backend.kms_key_id == "alias/product-reviews-tfstate-local"
+    key = local.client("kms").describe_key(KeyId=stored["SSEKMSKeyId"])["KeyMetadata"]
+    assert key["Enabled"] and key["KeyManager"] == "CUSTOMER"  # made with the state bucket
 
 
 def test_post_needs_the_api_key(cycle):
@@ -311,6 +322,32 @@ def test_a_moved_emulator_port_needs_no_reconfigure(cycle):
     output = cycle.up()  # init again, against the current endpoint, then nothing to do
 
     assert "Nothing to apply" in output and remembered.exists()
+
+
+def test_a_state_written_before_the_state_key_is_encrypted_with_it_by_the_next_apply(cycle):
+    local = cycle.local()
+    workspace, backend, s3 = local.workspace, local.config.backend, local.client("s3")
+    # A stack directory initialized, and a state written, by a version without the key.
+    configuration = workspace.stack_dir / "cdk.tf.json"
+    synthesized = configuration.read_text()
+    without_key = json.loads(synthesized)
+    del without_key["terraform"]["backend"]["s3"]["kms_key_id"]
+    configuration.write_text(json.dumps(without_key))
+    assert cycle.terraform("init", "-reconfigure", "-input=false").returncode == 0
+    configuration.write_text(synthesized)
+    state = {"Bucket": backend.bucket, "Key": backend.key}
+    s3.copy_object(**state, CopySource=state, ServerSideEncryption="AES256", MetadataDirective="REPLACE")
+    assert s3.head_object(**state)["ServerSideEncryption"] == "AES256"
+    assert backend_changed(workspace.stack_dir)  # Terraform would refuse to plan
+
+    workspace.initialize()  # init -reconfigure: the state stays where it is (the aws target's way)
+    assert not backend_changed(workspace.stack_dir)
+    (workspace.log_dir / "deployed.json").unlink()  # so make up applies, which writes the state
+    output = cycle.up()
+
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output
+    stored = s3.head_object(**state)
+    assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"]) == ("aws:kms", backend.kms_key_id)
 
 
 def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cycle):

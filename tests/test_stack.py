@@ -577,13 +577,14 @@ def test_outputs(stack):
     assert stack["output"]["api_url"]["value"] == ref(stack, "aws_api_gateway_stage", "invoke_url")
 
 
-def test_state_lives_in_an_encrypted_locked_s3_backend_keyed_per_environment(stack, synth):
+def test_state_lives_in_a_kms_encrypted_locked_s3_backend_keyed_per_environment(stack, synth):
     backend = stack["terraform"]["backend"]["s3"]
     assert backend == {
         "bucket": "example-terraform-state",
         "key": "product-reviews/dev/terraform.tfstate",
         "region": "us-east-2",
         "encrypt": True,
+        "kms_key_id": "arn:aws:kms:us-east-2:111122223333:key/0b8f6a52-7c1e-4d3a-9f2b-5e6c7d8a9b01",
         "use_lockfile": True,
     }
     prod = synth(ENVIRONMENT_SUFFIX="prod").terraform["terraform"]["backend"]["s3"]
@@ -620,6 +621,7 @@ def test_local_target_points_provider_and_backend_at_the_emulator(synth):
     backend = stack["terraform"]["backend"]["s3"]
     assert backend["endpoints"] == {"s3": "http://127.0.0.1:4599"} and backend["use_lockfile"] is True
     assert backend["bucket"] == "product-reviews-tfstate-local"
+    assert backend["kms_key_id"] == "alias/product-reviews-tfstate-local"  # created with the bucket
     # A stack (and cdktf.out folder) of its own: switching targets never needs -reconfigure.
     assert local.directory.name == "product-reviews-dev-local"
     # `cdktf output` gives the URL the local gateway serves.
