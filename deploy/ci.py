@@ -14,6 +14,10 @@ reviewer approves is exactly what gets applied.
   deployed never changes a plan.
 - `drift` plans what is deployed against the code: True (exit 2) when they differ.
 
+What no plan shows is checked before Terraform runs: each first checks the credentials'
+account, and `plan` and `apply` that the account's Lambda concurrency limit can hold the
+reservation (deploy/account_limits.py).
+
 On the local target each starts the emulator if it is not running, as `make up` does, and
 stops it again afterwards.
 """
@@ -26,6 +30,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .account_limits import check_credentials_account, check_reserved_concurrency
 from .failures import explain
 from .local import Local, emulator_running, refresh_needed, step
 from .private_files import private_directory, write_private
@@ -75,6 +80,7 @@ def plan(
     for name in (PLAN_FILE, PLAN_RECORD):
         (out_dir / name).unlink(missing_ok=True)
     with _target_ready(workspace):
+        _check_account(workspace)
         configuration = synthesize(workspace)
         _initialize(workspace)
         with step(f"Planning {workspace.config.stack_name} (terraform plan) and reviewing the plan"):
@@ -105,6 +111,7 @@ def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
                 f"{record.configuration_sha256}): the code, environments/{workspace.config.environment}.json "
                 "or a setting changed since the plan. Nothing was applied: plan again and review the new plan."
             )
+        _check_account(workspace)
         _initialize(workspace)
         with step(f"Applying {plan_file} to {workspace.config.stack_name} (terraform apply)"):
             _apply_saved_plan(workspace, plan_file)
@@ -116,6 +123,7 @@ def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInf
     """Plans the deployed environment against the code, writing the review into out_dir;
     True when they differ. No security scan: drift is about what is deployed."""
     with _target_ready(workspace):
+        _check_account(workspace, concurrency=False)  # drift plans, but changes nothing
         synthesize(workspace)
         _initialize(workspace)
         with (
@@ -123,6 +131,14 @@ def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInf
             workspace.terraform_session() as stack,
         ):
             return run_plan(stack, out_dir, lock=lock, run=run, scan_security=False).has_changes
+
+
+def _check_account(workspace: Workspace, *, concurrency: bool = True) -> None:
+    """The credentials' account, and whether its Lambda concurrency limit holds the reservation."""
+    with step("Checking the account: credentials, Lambda concurrency limit"):
+        check_credentials_account(workspace)
+        if concurrency:
+            check_reserved_concurrency(workspace.client("lambda"), workspace.config)
 
 
 def _initialize(workspace: Workspace) -> None:

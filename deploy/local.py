@@ -26,6 +26,7 @@ from localaws.storefront import StorefrontProcess
 from stacks.config import StackConfig
 
 from . import locks
+from .account_limits import check_credentials_account, check_reserved_concurrency
 from .failures import explain
 from .private_files import write_private
 from .project_env import PROJECT_ROOT
@@ -169,7 +170,18 @@ def deploy(local: Local) -> dict[str, str]:
         refresh = refresh_needed(local, state)
     if not refresh and unchanged_since_last_deploy(local):
         print("--> Nothing to apply: this exact configuration is what the last deploy applied")
-        return local.outputs()
+        outputs = local.outputs()
+    else:
+        with step("Checking the account: credentials, Lambda concurrency limit"):
+            check_credentials_account(workspace)
+            check_reserved_concurrency(local.client("lambda"), local.config)
+        outputs = _apply(local, state, refresh)
+    return outputs
+
+
+def _apply(local: Local, state: dict[str, Any], refresh: bool) -> dict[str, str]:
+    """terraform apply (without refreshing when `refresh` is False); returns the outputs."""
+    workspace = local.workspace
     with step(f"Applying {local.config.stack_name} (terraform apply)"):
         secrets = secrets_in_state(state)
         options = () if refresh else ("-refresh=false",)

@@ -5,13 +5,21 @@ behaviour that differs from AWS in ways the project depends on.
 """
 
 import json
+import os
 import threading
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
+
+# The account's concurrent-executions limit; moto's PutFunctionConcurrency enforces the same
+# variable. 1,000 is Lambda's default quota per Region (a new account's can be far lower).
+LAMBDA_CONCURRENCY_LIMIT = "MOTO_LAMBDA_CONCURRENCY_QUOTA"
+DEFAULT_LAMBDA_CONCURRENCY_LIMIT = "1000"
 
 # ARN -> {key: value}. Scalable-target ARNs embed a random id, so one flat store is enough.
 _APPAUTOSCALING_TAGS: dict[str, dict[str, str]] = {}
@@ -133,6 +141,35 @@ def _patch_put_rest_api() -> None:
     APIGatewayBackend._build_integration_args = integration_args  # type: ignore[method-assign]  # a monkeypatch
 
 
+def _get_account_settings(self: LambdaResponse) -> str:
+    """GetAccountSettings, which moto lacks: the concurrency limit (LAMBDA_CONCURRENCY_LIMIT)
+    and what the functions' reservations leave of it, as AWS reports them; the code-size
+    limits are Lambda's fixed quotas (75 GB, 250 MB unzipped, 50 MB zipped)."""
+    limit = int(os.environ.get(LAMBDA_CONCURRENCY_LIMIT, DEFAULT_LAMBDA_CONCURRENCY_LIMIT))
+    functions = list(self.backend.list_functions())
+    reserved = sum(int(function.reserved_concurrency or 0) for function in functions)
+    return json.dumps(
+        {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": limit - reserved,
+            },
+            "AccountUsage": {
+                "TotalCodeSize": sum(function.code_size for function in functions),
+                "FunctionCount": len(functions),
+            },
+        }
+    )
+
+
+def _add_lambda_get_account_settings() -> None:
+    LambdaResponse.get_account_settings = _get_account_settings  # type: ignore[attr-defined]  # a method moto lacks
+    lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = LambdaResponse.dispatch
+
+
 def apply() -> list[str]:
     """Patch moto in this process; returns a short description of each fix."""
     for name, operation in _MISSING_APPAUTOSCALING_OPERATIONS.items():
@@ -140,8 +177,11 @@ def apply() -> list[str]:
     _patch_register_scalable_target()
     _serialize_dynamodb_requests()
     _patch_put_rest_api()
+    _add_lambda_get_account_settings()
+    os.environ.setdefault(LAMBDA_CONCURRENCY_LIMIT, DEFAULT_LAMBDA_CONCURRENCY_LIMIT)
     return [
         "application-autoscaling ListTagsForResource/TagResource/UntagResource",
         "dynamodb: one request at a time (moto's transactions are not thread-safe)",
         "apigateway PutRestApi: API-key requirements and gateway responses from the OpenAPI body",
+        f"lambda GetAccountSettings (concurrency limit {os.environ[LAMBDA_CONCURRENCY_LIMIT]})",
     ]

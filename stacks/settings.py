@@ -315,7 +315,8 @@ SETTINGS: tuple[Setting, ...] = (
         "reservedConcurrency",
         "50",
         off_or(integer(1, 10000)),
-        "reserved concurrency, or `off` for accounts with a small concurrency limit",
+        "reserved concurrency, or `off`. Plan, apply and `make up` stop first when the account's concurrency "
+        "limit cannot hold it plus the 100 that Lambda keeps unreserved (new accounts start with a lower limit)",
     ),
     Setting(
         "REVIEWS_LOG_RETENTION_DAYS",
