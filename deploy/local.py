@@ -25,7 +25,7 @@ from localaws.gateway_process import GatewayProcess
 from localaws.storefront import StorefrontProcess
 from stacks.config import StackConfig
 
-from . import locks
+from . import alarm_email, locks
 from .account_limits import check_credentials_account, check_reserved_concurrency
 from .failures import explain
 from .private_files import write_private
@@ -156,7 +156,7 @@ def release_stale_lock(local: Local) -> None:
 
 def deploy(local: Local) -> dict[str, str]:
     """Starts the emulator unless it runs, synthesizing meanwhile, and applies the stack;
-    returns its outputs."""
+    keeps the alarm e-mail subscribed (deploy/alarm_email.py); returns the stack's outputs."""
     workspace = local.workspace
     with ThreadPoolExecutor(max_workers=1) as background:
         synthesized = background.submit(workspace.synthesize)
@@ -176,6 +176,7 @@ def deploy(local: Local) -> dict[str, str]:
             check_credentials_account(workspace)
             check_reserved_concurrency(local.client("lambda"), local.config)
         outputs = _apply(local, state, refresh)
+    alarm_email.keep_subscribed(local.client("sns"), local.config)
     return outputs
 
 

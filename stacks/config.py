@@ -55,7 +55,12 @@ class ApiConfig:
 
 @dataclass(frozen=True)
 class MonitoringConfig:
+    name_prefix: str  # of the alarms, the dashboard, the alarm topic and its key alias
     alarm_email: str | None
+
+    @property
+    def alarm_topic_name(self) -> str:
+        return f"{self.name_prefix}-alarms"
 
 
 @dataclass(frozen=True)
@@ -210,5 +215,5 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             log_retention_days=v["REVIEWS_LOG_RETENTION_DAYS"],
             cors_origins=v["REVIEWS_CORS_ORIGINS"],
         ),
-        monitoring=MonitoringConfig(alarm_email=v["REVIEWS_ALARM_EMAIL"]),
+        monitoring=MonitoringConfig(name_prefix=f"ProductReviews-{environment}", alarm_email=v["REVIEWS_ALARM_EMAIL"]),
     )

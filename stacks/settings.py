@@ -337,7 +337,8 @@ SETTINGS: tuple[Setting, ...] = (
         "alarmEmail",
         "",
         optional(matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", ""), "an e-mail address, or empty for none"),
-        "e-mail subscribed to the alarm topic",
+        "e-mail subscribed to the alarm topic by `python -m deploy apply` and `make up`, outside Terraform: "
+        "an unconfirmed subscription is no drift (docs/deploying.md#the-alarm-e-mail)",
     ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}

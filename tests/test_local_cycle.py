@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import alarm_email
 from deploy import local as local_target
 from deploy.review.render import render_review
 from deploy.workspace import DeployError
@@ -348,6 +349,55 @@ def test_a_state_written_before_the_state_key_is_encrypted_with_it_by_the_next_a
     assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output
     stored = s3.head_object(**state)
     assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"]) == ("aws:kms", backend.kms_key_id)
+
+
+def test_a_subscription_an_earlier_version_managed_is_forgotten_not_unsubscribed(cycle):
+    local = cycle.local(REVIEWS_ALARM_EMAIL="oncall@example.com")
+    topic, sns = alarm_email.topic_arn(local.config), local.client("sns")
+    subscribed = sns.subscribe(
+        TopicArn=topic, Protocol="email", Endpoint="oncall@example.com", ReturnSubscriptionArn=True
+    )
+    assert emulator.confirm_subscription(local.endpoint, local.config.target.region, topic, "oncall@example.com")
+    arn = subscribed["SubscriptionArn"]
+    # The state as the version that managed it left it.
+    state = json.loads(cycle.terraform("state", "pull").stdout)
+    state["serial"] += 1
+    state["resources"].append(
+        {
+            "mode": "managed",
+            "type": "aws_sns_topic_subscription",
+            "name": "monitoring_alarm_email_49646F11",
+            "provider": state["resources"][0]["provider"],
+            "instances": [
+                {
+                    "schema_version": 0,
+                    "attributes": {
+                        "id": arn,
+                        "arn": arn,
+                        "topic_arn": topic,
+                        "protocol": "email",
+                        "endpoint": "oncall@example.com",
+                        "confirmation_timeout_in_minutes": 1,
+                        "endpoint_auto_confirms": False,
+                        "raw_message_delivery": False,
+                    },
+                    "sensitive_attributes": [],
+                }
+            ],
+        }
+    )
+    pushed = local.workspace.stack_dir / "earlier.tfstate"
+    pushed.write_text(json.dumps(state))
+    assert cycle.terraform("state", "push", str(pushed)).returncode == 0
+    pushed.unlink()
+
+    output = cycle.up(REVIEWS_ALARM_EMAIL="oncall@example.com")
+
+    assert "Apply complete!" in output and "subscribed `oncall@example.com`:" not in output  # no new link
+    assert "- `oncall@example.com`: subscribed and confirmed." in output
+    assert "aws_sns_topic_subscription" not in cycle.terraform("state", "list").stdout
+    listed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [s["SubscriptionArn"] for s in listed if s["Endpoint"] == "oncall@example.com"] == [arn]
 
 
 def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cycle):
