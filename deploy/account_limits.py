@@ -19,8 +19,9 @@ from typing import Any
 
 from stacks.config import StackConfig
 
+from .errors import DeployError
 from .failures import wrong_account
-from .workspace import DeployError, Workspace
+from .workspace import Workspace
 
 UNRESERVED_MINIMUM = 100  # what Lambda keeps unreserved in every account and Region
 CONCURRENCY_QUOTA = "Service Quotas: AWS Lambda, Concurrent executions (L-B99A9384)"

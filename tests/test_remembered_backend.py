@@ -13,12 +13,13 @@ CONFIGURED = {
     "kms_key_id": "arn:aws:kms:us-east-2:111122223333:key/0b8f6a52-7c1e-4d3a-9f2b-5e6c7d8a9b01",
     "use_lockfile": True,
 }
+UNSET_ENDPOINTS: dict[str, str | None] = {"dynamodb": None, "iam": None, "s3": None, "sso": None, "sts": None}
 # What `terraform init` writes for CONFIGURED: every setting the backend knows.
 REMEMBERED = {
     **CONFIGURED,
     "access_key": None,
     "dynamodb_table": None,
-    "endpoints": {"dynamodb": None, "iam": None, "s3": None, "sso": None, "sts": None},
+    "endpoints": UNSET_ENDPOINTS,
     "skip_credentials_validation": False,
     "use_path_style": False,
     "workspace_key_prefix": None,
@@ -42,7 +43,7 @@ def test_a_state_key_added_to_a_backend_initialized_without_it_is_a_change(tmp_p
 
 
 def test_a_moved_endpoint_is_a_change(tmp_path):
-    moved = {**REMEMBERED, "endpoints": {**REMEMBERED["endpoints"], "s3": "http://127.0.0.1:1"}}
+    moved = {**REMEMBERED, "endpoints": {**UNSET_ENDPOINTS, "s3": "http://127.0.0.1:1"}}
     assert backend_changed(stack_directory(tmp_path, moved))
 
 

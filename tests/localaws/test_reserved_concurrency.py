@@ -11,12 +11,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from deploy import local as local_target
+from deploy import make_up
 from deploy.account_limits import check_reserved_concurrency
-from deploy.workspace import DeployError
+from deploy.errors import DeployError
+from deploy.local_target import LocalTarget
 from localaws import emulator
 from stacks.config import load_config
-from tests.local.apis import aws_client, create_function_role, create_test_function
+from tests.localaws.apis import aws_client, create_function_role, create_test_function
 from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
@@ -78,7 +79,7 @@ def test_a_plan_in_a_new_account_fails_before_any_change_naming_the_setting_and_
 def test_make_up_in_a_new_account_stops_before_terraform_and_off_is_the_way_out(new_account, project):
     settings = {"ENVIRONMENT_SUFFIX": "new-account-up", "REVIEWS_EMULATOR_PORT": str(new_account.port)}
     with pytest.raises(DeployError, match="limit is 10, other functions reserve 0") as refused:
-        local_target.deploy(local_target.Local.load(settings, project_dir=project))
+        make_up.deploy(LocalTarget.load(settings, project_dir=project))
     assert "can reserve at most 0" in str(refused.value)
     assert aws_client(new_account.endpoint, "lambda").list_functions()["Functions"] == []
     # What the message says to set is accepted by the same check.
