@@ -154,7 +154,16 @@ def set_up(cache: Path) -> dict:
     env = clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
     figures = run_figures(
         run_measured(
-            ["make", "--no-print-directory", "deps", f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}"], env, PROJECT_ROOT
+            # A machine cache of its own too: make deps keeps the jsii cache there, keyed.
+            [
+                "make",
+                "--no-print-directory",
+                "deps",
+                f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}",
+                f"MACHINE_CACHE={cache}-machine",
+            ],
+            env,
+            PROJECT_ROOT,
         )
     )
     print(f"  set-up (make deps, empty jsii cache): {figures['seconds']:.1f} s", flush=True)
