@@ -109,7 +109,7 @@ def _drift(args) -> int:
 
 
 def _bootstrap(args) -> int:
-    workspace = _workspace(args)
+    workspace = Workspace.load(os.environ, target=args.target, environment=args.environment, bootstrapping=True)
     print(bootstrap.next_steps(workspace, bootstrap.bootstrap(workspace)))
     return 0
 

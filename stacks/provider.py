@@ -95,4 +95,12 @@ class ProviderAndBackend(Construct):
         super().__init__(scope, id)
         aws_provider(self, "aws", config.target, config.tags)
         backend = config.backend
-        s3_backend(self, config.target, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)
+        s3_backend(
+            self,
+            config.target,
+            bucket=backend.bucket,
+            key=backend.key,
+            region=backend.region,
+            encrypt=True,
+            kms_key_id=backend.kms_key_id,
+        )

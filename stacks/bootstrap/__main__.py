@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     app = App()
     try:
-        config = load_config(app.node.get_all_context(), os.environ)
+        config = load_config(app.node.get_all_context(), os.environ, bootstrapping=True)
         accounts = account_configs(config, args.local_state_dir)
         environment = environment_config(config)
     except ConfigError as error:

@@ -110,6 +110,7 @@ READ_ONLY_ACTIONS = [
     "logs:ListTagsForResource",
     "logs:ListTagsLogGroup",
     "sns:Get*",
+    "sns:ListSubscriptionsByTopic",
     "sns:ListTagsForResource",
     "ssm:DescribeParameters",
     "ssm:GetParameter*",
@@ -151,6 +152,7 @@ def deploy_role_policy(scope: PolicyScope) -> Policy:
         allow(["dynamodb:*"], scope.table_arns, sid="ManageTheTable"),
         allow(["application-autoscaling:*"], "*", sid="ManageTheScaling"),
         allow(["lambda:*"], scope.arn("lambda", f"function:{scope.function_name}"), sid="ManageTheFunction"),
+        allow(["lambda:GetAccountSettings"], "*", sid="ReadTheConcurrencyLimit"),
         allow(["logs:*"], scope.log_group_arns, sid="ManageTheLogs"),
         allow(
             ["cloudwatch:*"],
