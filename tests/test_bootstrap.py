@@ -30,6 +30,7 @@ import yaml
 
 from deploy import make_up
 from deploy.bootstrap import LOCAL_STATE_DIR
+from deploy.emulator_lifecycle import start_emulator
 from deploy.local_target import LocalTarget
 from deploy.workspace import Workspace
 from localaws import emulator
@@ -37,7 +38,6 @@ from stacks.bootstrap.api_gateway_logging import PUSH_TO_CLOUDWATCH_POLICY, clou
 from stacks.bootstrap.config import STATE_KEY_ALIAS
 from stacks.iam import assume_role_policy
 from stacks.migrations import ACCOUNT_LOGGING_ADDRESSES
-from stacks.settings import LOCAL_STATE_BUCKET
 from tests.support import (
     DEPLOY_TIMEOUT_SECONDS,
     PROJECT_ROOT,
@@ -151,7 +151,7 @@ def legacy_bravo(account) -> Workspace:
     for resource_type, resources in legacy_account_logging("bravo").items():
         configuration["resource"].setdefault(resource_type, {}).update(resources)
     (workspace.stack_dir / "cdk.tf.json").write_text(json.dumps(configuration))
-    emulator.ensure_state_bucket(emulator.endpoint_for(account.port), LOCAL_STATE_BUCKET, REGION)
+    start_emulator(account.local("bravo"))  # reused; its state bucket and key as deploys make them
     workspace.initialize()
     with workspace.terraform_session() as stack:
         stack.run("apply", "-auto-approve", "-input=false", "-no-color", log_name="legacy-apply")
