@@ -28,6 +28,7 @@ from deploy.review.checkov import Scan, scan, skipped_checks
 from deploy.review.render import UNKNOWN_RUN, RunInfo, render_review
 from deploy.secrets import redact_json, redact_text, secrets_in_plan
 from deploy.terraform import NON_INTERACTIVE, Stack, TerraformFailed
+from stacks.provider_version import pin_of
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def run_plan(
         security=security,
         skipped=skipped_checks() if security else None,
         plan_text=plan_text,
+        notes=[pin] if (pin := pin_of(stack.directory)) else [],
     )
     write_private(out_dir / "review.md", review)
     print(review)

@@ -7,7 +7,7 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from deploy.review.changes import KINDS, Change, Hidden, changes
@@ -60,14 +60,17 @@ def render_review(
     security: Scan | None = None,
     skipped: dict[str, str] | None = None,
     plan_text: str | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """The review in Markdown; its first line is marker(run.environment). `plan` is the plan
-    JSON as Terraform wrote it, `plan_text` the output of `terraform show -no-color plan.bin`.
+    JSON as Terraform wrote it, `plan_text` the output of `terraform show -no-color plan.bin`,
+    `notes` what the reviewer must know about how the plan was made (a pinned provider).
     Every secret the plan holds is redacted from the result, the plan text included."""
     found = changes(plan)
     secrets = secrets_in_plan(plan)
     sections = [
         _headline(title, run, plan, found),
+        [line for note in notes for line in ("> [!NOTE]", f"> {note}")],
         [_security_headline(security, skipped or {})] if security else [],
         _index_callout(found),
         _type_table(found),
