@@ -39,6 +39,7 @@ step = @printf '\n==> %s\n' $(1)
 .PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key plan bench clean docs
 
 help:
+	@echo "CDK framework: $(CDK) (installed: $(or $(INSTALLED_CDK),none yet)); docs/framework.md"
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
 	@echo "make down   destroy the local deployment and stop the emulator and gateway"
 	@echo "make api-key  print the local storefront API key (never written to a file)"
@@ -160,11 +161,11 @@ test-cdktn:
 	$(call step,"CDKTF: the reference synths ($(PARITY_DIR)/cdktf)")
 	@rm -rf $(PARITY_DIR) && $(PYTHON) -m frameworks.parity save $(PARITY_DIR)/cdktf
 	@$(MAKE) --no-print-directory deps CDK=cdktn
-	$(call step,"CDK Terrain: the same synths, compared with CDKTF's")
+	$(call step,"CDK Terrain: the same synths, compared with the CDKTF ones")
 	@$(PYTHON) -m frameworks.parity compare $(PARITY_DIR)/cdktf $(PARITY_DIR)/cdktn
 	$(call step,"CDK Terrain: terraform validate")
 	@for stack in $(PARITY_DIR)/cdktn/*/stacks/*; do \
-	  terraform -chdir=$$stack init -backend=false -input=false >/dev/null && terraform -chdir=$$stack validate; \
+	  terraform -chdir=$$stack init -backend=false -input=false -no-color >/dev/null && terraform -chdir=$$stack validate -no-color; \
 	done
 	$(call step,"CDK Terrain: the stack tests, and make up / requests / make down on the emulator")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(CDKTN_TESTS)

@@ -37,7 +37,8 @@ def synthesize(out_dir: Path) -> dict[str, Path]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("REVIEWS_", "CDKTF_"))}
     folders = {}
     for name, settings in SYNTHS.items():
-        outdir = out_dir / name
+        outdir = (out_dir / name).resolve()
+        outdir.mkdir(parents=True, exist_ok=True)
         env = {**inherited, **settings, "CDKTF_OUTDIR": str(outdir)}
         subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
         [folders[name]] = (outdir / "stacks").iterdir()
