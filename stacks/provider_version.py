@@ -63,26 +63,66 @@ def locked_version(lock_file: Path) -> str:
 
 
 def settle(directory: Path, lock_file: Path = PROVIDER_LOCK_FILE, cli_config: Path | None = None) -> ProviderPin | None:
-    """Makes the stack synthesized in `directory` require a provider version Terraform can
-    install here, and puts the lock beside it when the lock names that version."""
+    """Makes the stack synthesized in `directory` (cdk.tf.json, or cdk.tf from `synth --hcl`)
+    require a provider version Terraform can install here, and puts the lock beside it when
+    the lock names that version."""
     cli_config = cli_config or Path(os.environ.get("TF_CLI_CONFIG_FILE", PROJECT_ROOT / ".terraformrc"))
-    configuration_file = directory / "cdk.tf.json"
-    configuration = json.loads(configuration_file.read_text())
-    required = configuration["terraform"]["required_providers"]["aws"]
+    configuration = _Configuration(directory)
     locked = locked_version(lock_file)
     mirror = mirror_only(cli_config)
     pin = None
-    if mirror and required["version"] not in mirrored_versions(mirror) and locked in mirrored_versions(mirror):
-        pin = ProviderPin(bindings=required["version"], pinned=locked, mirror=str(mirror))
-        required["version"] = locked
-        configuration.setdefault(PIN_NOTE[0], {})[PIN_NOTE[1]] = pin.message()
-        configuration_file.write_text(json.dumps(configuration, indent=2, ensure_ascii=False))
-    if required["version"] == locked:
+    if mirror and configuration.version not in mirrored_versions(mirror) and locked in mirrored_versions(mirror):
+        pin = ProviderPin(bindings=configuration.version, pinned=locked, mirror=str(mirror))
+        configuration.pin(pin)
+    if configuration.version == locked:
         shutil.copyfile(lock_file, directory / ".terraform.lock.hcl")
     return pin
 
 
 def pin_of(directory: Path) -> str | None:
     """The pin settle() recorded in the stack synthesized in `directory`, as a sentence."""
-    configuration = json.loads((directory / "cdk.tf.json").read_text())
-    return configuration.get(PIN_NOTE[0], {}).get(PIN_NOTE[1])
+    return _Configuration(directory).pin_note()
+
+
+class _Configuration:
+    """The synthesized configuration file: Terraform JSON, where a pin is recorded under the
+    "//" key Terraform ignores, or HCL, where it is a comment on the first line."""
+
+    HCL_VERSION = re.compile(r'(required_providers \{\s*aws = \{\s*version = ")([^"]+)(")')
+    HCL_NOTE = "# "
+
+    def __init__(self, directory: Path):
+        self.json_file, self.hcl_file = directory / "cdk.tf.json", directory / "cdk.tf"
+        self.is_json = self.json_file.exists() or not self.hcl_file.exists()
+        self.text = (self.json_file if self.is_json else self.hcl_file).read_text()
+
+    @property
+    def version(self) -> str:
+        if self.is_json:
+            return json.loads(self.text)["terraform"]["required_providers"]["aws"]["version"]
+        found = self.HCL_VERSION.search(self.text)
+        if not found:
+            raise ValueError(f"{self.hcl_file} requires no version of the AWS provider")
+        return found[2]
+
+    def pin(self, pin: ProviderPin) -> None:
+        if self.is_json:
+            configuration = json.loads(self.text)
+            configuration["terraform"]["required_providers"]["aws"]["version"] = pin.pinned
+            configuration.setdefault(PIN_NOTE[0], {})[PIN_NOTE[1]] = pin.message()
+            self.text = json.dumps(configuration, indent=2, ensure_ascii=False)
+            self.json_file.write_text(self.text)
+        else:
+            pinned = self.HCL_VERSION.sub(rf"\g<1>{pin.pinned}\g<3>", self.text, count=1)
+            self.text = f"{self.HCL_NOTE}{pin.message()}\n{pinned}"
+            self.hcl_file.write_text(self.text)
+
+    def pin_note(self) -> str | None:
+        if self.is_json:
+            return json.loads(self.text).get(PIN_NOTE[0], {}).get(PIN_NOTE[1])
+        first_line = self.text.partition("\n")[0]
+        return (
+            first_line.removeprefix(self.HCL_NOTE)
+            if first_line.startswith(self.HCL_NOTE + "AWS provider pinned")
+            else None
+        )

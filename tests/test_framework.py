@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.review.render import render_review
 from frameworks import parity
 from stacks import framework, provider_version
 
@@ -137,6 +138,38 @@ def test_a_mirror_without_the_bindings_version_pins_the_locked_one_and_says_so(t
     assert (directory / ".terraform.lock.hcl").read_text() == LOCK
     assert provider_version.pin_of(directory) == pin.message()
     assert "pinned to 5.100.0" in pin.message() and "bindings are for 6.69.1" in pin.message()
+
+
+HCL = """terraform {
+required_providers {
+  aws = {
+version = "6.69.1"
+source = "hashicorp/aws"
+}
+}
+}
+"""
+
+
+def test_the_hcl_of_synth_hcl_is_pinned_with_a_comment_saying_so(tmp_path):
+    directory = tmp_path / "stack"
+    directory.mkdir()
+    (directory / "cdk.tf").write_text(HCL)
+    lock = tmp_path / "lock.hcl"
+    lock.write_text(LOCK)
+    pin = provider_version.settle(directory, lock, mirror_config(tmp_path, "5.100.0"))
+    assert pin
+    assert (directory / "cdk.tf").read_text() == f"# {pin.message()}\n" + HCL.replace("6.69.1", "5.100.0")
+    assert provider_version.pin_of(directory) == pin.message()
+    assert (directory / ".terraform.lock.hcl").exists()
+
+
+def test_the_plan_review_carries_the_pin_as_a_note(tmp_path):
+    directory, pin = settle(tmp_path, "6.69.1", mirror_config(tmp_path, "5.100.0"))
+    note = provider_version.pin_of(directory)
+    assert pin and note
+    review = render_review({}, "`stack`", notes=[note])
+    assert f"> [!NOTE]\n> {note}" in review
 
 
 def test_the_bindings_version_stays_where_the_mirror_has_it(tmp_path):
