@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""`make bench`: measures synth, handler cold start, handler overhead, the local gateway, the
-local deploy loop (make up, a handler change until it is live, make plan) and (optionally)
-`make test`, each against a baseline measured in the same run, and writes
+"""`make bench`: measures synth (on each framework: CDKTF and CDK Terrain), handler cold start,
+handler overhead, the local gateway, the local deploy loop (make up, a handler change until it
+is live, make plan) and (optionally) `make test`, each against a baseline measured in the same run, and writes
 benchmarks/results.md (for people) and benchmarks/results.json (for tools).
 
 Targets are reported as pass/miss; a miss never fails the run. Settings (environment):
   BENCH_RUNS=5              later synths (after the first) per app, and phase-timed synths
   BENCH_FRESH_CACHES=3      empty jsii caches, each set up and synthesized once: the first synth
+  BENCH_FRAMEWORKS="cdktf cdktn"  the frameworks synth is measured on, each installed in turn
+                            (make deps CDK=..., timed) and the tree's own put back at the end
   BENCH_COLD_START_RUNS=15  fresh interpreters per cold-start variant
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
   BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 skips the section
@@ -44,9 +46,11 @@ SYNTH_ENV = {
     "REVIEWS_ACCOUNT_ID": "111122223333",
     "REVIEWS_STATE_BUCKET": "example-bucket",
     "ENVIRONMENT_SUFFIX": "bench",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     "CHECKPOINT_DISABLE": "1",
 }
+# The project's Node.js (make deps links it there) for the predecessor's jsii kernel too, so
+# that both apps run on the same node.
+PROJECT_NODE_PATH = f"{PROJECT_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
 # Fake credentials and no config files: creating a client must not look for real ones or call IMDS.
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -126,7 +130,7 @@ def synth_apps(scratch: Path) -> dict[str, SynthApp]:
         "predecessor": SynthApp(
             [str(predecessor.python()), predecessor.ENTRY_POINT],
             scratch / "predecessor",
-            clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}),
+            clean_env({"PATH": PROJECT_NODE_PATH}),
             "CDK_OUTDIR",
             predecessor.STACK_TEMPLATE,
         ),
@@ -146,7 +150,7 @@ def run_figures(timed: TimedRun) -> dict:
 def set_up(cache: Path) -> dict:
     """The README's set-up, `make deps`, as a fresh clone runs it: with everything else installed,
     only the jsii cache step has work to do."""
-    env = clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+    env = clean_env({})
     figures = run_figures(
         run_measured(
             ["make", "--no-print-directory", "deps", f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}"], env, PROJECT_ROOT
@@ -184,6 +188,26 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
         ours, predecessor = result["ours"][kind]["seconds"], result["predecessor"][kind]["seconds"]
         result[f"ratio_{kind}"] = ours["median"] / predecessor["median"]
     return result
+
+
+def measure_synth_on_each_framework(fresh_caches: int, later_runs: int) -> dict:
+    """measure_synth() on each framework of BENCH_FRAMEWORKS, installed in turn by `make deps
+    CDK=...` (how long that took is reported beside it); the tree's own goes back at the end."""
+    installed = (PROJECT_ROOT / ".venv" / ".cdk").read_text().strip()
+    results = {}
+    try:
+        for framework in os.environ.get("BENCH_FRAMEWORKS", "cdktf cdktn").split():
+            print(f"  installing {framework} (make deps CDK={framework}) ...", flush=True)
+            install = run_figures(switch_framework(framework))
+            results[framework] = {**measure_synth(fresh_caches, later_runs), "install": install}
+    finally:
+        switch_framework(installed)
+    return results
+
+
+def switch_framework(framework: str) -> TimedRun:
+    command = ["make", "--no-print-directory", "deps", f"CDK={framework}"]
+    return run_measured(command, clean_env({}), PROJECT_ROOT, timeout=1800)
 
 
 def report_run(name: str, kind: str, figures: dict) -> dict:
@@ -351,8 +375,10 @@ def main() -> None:
     results = {"machine": describe_machine(), "targets": TARGETS}
     print("machine:", json.dumps(results["machine"]), flush=True)
 
-    print("synth, ours vs the predecessor's AWS CDK app, from empty jsii caches ...", flush=True)
-    results["synth"] = measure_synth(max(1, setting("BENCH_FRESH_CACHES", 3)), setting("BENCH_RUNS", 5))
+    print("synth on each framework, ours vs the predecessor's AWS CDK app, from empty jsii caches ...", flush=True)
+    results["synth"] = measure_synth_on_each_framework(
+        max(1, setting("BENCH_FRESH_CACHES", 3)), setting("BENCH_RUNS", 5)
+    )
     print("handler cold start ...", flush=True)
     results["cold_start_ms"] = measure_cold_start(setting("BENCH_COLD_START_RUNS", 15))
     print("handler overhead per request ...", flush=True)
