@@ -11,8 +11,9 @@
 # whatever else would write to stdout goes to stderr (1>&2), so nothing can mix into the
 # responses; jsii_kernel_io.js does the rest. --no-opt --no-maglev: a synth's kernel lives
 # under a second, and V8's optimizing compilers only compete with it for the cores (~40 ms
-# less per synth; a test session's kernel is faster without them too). --no-opt turns off
-# TurboFan; Maglev, V8's second optimizing compiler, is on by default since Node 22. `node`
+# less per synth on Node 20; a test session's kernel is faster without them too). --no-opt
+# turns off TurboFan only; Maglev, V8's second optimizing compiler, is on by default since
+# Node 22 (on Node 24, turning it off too: ~3 MB less, CPU time within the noise). `node`
 # is the project's (stacks/jsii_kernel.py puts it first on PATH). A call of any other shape
 # runs unchanged.
 here=${0%/*}
