@@ -1,6 +1,6 @@
 """python -m deploy up | down | api-key | emulator | plan | apply | drift
 
-    up, down, api-key    the local target: make up, make down, make api-key (deploy/local.py)
+    up, down, api-key    the local target: make up, make down, make api-key (deploy/make_up.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
     plan, apply, drift   one environment on either target, as make plan and CI run them
                          (deploy/ci.py, docs/ci.md)
@@ -16,10 +16,13 @@ from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import ci, local
+from . import ci, make_up
+from .emulator_lifecycle import start_emulator
+from .errors import DeployError
+from .local_target import LocalTarget
 from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
-from .workspace import DeployError, Workspace
+from .workspace import Workspace
 
 MAKE_TARGETS = ("up", "down", "api-key", "plan")
 DRIFT = 2  # exit status of drift when the environment differs from the code
@@ -42,22 +45,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _up(args) -> int:
-    local.up(local.Local.load())
+    make_up.up(LocalTarget.load())
     return 0
 
 
 def _down(args) -> int:
-    local.down(local.Local.load())
+    make_up.down(LocalTarget.load())
     return 0
 
 
 def _api_key(args) -> int:
-    print(local.api_key_value(local.Local.load()))
+    print(LocalTarget.load().api_key())
     return 0
 
 
 def _emulator(args) -> int:
-    local.start_emulator(local.Local.load())
+    start_emulator(LocalTarget.load())
     return 0
 
 

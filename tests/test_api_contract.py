@@ -21,7 +21,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from deploy import local as deploy_local
+from deploy.local_target import LocalTarget
+from tests.deployments import disposable_settings, serving
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
@@ -49,15 +50,15 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def live_api() -> Iterator[tuple[str, dict[str, str]]]:
     """(the stage URL, the API-key header) of the stack deployed for this module."""
-    local = deploy_local.Local.load(
+    target = LocalTarget.load(
         {
-            **deploy_local.disposable_settings("contract"),
+            **disposable_settings("contract"),
             "REVIEWS_THROTTLE_RATE": "1000",
             "REVIEWS_THROTTLE_BURST": "1000",
         }
     )
-    with deploy_local.serving(local):
-        yield local.gateway.url, {"x-api-key": deploy_local.api_key_value(local)}
+    with serving(target):
+        yield target.gateway.url, {"x-api-key": target.api_key()}
 
 
 # Parametrized only to give each operation's test a node id of its own: under pytest 9,

@@ -2,7 +2,7 @@
 page sees every answer of the API, the gateway's own (403, 429) included, with its status and
 body, and never a CORS error.
 
-Debian's Chromium, driven by Playwright, against one deployment (deploy.local.serving, from a
+Debian's Chromium, driven by Playwright, against one deployment (tests.deployments.serving, from a
 copy of the project: its own environment, free ports and logs) whose CORS origins are the
 storefront's alone and whose stage throttling (1 request/s, burst 2) a few clicks exceed. Each
 test opens the page in a fresh browser context (its own preflight cache) and checks what the
@@ -24,7 +24,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
-from deploy import local as local_target
+from deploy.local_target import LocalTarget
+from deploy.smoke import request
+from tests.deployments import disposable_settings, serving
 from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
@@ -57,8 +59,8 @@ Answer = tuple[str, str, int]  # method, path below the API URL, status
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory) -> Iterator[local_target.Local]:
-    disposable = local_target.disposable_settings("storefront")
+def deployed(tmp_path_factory) -> Iterator[LocalTarget]:
+    disposable = disposable_settings("storefront")
     settings = {
         **os.environ,
         **disposable,
@@ -66,9 +68,9 @@ def deployed(tmp_path_factory) -> Iterator[local_target.Local]:
         "REVIEWS_THROTTLE_RATE": str(THROTTLE_RATE),
         "REVIEWS_THROTTLE_BURST": str(THROTTLE_BURST),
     }
-    local = local_target.Local.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
-    with local_target.serving(local):  # stops the storefront, gateway and emulator afterwards
-        yield local
+    target = LocalTarget.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
+    with serving(target):  # stops the storefront, gateway and emulator afterwards
+        yield target
 
 
 @pytest.fixture(scope="module")
@@ -175,13 +177,13 @@ def open_storefront(deployed, browser) -> Iterator[Callable[[str], Visit]]:
             context.close()
 
 
-def seed(deployed: local_target.Local, product: str) -> None:
+def seed(deployed: LocalTarget, product: str) -> None:
     """SEEDED_REVIEWS for `product`, posted straight to the API (not through the page)."""
     time.sleep(REFILL_SECONDS)
-    key = local_target.api_key_value(deployed)
+    key = deployed.api_key()
     for review in SEEDED_REVIEWS:
         posted = {"product_id": product, **review}
-        status, body = local_target.request("POST", f"{deployed.gateway.url}/reviews", posted, {"x-api-key": key})
+        status, body = request("POST", f"{deployed.gateway.url}/reviews", posted, {"x-api-key": key})
         assert status == 201, body
 
 
@@ -268,7 +270,7 @@ def test_a_burst_of_reloads_shows_429_with_its_body(open_storefront):
 
 
 def test_the_page_carries_the_key_which_no_log_does_and_may_call_only_the_api(deployed):
-    key = local_target.api_key_value(deployed)
+    key = deployed.api_key()
     with urllib.request.urlopen(f"{deployed.config.target.storefront_origin}/", timeout=10) as reply:
         assert f'<meta name="reviews-api-key" content="{key}">' in reply.read().decode()
         assert reply.headers["Cache-Control"] == "no-store"  # not even in the browser's disk cache
