@@ -12,8 +12,9 @@
 # responses; jsii_kernel_io.js does the rest. --no-opt --no-maglev: a synth's kernel lives
 # under a second, and V8's optimizing compilers only compete with it for the cores (~40 ms
 # less per synth on Node 20; a test session's kernel is faster without them too). --no-opt
-# turns off TurboFan only; Maglev, V8's second optimizing compiler, is on by default since
-# Node 22 (on Node 24, turning it off too: ~3 MB less, CPU time within the noise). `node`
+# turns off TurboFan only. Maglev, V8's second optimizing compiler, is off by default in the
+# project's Node 22.20 but on in Node 24 (there, turning it off too measured ~3 MB less, CPU
+# time within the noise): --no-maglev keeps the kernel the same on either. `node`
 # is the project's (stacks/jsii_kernel.py puts it first on PATH). A call of any other shape
 # runs unchanged.
 here=${0%/*}

@@ -74,6 +74,26 @@ def test_an_unknown_framework_is_refused_by_make():
     assert "CDK=cdk: choose cdktf (CDK for Terraform, the default) or cdktn (CDK Terrain)" in result.stderr
 
 
+def project_node(script: str) -> str:
+    """What the project's Node.js (the one every kernel and CLI runs) prints for `script`."""
+    result = subprocess.run(["node", "-p", script], capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip()
+
+
+def test_the_project_node_runs_both_clis():
+    """CDK Terrain's CLI needs a recent Node 22; CDKTF's loads a native module (node-pty) of
+    which it ships builds for Node ABIs up to 127 (Node 22) only: on Node 24 every `cdktf`
+    command fails. tests/conftest.py put the project's node first on PATH."""
+    assert project_node("process.execPath") == str((PROJECT_ROOT / ".venv" / "bin" / "node").resolve())
+    lock = json.loads((PROJECT_ROOT / "frameworks" / "cdktn" / "package-lock.json").read_text())
+    needed = lock["packages"]["node_modules/cdktn-cli"]["engines"]["node"].removeprefix(">=")
+    version = project_node("process.versions.node")
+    assert tuple(map(int, version.split("."))) >= tuple(map(int, needed.split("."))), (version, needed)
+    prebuilds = PROJECT_ROOT / "node_modules" / "@cdktf" / "node-pty-prebuilt-multiarch" / "prebuilds"
+    platform, abi = project_node("process.platform + '-' + process.arch"), project_node("process.versions.modules")
+    assert (prebuilds / platform / f"node.abi{abi}.node").is_file(), f"cdktf-cli cannot run on Node {version}"
+
+
 def lock_versions(path: Path) -> dict[str, str]:
     lock = json.loads(path.read_text())
     return {name: entry["version"] for section in ("default", "develop") for name, entry in lock[section].items()}
