@@ -48,6 +48,7 @@ help:
 	@echo "make lint   ruff (lint and format check) and mypy (--strict for handlers/)"
 	@echo "make fmt    format with ruff and apply its safe fixes"
 	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
+	@echo "make hcl    the stack as plain Terraform HCL, validated: build/hcl (docs/framework.md)"
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/<env>/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
 	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
@@ -169,6 +170,12 @@ test-cdktn:
 	done
 	$(call step,"CDK Terrain: the stack tests, and make up / requests / make down on the emulator")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(CDKTN_TESTS)
+
+# The exit path to plain Terraform (docs/framework.md): the stack as HCL in build/hcl, with
+# the framework's HCL renderer's mistakes repaired, formatted and validated (frameworks/hcl.py).
+.PHONY: hcl
+hcl: deps
+	@rm -rf build/hcl && $(PYTHON) -m frameworks.hcl build/hcl
 
 # docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
 docs: .venv/.synced

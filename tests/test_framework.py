@@ -6,6 +6,7 @@ CI runs the stack on CDK Terrain as well (`make test-cdktn`); these tests run on
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deploy.review.render import render_review
-from frameworks import parity
+from frameworks import hcl, parity
 from stacks import framework, provider_version
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -236,3 +237,41 @@ def test_parity_sees_every_kind_of_difference_and_ignores_the_framework_metadata
     assert [line.split(":")[0] for line in found] == sorted(
         [f"resource.aws_dynamodb_table.{table}", f"output.{next(iter(stack['output']))}", "backend", "provider.aws"]
     )
+
+
+# --- the exit path to plain Terraform (frameworks/hcl.py) ------------------------------------
+
+RENDERED = """resource "aws_iam_role_policy" "access" {
+policy = "{"Statement": [{"Resource": "${aws_dynamodb_table.table.arn}"}]}"
+lifecycle {
+  replace_triggered_by = [
+"aws_iam_role.role.id",
+]
+}
+}
+"""
+
+
+def test_the_renderers_two_mistakes_are_repaired_and_nothing_else():
+    repaired = hcl.repair(RENDERED)
+    assert 'policy = "{\\"Statement\\": [{\\"Resource\\": \\"${aws_dynamodb_table.table.arn}\\"}]}"' in repaired
+    assert "\naws_iam_role.role.id,\n" in repaired
+    assert hcl.repair(repaired) == repaired
+    assert hcl.repair('name = "aws_iam_role.role.id"\n') == 'name = "aws_iam_role.role.id"\n'
+
+
+def test_the_stack_as_hcl_is_a_valid_plain_terraform_configuration(tmp_path):
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("REVIEWS_", "CDKTF_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "frameworks.hcl", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        env={**env, "ENVIRONMENT_SUFFIX": "hcl"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [stack] = (tmp_path / "stacks").iterdir()
+    configuration = (stack / "cdk.tf").read_text()
+    assert 'resource "aws_dynamodb_table"' in configuration and "replace_triggered_by = [" in configuration
+    assert "formatted and valid" in result.stdout
