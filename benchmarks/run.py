@@ -350,7 +350,7 @@ def describe_machine() -> dict:
         "memory_gib": round(mem_kb / 1024**2, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "node": version_of(["node", "--version"]),
+        "node": version_of([str(PROJECT_ROOT / ".venv" / "bin" / "node"), "--version"]),  # the project's
         "terraform": version_of(["terraform", "version"]) if shutil.which("terraform") else "not found",
         "load_average_at_start": os.getloadavg(),
         "cpu_probe_ms_at_start": cpu_probe_ms(),
