@@ -22,7 +22,14 @@ FRAMEWORK_MODULES = {name for f in framework.FRAMEWORKS for name in (f.name, f.p
 # Where a framework may be named: the one module the stack imports it through, and the
 # provider bindings' loader (its type-checking imports).
 MAY_NAME_A_FRAMEWORK = {PROJECT_ROOT / "stacks" / "framework.py", PROJECT_ROOT / "stacks" / "aws.py"}
-CODE = sorted({*PROJECT_ROOT.glob("stacks/*.py"), PROJECT_ROOT / "main.py", *PROJECT_ROOT.glob("tests/**/*.py")})
+CODE = sorted(
+    {
+        *PROJECT_ROOT.glob("stacks/*.py"),
+        PROJECT_ROOT / "main.py",
+        *PROJECT_ROOT.glob("tests/**/*.py"),
+        *PROJECT_ROOT.glob("benchmarks/*.py"),
+    }
+)
 
 
 def imported_modules(path: Path) -> set[str]:
