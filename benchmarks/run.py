@@ -11,7 +11,7 @@ Targets are reported as pass/miss; a miss never fails the run. Settings (environ
                             (make deps CDK=..., timed) and the tree's own put back at the end
   BENCH_COLD_START_RUNS=15  fresh interpreters per cold-start variant
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
-  BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 skips the section
+  BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 keeps the last figures
   BENCH_DEPLOY_RUNS=5       make up / handler change / make plan runs per tree; 0 keeps the last figures
   BENCH_BASELINE=<rev>      the revision the deploy loop and make test are compared with
                             (default: main before issue 13's deploy-loop work, deploy_loop.BASELINE)
@@ -386,7 +386,9 @@ def main() -> None:
     print("local gateway ...", flush=True)
     import gateway_load
 
-    results["gateway"] = gateway_load.measure(setting("BENCH_GATEWAY_SECONDS", 5))
+    gateway_seconds = setting("BENCH_GATEWAY_SECONDS", 5)
+    kept = previous.get("gateway") if gateway_seconds == 0 else None
+    results["gateway"] = kept or gateway_load.measure(gateway_seconds)
     print("local deploy loop, ours vs the baseline ...", flush=True)
     results["deploy_loop"] = measure_deploy_loop(previous)
     results["make_test"] = measure_make_test(previous)
