@@ -80,7 +80,10 @@ def settle(directory: Path, lock_file: Path = PROVIDER_LOCK_FILE, cli_config: Pa
 
 
 def pin_of(directory: Path) -> str | None:
-    """The pin settle() recorded in the stack synthesized in `directory`, as a sentence."""
+    """The pin settle() recorded in the stack synthesized in `directory`, as a sentence; None
+    also for a directory the frameworks did not synthesize (a configuration written by hand)."""
+    if not any((directory / name).exists() for name in ("cdk.tf.json", "cdk.tf")):
+        return None
     return _Configuration(directory).pin_note()
 
 

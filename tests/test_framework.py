@@ -200,6 +200,11 @@ def test_the_plan_review_carries_the_pin_as_a_note(tmp_path):
     assert f"> [!NOTE]\n> {note}" in review
 
 
+def test_a_configuration_no_framework_wrote_has_no_pin(tmp_path):
+    (tmp_path / "main.tf.json").write_text("{}")
+    assert provider_version.pin_of(tmp_path) is None
+
+
 def test_the_bindings_version_stays_where_the_mirror_has_it(tmp_path):
     directory, pin = settle(tmp_path, "5.100.0", mirror_config(tmp_path, "5.100.0", "6.69.1"))
     assert pin is None and required(directory) == "5.100.0" and provider_version.pin_of(directory) is None
