@@ -177,13 +177,13 @@ test-cdktn:
 	$(call step,"CDKTF: the reference synths ($(PARITY_DIR)/cdktf)")
 	@rm -rf $(PARITY_DIR) && $(PYTHON) -m frameworks.parity save $(PARITY_DIR)/cdktf
 	@$(MAKE) --no-print-directory deps CDK=cdktn
-	$(call step,"CDK Terrain: the same synths, compared with the CDKTF ones")
+	$(call step,"CDK Terrain: the same synths compared with the CDKTF ones")
 	@$(PYTHON) -m frameworks.parity compare $(PARITY_DIR)/cdktf $(PARITY_DIR)/cdktn
 	$(call step,"CDK Terrain: terraform validate")
 	@for stack in $(PARITY_DIR)/cdktn/*/stacks/*; do \
 	  terraform -chdir=$$stack init -backend=false -input=false -no-color >/dev/null && terraform -chdir=$$stack validate -no-color; \
 	done
-	$(call step,"CDK Terrain: the stack tests, and make up / requests / make down on the emulator")
+	$(call step,"CDK Terrain: the stack tests and make up / requests / make down on the emulator")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(CDKTN_TESTS)
 
 # The exit path to plain Terraform (docs/framework.md): the stack as HCL in build/hcl, with
