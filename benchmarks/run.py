@@ -198,7 +198,8 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
 def measure_synth_on_each_framework(fresh_caches: int, later_runs: int) -> dict:
     """measure_synth() on each framework of BENCH_FRAMEWORKS, installed in turn by `make deps
     CDK=...` (how long that took is reported beside it); the tree's own goes back at the end."""
-    installed = (PROJECT_ROOT / ".venv" / ".cdk").read_text().strip()
+    [marker] = (PROJECT_ROOT / ".venv").glob(".cdk-*")  # written by make deps
+    installed = marker.name.removeprefix(".cdk-")
     results = {}
     try:
         for framework in os.environ.get("BENCH_FRAMEWORKS", "cdktf cdktn").split():
