@@ -62,9 +62,10 @@ help:
 # Python: Pipfile.lock (the tools, boto3, Node.js and CDKTF); for CDK Terrain, CDKTF's two
 # packages then make way for frameworks/cdktn/Pipfile.lock (which agrees with Pipfile.lock on
 # every package they share: tests/test_framework.py).
-PYTHON_KEY.cdktf := python-$(shell sha256sum Pipfile.lock | cut -c1-16)
-PYTHON_KEY.cdktn := python-cdktn-$(shell cat Pipfile.lock frameworks/cdktn/Pipfile.lock | sha256sum | cut -c1-16)
-PYTHON_PACKAGES := $(MACHINE_CACHE)/$(PYTHON_KEY.$(CDK))
+PYTHON_KEY.cdktf := $(shell sha256sum Pipfile.lock | cut -c1-16)
+PYTHON_KEY.cdktn := cdktn-$(shell cat Pipfile.lock frameworks/cdktn/Pipfile.lock | sha256sum | cut -c1-16)
+PYTHON_KEY := $(PYTHON_KEY.$(CDK))
+PYTHON_PACKAGES := $(MACHINE_CACHE)/python-$(PYTHON_KEY)
 PYTHON_INSTALL.cdktf := python3 -m pipenv sync --dev
 PYTHON_INSTALL.cdktn := bash -c 'python3 -m pipenv sync --dev \
 	&& .venv/bin/python -m pip uninstall --yes --quiet cdktf cdktf-cdktf-provider-aws \
@@ -109,10 +110,15 @@ frameworks/cdktn/node_modules/.installed: frameworks/cdktn/package-lock.json | .
 # ~1.1 GB) only while a kernel stays up for seconds after loading a package, which a synth
 # never does: this step loads what a synth loads and waits for it (stacks/jsii_cache.py).
 # The stamp lives in the cache, so removing the cache folder brings the step back.
-JSII_CACHE_READY = $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)/.ready-$(CDK)
+# The packages come from the Python ones, so the cache is kept per machine under the same key
+# (one per framework).
+JSII_CACHE_READY = $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)/.ready
+JSII_PACKAGES := $(MACHINE_CACHE)/jsii-$(PYTHON_KEY)
 $(JSII_CACHE_READY): .venv/.synced
-	$(call step,"jsii package cache with its runtime index ($(JSII_RUNTIME_PACKAGE_CACHE_ROOT))")
-	@$(PYTHON) -m stacks.jsii_cache
+	$(call step,"jsii package cache with its runtime index ($(JSII_RUNTIME_PACKAGE_CACHE_ROOT); kept in $(JSII_PACKAGES))")
+	@scripts/keyed_install.sh $(JSII_PACKAGES) $(JSII_RUNTIME_PACKAGE_CACHE_ROOT) -- \
+	  env JSII_RUNTIME_PACKAGE_CACHE_ROOT=$(JSII_PACKAGES)/$(notdir $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)) \
+	  PYTHONPATH=$(CURDIR) $(CURDIR)/$(PYTHON) -m stacks.jsii_cache
 	@touch $@
 
 jsii-cache: $(JSII_CACHE_READY)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.review.make_plan import pin_notes
 from deploy.review.render import render_review
 from frameworks import hcl, parity
 from stacks import framework, provider_version
@@ -129,7 +130,7 @@ LOCK = """provider "registry.terraform.io/hashicorp/aws" {
 
 def synthesized(tmp_path: Path, version: str) -> Path:
     directory = tmp_path / "stack"
-    directory.mkdir()
+    directory.mkdir(parents=True)
     configuration = {"terraform": {"required_providers": {"aws": {"source": "aws", "version": version}}}}
     (directory / "cdk.tf.json").write_text(json.dumps(configuration))
     return directory
@@ -194,10 +195,10 @@ def test_the_hcl_of_synth_hcl_is_pinned_with_a_comment_saying_so(tmp_path):
 
 def test_the_plan_review_carries_the_pin_as_a_note(tmp_path):
     directory, pin = settle(tmp_path, "6.69.1", mirror_config(tmp_path, "5.100.0"))
-    note = provider_version.pin_of(directory)
-    assert pin and note
-    review = render_review({}, "`stack`", notes=[note])
-    assert f"> [!NOTE]\n> {note}" in review
+    assert pin
+    review = render_review({}, "`stack`", notes=pin_notes(directory))
+    assert f"> [!NOTE]\n> {pin.message()}" in review
+    assert pin_notes(synthesized(tmp_path / "unpinned", "5.100.0")) == []
 
 
 def test_a_configuration_no_framework_wrote_has_no_pin(tmp_path):
