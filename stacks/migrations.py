@@ -15,7 +15,7 @@ it in the deployments they made: Terraform `removed` blocks, which a fresh deplo
   `ProductReviewsAPI-<env>-cloudwatch`, stays until someone deletes it (docs/bootstrap.md).
 """
 
-from cdktf import TerraformStack
+from .framework import TerraformStack
 
 ALARM_EMAIL_ADDRESSES = ("aws_sns_topic_subscription.monitoring_alarm_email_49646F11",)
 ACCOUNT_LOGGING_ADDRESSES = (

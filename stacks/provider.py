@@ -3,11 +3,11 @@
 from collections.abc import Mapping
 from typing import Any
 
-from cdktf import S3Backend, TerraformStack
 from constructs import Construct
 
 from .aws import provider
 from .config import StackConfig, TargetConfig
+from .framework import S3Backend, TerraformStack
 
 # Every service the stack touches; the local target points each at the emulator.
 EMULATED_SERVICES = (

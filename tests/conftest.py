@@ -72,9 +72,8 @@ class Synthesized:
 
 def synth_stack(outdir: Path, environ: dict) -> Synthesized:
     """Synthesizes the stack for `environ` into `outdir`, as main.py does."""
-    from cdktf import App
-
     from stacks.config import load_config
+    from stacks.framework import App
     from stacks.synthesis import synthesize
 
     directory = synthesize(App(outdir=str(outdir)), load_config({}, environ, NO_ENVIRONMENT_FILES))
@@ -104,11 +103,10 @@ def synth_default_into():
 def synth_bootstrap(outdir: Path, environ: dict) -> dict[str, dict]:
     """The bootstrap stacks for `environ` (stacks/bootstrap), synthesized into `outdir` as
     `python -m stacks.bootstrap` does: their parsed cdk.tf.json by stack name."""
-    from cdktf import App
-
     from stacks.bootstrap.config import account_configs, environment_config
     from stacks.bootstrap.stacks import AccountStack, EnvironmentCiStack
     from stacks.config import load_config
+    from stacks.framework import App
 
     config = load_config({}, environ, NO_ENVIRONMENT_FILES, bootstrapping=True)
     app = App(outdir=str(outdir))
