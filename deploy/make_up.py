@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from localaws import emulator
 
-from . import locks, skip_cache
+from . import emulator_lifecycle, locks, skip_cache
 from .emulator_lifecycle import start_emulator, stop_emulator
 from .errors import DeployError
 from .failures import explain
@@ -71,14 +71,33 @@ def destroy(target: LocalTarget) -> None:
 
 
 def down(target: LocalTarget) -> None:
+    """Destroys the deployment and stops everything; the emulator's saved state goes with it."""
+    stop_servers(target)
+    if emulator.status(target.config.target.emulator_port):
+        destroy(target)
+    with step(f"Stopping the emulator on port {target.config.target.emulator_port} and deleting its saved state"):
+        print("    stopped" if stop_emulator(target) else "    none running")
+        emulator.discard_data(target.config.target.emulator_port, target.state_dir)
+
+
+def clean_data(target: LocalTarget) -> None:
+    """`make clean-data`: the deployment's data and state are deleted on purpose, without
+    Terraform; the next make up deploys afresh (new tables, new API key)."""
+    stop_servers(target)
+    with step(f"Stopping the emulator on port {target.config.target.emulator_port} and deleting its saved state"):
+        found = emulator_lifecycle.clean_data(target)
+        print(
+            f"    deleted {emulator.data_dir(target.config.target.emulator_port, target.state_dir)}"
+            if found
+            else "    none saved"
+        )
+
+
+def stop_servers(target: LocalTarget) -> None:
     with step("Stopping the storefront demo page"):
         print("    stopped" if target.storefront.stop() else "    none running")
     with step("Stopping the local API gateway"):
         print("    stopped" if target.gateway.stop() else "    none running")
-    if emulator.status(target.config.target.emulator_port):
-        destroy(target)
-    with step(f"Stopping the emulator on port {target.config.target.emulator_port}"):
-        print("    stopped" if stop_emulator(target) else "    none running")
 
 
 def release_stale_lock(target: LocalTarget) -> None:

@@ -1,6 +1,8 @@
 """The emulator process: moto server with `moto_fixes` applied and two extra routes.
 
-Run by `emulator.start()` as `python -m localaws.moto_server --port N`.
+Run by `emulator.start()` as `python -m localaws.moto_server --port N --data-dir DIR
+[--storefront-origin ORIGIN]`. Before it serves, it loads the state saved in DIR
+(`persistence`); every request goes through `emulator_app` (this machine only, writes saved).
 
 Extra routes (moto's own paths never start with /_localaws/):
 - GET /_localaws/health -> {"pid": ..., "fixes": [...]}: tells `emulator` that the
@@ -15,12 +17,15 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import run_simple
 
 from localaws import moto_fixes
+from localaws.emulator_app import browser_allowances, guarded, saving_writes
+from localaws.persistence import Snapshots, UnreadableState
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 
@@ -71,6 +76,8 @@ def _create_iam_backends() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True, help="where the emulator's state is saved")
+    parser.add_argument("--storefront-origin", help="the one origin whose browser may sign in with Cognito")
     args = parser.parse_args()
 
     os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds some URLs from it
@@ -83,14 +90,23 @@ def main() -> None:
     )
 
     _create_iam_backends()
+    snapshots = Snapshots(args.data_dir)
+    try:
+        restored = snapshots.restore()
+    except UnreadableState as error:
+        print(f"the emulator's saved state is unreadable: {error}", file=sys.stderr, flush=True)
+        sys.exit(3)
+    print(f"restored saved state: {', '.join(restored) or 'none'} (from {args.data_dir})", flush=True)
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+
+    def service_of(environ: dict) -> str:
+        """The backend moto dispatches the request to ("dynamodb", "s3", "moto_api")."""
+        return getattr(dispatcher.get_application(environ), "service")  # noqa: B009 - set by moto, unknown to Flask's types
+
+    saved = saving_writes(dispatcher, service_of, snapshots)
+    app = guarded(with_localaws_routes(saved, fixes), browser_allowances(args.storefront_origin))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run_simple(
-        "127.0.0.1",
-        args.port,
-        with_localaws_routes(DomainDispatcherApplication(create_backend_app), fixes),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
+    run_simple("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

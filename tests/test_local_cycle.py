@@ -9,6 +9,7 @@ on: the API answers, the reviews in the table survive, and the API key leaks now
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -361,6 +362,42 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
     [described] = dynamodb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
     assert described["Projection"]["ProjectionType"] == "KEYS_ONLY"
     assert described["ProvisionedThroughput"]["ReadCapacityUnits"] == 17
+
+
+def test_after_the_emulator_is_killed_make_up_brings_everything_back_and_adds_nothing(cycle):
+    before, key = cycle.reviews_of(PRODUCT), cycle.api_key()
+    running = emulator.status(cycle.target().config.target.emulator_port)
+    assert running
+    os.kill(running.pid, signal.SIGKILL)  # a crash: nothing is flushed or said on the way out
+    emulator.wait_until(lambda: not emulator.pid_alive(running.pid))
+
+    output = cycle.up()
+
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output or "No changes" in output
+    assert cycle.reviews_of(PRODUCT) == before
+    assert cycle.api_key() == key  # compared, never printed
+
+
+def test_make_up_refuses_to_start_afresh_when_the_saved_state_is_gone(cycle):
+    target = cycle.target()
+    saved = emulator.data_dir(target.config.target.emulator_port, target.state_dir)
+    moved = saved.with_name(saved.name + ".moved")
+    running = emulator.status(target.config.target.emulator_port)
+    assert running
+    os.kill(running.pid, signal.SIGKILL)
+    emulator.wait_until(lambda: not emulator.pid_alive(running.pid))
+    saved.rename(moved)
+    try:
+        with pytest.raises(DeployError, match="holds no state: its saved state in .* is missing.*make clean-data"):
+            make_up.deploy(target)
+        assert not emulator.state_bucket_exists(
+            target.endpoint, target.config.backend.bucket, target.config.target.region
+        )
+    finally:
+        make_up.stop_emulator(target)
+        shutil.rmtree(saved, ignore_errors=True)
+        moved.rename(saved)
+    assert "0 added" in cycle.up()
 
 
 def test_the_api_key_is_in_no_file_or_log(cycle):
