@@ -149,6 +149,7 @@ def markdown(results: dict, notes: str) -> str:
                     f"| {caller.replace('_', ' ')} | {concurrency} | {f['requests_per_second']:.0f} "
                     f"| {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f.get('resets', '–')} | {f['errors']} |"
                 )
+    lines += _persistence_section(results.get("emulator_persistence"))
     lines += _deploy_loop_section(results["deploy_loop"])
     lines += _make_test_section(results["make_test"])
     machine = results["machine"]
@@ -199,6 +200,24 @@ def _gateway_target(gateway: dict) -> list[str]:
     return [
         f"| local gateway at concurrency {busiest}: 0 resets, 0 errors "
         f"| {figures.get('resets', '–')} resets, {figures['errors']} errors | {_mark(clean)} |"
+    ]
+
+
+def _persistence_section(persistence: dict | None) -> list[str]:
+    """What saving the emulator's state costs per write (benchmarks/emulator_persistence.py)."""
+    if not persistence:
+        return []
+    return [
+        "",
+        f"## Emulator state saved after every write: DynamoDB PutItem, {persistence['items']} items in the table",
+        "",
+        "| request | median ms |",
+        "|---|---|",
+        f"| PutItem, not saved (baseline, same run) | {persistence['put_without_saving']:.2f} |",
+        f"| PutItem, saved before the answer | {persistence['put_saved']:.2f} |",
+        f"| GetItem (reads are not saved) | {persistence['get_with_saving_on']:.2f} |",
+        "",
+        f"Saving costs {persistence['save_cost_ms']:.1f} ms per write here (a {persistence['file_bytes']} byte file).",
     ]
 
 

@@ -361,6 +361,10 @@ def main() -> None:
     import gateway_load
 
     results["gateway"] = gateway_load.measure(setting("BENCH_GATEWAY_SECONDS", 5))
+    print("emulator persistence: a write saved vs not ...", flush=True)
+    import emulator_persistence
+
+    results["emulator_persistence"] = emulator_persistence.measure(setting("BENCH_PERSISTENCE_REQUESTS", 200))
     print("local deploy loop, ours vs the baseline ...", flush=True)
     results["deploy_loop"] = measure_deploy_loop(previous)
     results["make_test"] = measure_make_test(previous)

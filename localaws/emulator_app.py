@@ -106,9 +106,15 @@ def _refuse(start_response: Callable[..., Any], reason: str) -> list[bytes]:
     return [body]
 
 
-def saving_writes(app: WsgiApp, service_of: Callable[[Environ], str], snapshots: Snapshots) -> WsgiApp:
-    """`app`, running writes one at a time and saving what each changed before answering it."""
+def saving_writes(dispatcher: Any, snapshots: Snapshots) -> WsgiApp:
+    """moto's `dispatcher` (a DomainDispatcherApplication), running writes one at a time and
+    saving what each changed before answering it."""
     writing = threading.Lock()
+    app = dispatcher
+
+    def service_of(environ: Environ) -> str:
+        """The backend moto dispatches the request to ("dynamodb", "s3", "moto_api")."""
+        return getattr(dispatcher.get_application(environ), "service")  # noqa: B009 - set by moto, unknown to Flask's types
 
     def save_writes(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if is_read(environ):

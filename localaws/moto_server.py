@@ -98,12 +98,7 @@ def main() -> None:
         sys.exit(3)
     print(f"restored saved state: {', '.join(restored) or 'none'} (from {args.data_dir})", flush=True)
     dispatcher = DomainDispatcherApplication(create_backend_app)
-
-    def service_of(environ: dict) -> str:
-        """The backend moto dispatches the request to ("dynamodb", "s3", "moto_api")."""
-        return getattr(dispatcher.get_application(environ), "service")  # noqa: B009 - set by moto, unknown to Flask's types
-
-    saved = saving_writes(dispatcher, service_of, snapshots)
+    saved = saving_writes(dispatcher, snapshots)
     app = guarded(with_localaws_routes(saved, fixes), browser_allowances(args.storefront_origin))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     run_simple("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
