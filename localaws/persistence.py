@@ -83,13 +83,12 @@ def _iam_state(backend: IAMBackend) -> dict[str, Any]:
     return state
 
 
-def _backend(module: str, account: str, region: str) -> BaseBackend:
-    return _backend_dict_of(module)[account][region]
-
-
-def _backend_dict_of(module: str) -> BackendDict[Any]:
-    found = [value for value in vars(importlib.import_module(module)).values() if isinstance(value, BackendDict)]
-    return found[0]
+def _backend(module: str, name: str, account: str, region: str) -> BaseBackend:
+    """The live backend of class `module.name` for the account and region."""
+    backend_class = getattr(importlib.import_module(module), name)
+    backends = vars(importlib.import_module(module)).values()  # a models module imports others' BackendDicts too
+    [found] = [value for value in backends if isinstance(value, BackendDict) and value.backend is backend_class]
+    return found[account][region]
 
 
 class _Pickler(pickle.Pickler):
@@ -102,7 +101,7 @@ class _Pickler(pickle.Pickler):
         if isinstance(obj, BaseBackend) and id(obj) not in self.own:
             module = type(obj).__module__
             self.references.add(module)
-            return ("backend", module, obj.account_id, getattr(obj, "region_name", "aws"))
+            return ("backend", module, type(obj).__name__, obj.account_id, getattr(obj, "region_name", "aws"))
         if isinstance(obj, AWSManagedPolicy):
             return ("aws-managed-policy", obj.account_id, obj.partition, obj.arn, obj.attachment_count)
         return None

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from localaws import emulator
+from tests.localaws.apis import create_function_role, create_test_function
 
 REGION = "us-east-1"
 
@@ -88,6 +89,9 @@ def test_everything_saved_survives_a_kill_9(own_emulator):
     for n in range(5):
         dynamodb.put_item(TableName="kept", Item={"pk": {"S": f"item-{n}"}})  # acknowledged: on disk
     emulator.ensure_state_bucket(started.endpoint, "kept-state", REGION)
+    # A function keeps references to other services' backends (logs): restored as the live ones.
+    role = create_function_role(started.endpoint, "kept-role")
+    function = create_test_function(started.endpoint, role, "kept", "echo")
     os.kill(started.pid, signal.SIGKILL)
     emulator.wait_until(lambda: not emulator.pid_alive(started.pid))
 
@@ -97,6 +101,8 @@ def test_everything_saved_survives_a_kill_9(own_emulator):
     items = emulator.client("dynamodb", again.endpoint, REGION).scan(TableName="kept")["Items"]
     assert sorted(item["pk"]["S"] for item in items) == [f"item-{n}" for n in range(5)]
     assert emulator.state_bucket_exists(again.endpoint, "kept-state", REGION)
+    lambda_client = emulator.client("lambda", again.endpoint, REGION)
+    assert lambda_client.get_function_configuration(FunctionName=function)["Role"] == role
 
 
 def test_an_unreadable_saved_state_stops_the_start_naming_the_file(tmp_path, unused_port):
