@@ -10,7 +10,7 @@ and carries on.
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from localaws import emulator
+from localaws import emulator, runtimes
 
 from . import emulator_lifecycle, locks, skip_cache
 from .emulator_lifecycle import start_emulator, stop_emulator
@@ -26,10 +26,18 @@ from .terraform import NON_INTERACTIVE, TerraformFailed
 
 def up(target: LocalTarget) -> None:
     deploy(target)
+    prepare_runtime(target)
     with step(f"Starting the local API gateway on 127.0.0.1:{target.config.target.gateway_port}"):
         gateway_pid = target.gateway.start()
     smoke_test(target, gateway_pid)
     banner(target, start_storefront(target))
+
+
+def prepare_runtime(target: LocalTarget) -> None:
+    """The Python the deployed function declares, with its SDK, for the gateway's workers."""
+    function = target.client("lambda").get_function_configuration(FunctionName=target.config.function.name)
+    with step(f"Preparing the Lambda runtime {function['Runtime']} for the gateway's workers"):
+        print(f"    {runtimes.ensure_environment(target.state_dir, function['Runtime'])}")
 
 
 def deploy(target: LocalTarget) -> dict[str, str]:

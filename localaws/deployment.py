@@ -26,6 +26,7 @@ class Function:
     memory_mb: int
     environment: tuple[tuple[str, str], ...]
     code_sha256: str  # a redeploy with new code changes it
+    runtime: str = ""  # python3.13: which Python its workers run (localaws.runtimes)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def _load_function(endpoint: str, arn: str) -> Function:
         memory_mb=config.get("MemorySize", 128),
         environment=tuple(sorted(config.get("Environment", {}).get("Variables", {}).items())),
         code_sha256=config["CodeSha256"],
+        runtime=config.get("Runtime", ""),
     )
 
 

@@ -28,7 +28,7 @@ Environ = dict[str, Any]
 WsgiApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 
 # The operation names AWS gives to reads, by convention; anything else counts as a write.
-READ_OPERATION = re.compile(r"^(Get|List|Describe|Query|Scan|BatchGet|Head|Lookup|Search)[A-Z]")
+READ_OPERATION = re.compile(r"^(Get|List|Describe|Query|Scan|BatchGet|Head|Lookup|Search)([A-Z]|$)")
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Writes that change a second service too (moto 5.2.5): target-tracking policies create alarms.
 ALSO_WRITES = {"applicationautoscaling": ("cloudwatch",)}

@@ -16,11 +16,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from localaws import deployment as deployment_module
 from localaws import gateway_http
-from localaws.deployment import Deployment, Method
+from localaws.deployment import Deployment, Function, Method
 from localaws.emulator import PROJECT_ROOT
 from localaws.gateway_responses import (
     FUNCTION_FAILED,
@@ -35,6 +36,7 @@ from localaws.gateway_responses import (
     render,
 )
 from localaws.proxy_events import HttpRequest, MalformedResponse, build_event, to_http_response
+from localaws.runtimes import interpreter_for
 from localaws.workers import FunctionPool, InvocationFailed, InvocationTimeout
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -83,10 +85,12 @@ class LocalGateway:
         stage: str,
         workers_per_function: int = 2,
         refresh_seconds: float = 5.0,
+        runtimes_dir: Path | None = None,
     ):
         self.source = (endpoint, region, rest_api_name, stage)
         self.workers_per_function = workers_per_function
         self.refresh_seconds = refresh_seconds
+        self.runtimes_dir = runtimes_dir  # where the declared runtimes' environments are (None: our Python)
         # Per method, as */* settings apply, and per limits: a redeploy with new limits starts fresh.
         self.buckets: dict[tuple[str, str, float, int], TokenBucket] = {}
         self.lock = threading.Lock()
@@ -101,15 +105,17 @@ class LocalGateway:
         pools: dict[str, FunctionPool] = {}
         for arn, function in deployed.functions.items():
             warm = unchanged.pop(function, None)
-            pools[arn] = warm or FunctionPool(
-                function,
-                deployment_module.fetch_code(deployed.endpoint, function),
-                deployed.endpoint,
-                self.workers_per_function,
-            )
+            pools[arn] = warm or self._pool(function, deployed.endpoint)
         for retired in unchanged.values():
             retired.close()
         return Serving(deployed, pools)
+
+    def _pool(self, function: Function, endpoint: str) -> FunctionPool:
+        interpreter, warning = interpreter_for(function.runtime, self.runtimes_dir)
+        if warning:
+            print(f"{function.name}: {warning}", flush=True)
+        code = deployment_module.fetch_code(endpoint, function)
+        return FunctionPool(function, code, endpoint, self.workers_per_function, interpreter)
 
     def current(self) -> Serving:
         due = self.refresh_seconds and time.monotonic() - self.loaded_at > self.refresh_seconds

@@ -35,7 +35,7 @@ class InvocationFailed(Exception):
 
 
 class Worker:
-    def __init__(self, function: Function, code_dir: Path, emulator_endpoint: str):
+    def __init__(self, function: Function, code_dir: Path, emulator_endpoint: str, interpreter: str):
         # Built from scratch, as in Lambda: nothing (credentials, profiles) leaks from ours.
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -56,7 +56,7 @@ class Worker:
         self.process = subprocess.Popen(
             # Run by path, not -m: the function must import only what its zip holds (and the
             # interpreter's packages), not this project's modules.
-            [sys.executable, str(RUNTIME_SCRIPT)],
+            [interpreter, str(RUNTIME_SCRIPT)],
             cwd=code_dir,
             env=env,
             stdin=subprocess.PIPE,
@@ -97,8 +97,16 @@ class Worker:
 
 
 class FunctionPool:
-    def __init__(self, function: Function, code_zip: bytes, emulator_endpoint: str, size: int = 2):
+    def __init__(
+        self,
+        function: Function,
+        code_zip: bytes,
+        emulator_endpoint: str,
+        size: int = 2,
+        interpreter: str = sys.executable,
+    ):
         self.function = function
+        self._interpreter = interpreter  # the Python the function's runtime declares (localaws.runtimes)
         self._emulator_endpoint = emulator_endpoint
         self._size = size
         self._code = tempfile.TemporaryDirectory(prefix=f"localaws-{function.name}-")
@@ -135,7 +143,7 @@ class FunctionPool:
                 return self._idle.pop()
             self._started += 1
         try:
-            return Worker(self.function, Path(self._code.name), self._emulator_endpoint)
+            return Worker(self.function, Path(self._code.name), self._emulator_endpoint, self._interpreter)
         except Exception:
             with self._available:
                 self._started -= 1
