@@ -16,6 +16,7 @@ from . import emulator_lifecycle, locks, skip_cache
 from .emulator_lifecycle import start_emulator, stop_emulator
 from .errors import DeployError
 from .failures import explain
+from .live_code import reconcile_pushed_code
 from .local_target import LocalTarget
 from .private_files import write_private
 from .progress import step, summary, terraform_progress
@@ -52,7 +53,8 @@ def deploy(target: LocalTarget) -> dict[str, str]:
     with step("Preparing Terraform (init when needed, stale lock check)"):
         workspace.initialize()
         release_stale_lock(target)
-        refresh = skip_cache.refresh_needed(target, target.state())
+        state = reconcile_pushed_code(target, target.state())
+        refresh = skip_cache.refresh_needed(target, state)
     if not refresh and skip_cache.unchanged_since_last_deploy(target):
         print("--> Nothing to apply: this exact configuration is what the last deploy applied")
         return target.outputs()

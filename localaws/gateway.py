@@ -129,6 +129,13 @@ class LocalGateway:
                 self.refreshing.release()
         return self.serving
 
+    def reload(self) -> None:
+        """Re-reads the deployment now (make watch, after it updated a function's code): the
+        next request is served by the new code, in fresh workers."""
+        with self.refreshing:
+            self.serving = self._load(self.serving.pools)
+            self.loaded_at = time.monotonic()
+
     def identity(self) -> dict:
         """Who answers on this port: `make up` checks it before sending anything secret."""
         _, _, rest_api_name, stage = self.source

@@ -180,6 +180,40 @@ def test_a_handler_change_is_live_when_make_up_returns_and_changes_only_the_func
         assert reply.status == 204 and reply.headers["Access-Control-Max-Age"] == "601"
 
 
+def served_max_age(cycle) -> str:
+    preflight = urllib.request.Request(cycle.target().gateway.url + "/reviews", method="OPTIONS")
+    with urllib.request.urlopen(preflight, timeout=10) as reply:
+        return reply.headers["Access-Control-Max-Age"]
+
+
+def test_make_watch_serves_a_handler_edit_without_terraform_and_make_up_then_uploads_nothing(cycle):
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "watch"],
+        cwd=cycle.project,
+        env={**os.environ, **cycle.settings},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert watching.stdout and "Watching" in watching.stdout.readline()
+        responses = cycle.project / "handlers" / "reviews" / "responses.py"
+        responses.write_text(responses.read_text().replace('MAX_AGE_SECONDS = "601"', 'MAX_AGE_SECONDS = "602"'))
+        assert "changed: handlers/reviews/responses.py" in watching.stdout.readline()
+        assert "live in" in watching.stdout.readline()  # pushed, and the gateway reloaded
+        assert served_max_age(cycle) == "602"
+    finally:
+        watching.send_signal(signal.SIGINT)
+        watching.wait(timeout=30)
+
+    output = cycle.up()
+
+    assert "recorded in the state, nothing to upload" in output
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output
+    assert "aws_lambda_function" not in (cycle.target().workspace.log_dir / "apply.log").read_text()
+    assert served_max_age(cycle) == "602"
+
+
 def _put_lock(cycle, who: str) -> str:
     target = cycle.target()
     lock_id = "11111111-2222-3333-4444-555555555555"

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from handlers.reviews import contract
-from stacks.function import package_handler
+from stacks.handler_package import package_handler
 
 
 def resources(stack: dict, resource_type: str) -> list[dict]:
