@@ -72,6 +72,7 @@ TARGETS = {
     "make_up_seconds": 25,
     "handler_live_seconds": 5,
     "make_plan_seconds": 10,
+    "watch_save_to_served_seconds": 1,
 }
 
 
