@@ -55,6 +55,13 @@ FACTORIES: dict[str, Callable[[], Any]] = {
 }
 
 
+def _defaultdict(kind: type[defaultdict[Any, Any]], factory: Callable[[], Any] | None) -> defaultdict[Any, Any]:
+    """An empty `kind` (a defaultdict, or a subclass whose __init__ wants more) with `factory`."""
+    made = defaultdict.__new__(kind)
+    defaultdict.__init__(made, factory)
+    return made
+
+
 def _new_lock(kind: str) -> Any:
     return threading.RLock() if kind == "RLock" else threading.Lock()
 
@@ -118,10 +125,11 @@ class _Pickler(pickle.Pickler):
                 serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
             return _private_key, (der,)
-        if isinstance(obj, defaultdict) and obj.default_factory is not None:
-            factory = FACTORIES.get(getattr(obj.default_factory, "__qualname__", ""))
-            if factory is not None:
-                return defaultdict, (factory,), None, None, iter(obj.items())
+        if isinstance(obj, defaultdict):  # subclasses too: moto's ParameterDict needs arguments
+            factory = obj.default_factory
+            factory = FACTORIES.get(getattr(factory, "__qualname__", ""), factory)
+            state = getattr(obj, "__dict__", None) or None  # a subclass's own attributes
+            return _defaultdict, (type(obj), factory), state, None, iter(obj.items())
         return NotImplemented
 
 

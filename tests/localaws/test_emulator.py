@@ -16,6 +16,141 @@ from tests.localaws.apis import create_function_role, create_test_function
 REGION = "us-east-1"
 
 
+def _client(endpoint: str, service: str):
+    return emulator.client(service, endpoint, REGION)
+
+
+def _table(endpoint: str) -> list[str]:
+    dynamodb = _client(endpoint, "dynamodb")
+    dynamodb.create_table(
+        TableName="kept",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    for n in range(3):
+        dynamodb.put_item(TableName="kept", Item={"pk": {"S": f"item-{n}"}})
+    return _items(endpoint)
+
+
+def _items(endpoint: str) -> list[str]:
+    return sorted(item["pk"]["S"] for item in _client(endpoint, "dynamodb").scan(TableName="kept")["Items"])
+
+
+def _function(endpoint: str) -> str:
+    # A function keeps references to other services' backends (logs): restored as the live ones.
+    create_test_function(endpoint, create_function_role(endpoint, "kept-role"), "kept", "echo")
+    return _function_role(endpoint)
+
+
+def _function_role(endpoint: str) -> str:
+    return _client(endpoint, "lambda").get_function_configuration(FunctionName="kept-echo")["Role"]
+
+
+def _user_pool(endpoint: str) -> list[str]:
+    cognito = _client(endpoint, "cognito-idp")
+    pool = cognito.create_user_pool(PoolName="kept")["UserPool"]["Id"]
+    cognito.admin_create_user(UserPoolId=pool, Username="kept-user")
+    return _users(endpoint)
+
+
+def _users(endpoint: str) -> list[str]:
+    cognito = _client(endpoint, "cognito-idp")
+    pools = cognito.list_user_pools(MaxResults=10)["UserPools"]
+    return [user["Username"] for pool in pools for user in cognito.list_users(UserPoolId=pool["Id"])["Users"]]
+
+
+def _key(endpoint: str) -> str:
+    kms = _client(endpoint, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/kept", TargetKeyId=key)
+    return _key_of_alias(endpoint)
+
+
+def _key_of_alias(endpoint: str) -> str:
+    # Encrypting with it needs the restored key material (KMS keys hold private keys).
+    kms = _client(endpoint, "kms")
+    blob = kms.encrypt(KeyId="alias/kept", Plaintext=b"kept")["CiphertextBlob"]
+    return kms.decrypt(CiphertextBlob=blob)["KeyId"]
+
+
+def _scalable_target(endpoint: str) -> dict:
+    _client(endpoint, "application-autoscaling").register_scalable_target(
+        ServiceNamespace="dynamodb",
+        ResourceId="table/kept",
+        ScalableDimension="dynamodb:table:ReadCapacityUnits",
+        MinCapacity=1,
+        MaxCapacity=5,
+        Tags={"app": "reviews"},  # kept by moto_fixes beside the backend
+    )
+    return _scalable_target_tags(endpoint)
+
+
+def _scalable_target_tags(endpoint: str) -> dict:
+    autoscaling = _client(endpoint, "application-autoscaling")
+    [target] = autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"]
+    return autoscaling.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"])["Tags"]
+
+
+def _roles(endpoint: str) -> list[str]:
+    return [role["RoleName"] for role in _client(endpoint, "iam").list_roles()["Roles"]]
+
+
+def _logs(endpoint: str) -> dict:
+    return _client(endpoint, "logs").describe_log_groups()
+
+
+def _alarms(endpoint: str) -> dict:
+    return _client(endpoint, "cloudwatch").describe_alarms()
+
+
+# Each service this stack uses: make something (returning how it reads back), and read it back.
+SAVED_SERVICES = {
+    "dynamodb": _table,
+    "application-autoscaling": _scalable_target,
+    "lambda": _function,
+    "iam": _roles,
+    "cognito-idp": _user_pool,
+    "kms": _key,
+    "s3": lambda endpoint: emulator.ensure_state_bucket(endpoint, "kept-state", REGION) and ["kept-state"],
+    "ssm": lambda endpoint: _client(endpoint, "ssm").put_parameter(Name="/kept", Value="v", Type="String") and "v",
+    "logs": lambda endpoint: _client(endpoint, "logs").create_log_group(logGroupName="kept") and ["kept"],
+    "sns": lambda endpoint: [_client(endpoint, "sns").create_topic(Name="kept")["TopicArn"]],
+    "apigateway": lambda endpoint: [_client(endpoint, "apigateway").create_rest_api(name="kept")["name"]],
+    "cloudwatch": lambda endpoint: (
+        _client(endpoint, "cloudwatch").put_metric_alarm(
+            AlarmName="kept",
+            MetricName="m",
+            Namespace="n",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        and ["kept"]
+    ),
+}
+SAVED_SERVICES_READ = {
+    "dynamodb": _items,
+    "application-autoscaling": _scalable_target_tags,
+    "lambda": _function_role,
+    "iam": _roles,
+    "cognito-idp": _users,
+    "kms": _key_of_alias,
+    "s3": lambda endpoint: [bucket["Name"] for bucket in _client(endpoint, "s3").list_buckets()["Buckets"]],
+    "ssm": lambda endpoint: _client(endpoint, "ssm").get_parameter(Name="/kept")["Parameter"]["Value"],
+    "logs": lambda endpoint: [
+        group["logGroupName"] for group in _client(endpoint, "logs").describe_log_groups()["logGroups"]
+    ],
+    "sns": lambda endpoint: [topic["TopicArn"] for topic in _client(endpoint, "sns").list_topics()["Topics"]],
+    "apigateway": lambda endpoint: [api["name"] for api in _client(endpoint, "apigateway").get_rest_apis()["items"]],
+    "cloudwatch": lambda endpoint: [
+        alarm["AlarmName"] for alarm in _client(endpoint, "cloudwatch").describe_alarms()["MetricAlarms"]
+    ],
+}
+
+
 @pytest.fixture
 def own_emulator(tmp_path, unused_port):
     """An emulator only this test uses, so the test may stop it."""
@@ -77,32 +212,17 @@ def test_ensure_state_bucket_reports_whether_it_created_it(running_emulator):
     assert not emulator.ensure_state_bucket(running_emulator.endpoint, "local-test-state", REGION)
 
 
-def test_everything_saved_survives_a_kill_9(own_emulator):
+def test_every_service_the_stack_uses_survives_a_kill_9(own_emulator):
     started, state_dir = own_emulator
-    dynamodb = emulator.client("dynamodb", started.endpoint, REGION)
-    dynamodb.create_table(
-        TableName="kept",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-    )
-    for n in range(5):
-        dynamodb.put_item(TableName="kept", Item={"pk": {"S": f"item-{n}"}})  # acknowledged: on disk
-    emulator.ensure_state_bucket(started.endpoint, "kept-state", REGION)
-    # A function keeps references to other services' backends (logs): restored as the live ones.
-    role = create_function_role(started.endpoint, "kept-role")
-    function = create_test_function(started.endpoint, role, "kept", "echo")
-    os.kill(started.pid, signal.SIGKILL)
+    made = {service: make(started.endpoint) for service, make in SAVED_SERVICES.items()}
+    os.kill(started.pid, signal.SIGKILL)  # everything above was acknowledged, so it is on disk
     emulator.wait_until(lambda: not emulator.pid_alive(started.pid))
 
     again = emulator.start(started.port, state_dir)
 
     assert not again.reused and again.pid != started.pid
-    items = emulator.client("dynamodb", again.endpoint, REGION).scan(TableName="kept")["Items"]
-    assert sorted(item["pk"]["S"] for item in items) == [f"item-{n}" for n in range(5)]
-    assert emulator.state_bucket_exists(again.endpoint, "kept-state", REGION)
-    lambda_client = emulator.client("lambda", again.endpoint, REGION)
-    assert lambda_client.get_function_configuration(FunctionName=function)["Role"] == role
+    found = {service: SAVED_SERVICES_READ[service](again.endpoint) for service in SAVED_SERVICES}
+    assert found == made
 
 
 def test_an_unreadable_saved_state_stops_the_start_naming_the_file(tmp_path, unused_port):
