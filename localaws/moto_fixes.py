@@ -8,7 +8,7 @@ import json
 import threading
 from typing import Any
 
-from moto.apigateway.models import APIGatewayBackend
+from moto.apigateway.models import APIGatewayBackend, RestAPI
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
@@ -94,10 +94,40 @@ def _serialize_dynamodb_requests() -> None:
     DynamoHandler._dispatch = dispatch_serialized  # type: ignore[method-assign]  # a monkeypatch
 
 
+def _import_cognito_authorizers(backend: APIGatewayBackend, api: RestAPI, api_doc: dict[str, Any]) -> None:
+    """The body's cognito_user_pools security schemes as COGNITO_USER_POOLS authorizers (token
+    from the scheme's header), and each method whose `security` names one bound to it."""
+    schemes = api_doc.get("components", {}).get("securitySchemes", {})
+    authorizers = {
+        name: backend.create_authorizer(
+            api.id,
+            name,
+            "COGNITO_USER_POOLS",
+            provider_arns=scheme["x-amazon-apigateway-authorizer"]["providerARNs"],
+            auth_type=scheme["x-amazon-apigateway-authtype"],
+            identity_source=f"method.request.header.{scheme['name']}",
+        )
+        for name, scheme in schemes.items()
+        if scheme.get("x-amazon-apigateway-authtype") == "cognito_user_pools"
+    }
+    for path, operations in api_doc.get("paths", {}).items():
+        resource = api.get_resource_for_path(path)
+        for method_type, operation in operations.items():
+            security = operation.get("security", api_doc.get("security", []))
+            named = [(n, scopes) for r in security for n, scopes in r.items() if n in authorizers]
+            if named:
+                method = resource.get_method(method_type.upper())
+                [(name, scopes)] = named
+                method.authorization_type = "COGNITO_USER_POOLS"
+                method.authorizer_id = authorizers[name].id
+                method.authorization_scopes = scopes or None
+
+
 def _patch_put_rest_api() -> None:
     """PutRestApi (a REST API defined by an OpenAPI body, as the stack's is) creates resources,
-    methods and integrations in moto, but drops two things API Gateway imports:
+    methods and integrations in moto, but drops three things API Gateway imports:
     - `security` naming an apiKey scheme: the method requires an API key (apiKeyRequired);
+    - `security` naming a cognito_user_pools scheme: the method's authorizer;
     - `x-amazon-apigateway-gateway-responses`: the API's gateway responses.
     It also keeps the extension's integration type as written ("aws_proxy"), where API Gateway
     reports the enum ("AWS_PROXY").
@@ -115,7 +145,12 @@ def _patch_put_rest_api() -> None:
     ) -> Any:
         api = original(self, function_id, api_doc, fail_on_warnings, mode)
         schemes = api_doc.get("components", {}).get("securitySchemes", {})
-        key_schemes = {name for name, scheme in schemes.items() if scheme.get("type") == "apiKey"}
+        # An authorizer's scheme is an apiKey too (the header its token comes in).
+        key_schemes = {
+            name
+            for name, scheme in schemes.items()
+            if scheme.get("type") == "apiKey" and "x-amazon-apigateway-authtype" not in scheme
+        }
         default_security = api_doc.get("security", [])
         for path, operations in api_doc.get("paths", {}).items():
             resource = api.get_resource_for_path(path)
@@ -123,8 +158,10 @@ def _patch_put_rest_api() -> None:
                 security = operation.get("security", default_security)
                 if any(key_schemes & set(requirement) for requirement in security):
                     resource.get_method(method_type.upper()).api_key_required = True
-        if mode == "overwrite":
+        if mode == "overwrite":  # the body is the whole definition
             api.gateway_responses.clear()
+            api.authorizers.clear()
+        _import_cognito_authorizers(self, api, api_doc)
         for response_type, response in api_doc.get("x-amazon-apigateway-gateway-responses", {}).items():
             api.put_gateway_response(
                 response_type,
@@ -148,5 +185,5 @@ def apply() -> list[str]:
     return [
         "application-autoscaling ListTagsForResource/TagResource/UntagResource",
         "dynamodb: one request at a time (moto's transactions are not thread-safe)",
-        "apigateway PutRestApi: API-key requirements and gateway responses from the OpenAPI body",
+        "apigateway PutRestApi: API-key requirements, Cognito authorizers and gateway responses from the OpenAPI body",
     ]

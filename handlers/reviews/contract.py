@@ -15,9 +15,17 @@ class Route:
     method: str
     # An API Gateway resource template, exactly as it arrives in event["resource"].
     path: str
-    api_key_required: bool
+    # A write by a signed-in reviewer: API Gateway's Cognito authorizer admits it with the
+    # reviewer's ID token. Reads are public.
+    signed_in: bool
     operation_id: str
     summary: str
+
+    @property
+    def api_key_required(self) -> bool:
+        """Every write also carries the storefront's API key: it identifies the application
+        (its usage plan's quota and throttling), not the reviewer."""
+        return self.signed_in
 
 
 ROUTES: tuple[Route, ...] = (
@@ -27,6 +35,19 @@ ROUTES: tuple[Route, ...] = (
 )
 API_KEY_HEADER = "x-api-key"
 STAGE_NAME = "v1"
+
+# --- Identity: a Cognito user pool, and API Gateway's COGNITO_USER_POOLS authorizer ---------
+
+# Carries the reviewer's ID token, the JWT itself. An authorizer whose method names no OAuth
+# scopes accepts ID tokens, not access tokens (docs/api.md, "Signing in").
+AUTHORIZATION_HEADER = "Authorization"
+# The claims API Gateway hands the function (requestContext.authorizer.claims, every value a
+# string): the reviewer's id is the token's subject, public and never reassigned ...
+REVIEWER_CLAIM = "sub"
+# ... and the name listings show is a required standard attribute of the pool, never the
+# e-mail address (listings are public).
+DISPLAY_NAME_ATTRIBUTE = "nickname"
+DISPLAY_NAME_MAX_CHARS = 64
 
 
 def resource_paths() -> tuple[str, ...]:
