@@ -3,7 +3,7 @@
 The function's source_code_hash in the state is the hash of the package last applied; make
 watch updates the function without Terraform. When the function runs exactly the package
 synth builds now, the state is told so before planning (`terraform state push` of the state
-with that hash): the plan then leaves the function alone, and Terraform neither uploads the
+with that hash and package path): the plan then leaves the function alone, and Terraform neither uploads the
 code again nor waits its fixed ~5 s after UpdateFunctionCode.
 """
 
@@ -19,14 +19,13 @@ def reconcile_pushed_code(target: LocalTarget, state: dict[str, Any]) -> dict[st
     older one (make watch pushed it), the state is told so (`terraform state push`): the plan
     then leaves the function alone. Returns the state as it is now."""
     instance = _function_instance(state, target.config.function.name)
-    synthesized = _synthesized_hash(target)
-    if instance is None or instance["source_code_hash"] == synthesized:  # not deployed, or nothing pushed
+    synthesized = _synthesized_code(target)
+    if instance is None or instance["source_code_hash"] == synthesized["source_code_hash"]:  # nothing pushed
         return state
     running = target.client("lambda").get_function_configuration(FunctionName=target.config.function.name)
-    if running["CodeSha256"] != synthesized:
+    if running["CodeSha256"] != synthesized["source_code_hash"]:
         return state
-    instance["source_code_hash"] = synthesized
-    instance["code_sha256"] = synthesized
+    instance.update(synthesized, code_sha256=synthesized["source_code_hash"])
     state["serial"] += 1
     pushed = write_private(target.workspace.log_dir / "state-push.json", json.dumps(state))
     try:
@@ -37,11 +36,13 @@ def reconcile_pushed_code(target: LocalTarget, state: dict[str, Any]) -> dict[st
     return state
 
 
-def _synthesized_hash(target: LocalTarget) -> str:
+def _synthesized_code(target: LocalTarget) -> dict[str, str]:
+    """The function's code as synth configured it: its package's hash, and the package's path
+    (the asset's folder is named after its content, so it moves when the code changes)."""
     configuration = json.loads((target.workspace.stack_dir / "cdk.tf.json").read_text())
     functions = configuration["resource"]["aws_lambda_function"].values()
     [found] = [f for f in functions if f["function_name"] == target.config.function.name]
-    return found["source_code_hash"]
+    return {"source_code_hash": found["source_code_hash"], "filename": found["filename"]}
 
 
 def _function_instance(state: dict[str, Any], name: str) -> dict[str, Any] | None:

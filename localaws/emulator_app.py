@@ -34,6 +34,12 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 ALSO_WRITES = {"applicationautoscaling": ("cloudwatch",)}
 # moto's own API (/moto-api/reset ...) may change every service.
 MOTO_API = "moto_api"
+# Writes appended to the service's log (persistence) instead of re-saving the whole service:
+# DynamoDB's item writes, which replay the same on the state they followed.
+LOGGED_WRITES = {"dynamodb": ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")}
+LOG_LIMIT_BYTES = 4 * 1024 * 1024  # past this, the service is saved whole and its log starts afresh
+# What a logged write keeps of its request: enough for moto to dispatch it again.
+LOGGED_HEADERS = ("HTTP_X_AMZ_TARGET", "HTTP_AUTHORIZATION", "CONTENT_TYPE")
 
 
 @dataclass(frozen=True)
@@ -119,15 +125,48 @@ def saving_writes(dispatcher: Any, snapshots: Snapshots) -> WsgiApp:
     def save_writes(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if is_read(environ):
             return app(environ, start_response)
+        request = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(request)
         answered: list[Any] = []
         with writing:
             body = b"".join(app(environ, lambda *answer: answered.append(answer)))
             service = service_of(environ)
-            snapshots.save(snapshots.saved_services() if service == MOTO_API else _touched(service))
+            if _logged(service, environ, answered[0][0]):
+                entry = {name: environ.get(name, "") for name in LOGGED_HEADERS} | {"body": request.decode()}
+                if snapshots.append(service, entry) > LOG_LIMIT_BYTES:
+                    snapshots.save([service])
+            else:
+                snapshots.save(snapshots.saved_services() if service == MOTO_API else _touched(service))
         start_response(*answered[0])
         return [body]
 
     return save_writes
+
+
+def _logged(service: str, environ: Environ, status: str) -> bool:
+    """A write that goes to the log: succeeded (a failed one changed nothing) and is logged."""
+    operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+    return status.startswith("2") and operation in LOGGED_WRITES.get(service, ())
+
+
+def replay(app: WsgiApp, entry: dict[str, str]) -> None:
+    """Dispatches a logged write again (before the emulator serves)."""
+    body = entry["body"].encode()
+    environ: Environ = {name: value for name, value in entry.items() if name in LOGGED_HEADERS and value}
+    environ |= {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "localhost",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    b"".join(app(environ, lambda *answer: None))
 
 
 def _touched(service: str) -> tuple[str, ...]:

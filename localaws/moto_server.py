@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import run_simple
 
 from localaws import moto_fixes
-from localaws.emulator_app import browser_allowances, guarded, saving_writes
+from localaws.emulator_app import browser_allowances, guarded, replay, saving_writes
 from localaws.persistence import Snapshots, UnreadableState
 
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -90,14 +90,20 @@ def main() -> None:
     )
 
     _create_iam_backends()
+    dispatcher = DomainDispatcherApplication(create_backend_app)
     snapshots = Snapshots(args.data_dir)
     try:
         restored = snapshots.restore()
     except UnreadableState as error:
         print(f"the emulator's saved state is unreadable: {error}", file=sys.stderr, flush=True)
         sys.exit(3)
-    print(f"restored saved state: {', '.join(restored) or 'none'} (from {args.data_dir})", flush=True)
-    dispatcher = DomainDispatcherApplication(create_backend_app)
+    replayed = set()
+    for service, entry in snapshots.logged():  # the writes after each service's saved state
+        replay(dispatcher, entry)
+        replayed.add(service)
+    snapshots.save(replayed)  # saved whole: the next log starts empty
+    loaded = ", ".join(restored) or "nothing"
+    print(f"restored {loaded}, then replayed the logged writes to {', '.join(replayed) or 'nothing'}", flush=True)
     saved = saving_writes(dispatcher, snapshots)
     app = guarded(with_localaws_routes(saved, fixes), browser_allowances(args.storefront_origin))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
