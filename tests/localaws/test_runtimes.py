@@ -9,16 +9,7 @@ import pytest
 
 from localaws import runtimes
 from localaws.gateway import LocalGateway
-from tests.localaws.apis import (
-    REGION,
-    ProxyMethod,
-    create_function_role,
-    create_proxy_api,
-    create_test_function,
-    deploy_stage,
-    serve_in_thread,
-    stop_serving,
-)
+from tests.localaws import apis
 from tests.support import PROJECT_ROOT
 
 DECLARED = "python3.13"  # the stack's (stacks/function.py)
@@ -30,17 +21,17 @@ RUNTIMES_DIR = PROJECT_ROOT / ".cache" / "runtimes-for-tests"
 def versions_api(running_emulator):
     endpoint = running_emulator.endpoint
     print(runtimes.ensure_environment(RUNTIMES_DIR, DECLARED))
-    role = create_function_role(endpoint, "runtime-test-fn")
-    function = create_test_function(endpoint, role, "runtime-test", "versions", runtime=DECLARED)
-    api_id = create_proxy_api(endpoint, "runtime-test-api", [ProxyMethod("GET", "/versions", function)])
-    deploy_stage(endpoint, api_id, "dev", rate=100, burst=100)
-    gateway, server = serve_in_thread(
-        LocalGateway(endpoint, REGION, "runtime-test-api", "dev", refresh_seconds=0, runtimes_dir=RUNTIMES_DIR)
+    role = apis.create_function_role(endpoint, "runtime-test-fn")
+    function = apis.create_test_function(endpoint, role, "runtime-test", "versions", runtime=DECLARED)
+    api_id = apis.create_proxy_api(endpoint, "runtime-test-api", [apis.ProxyMethod("GET", "/versions", function)])
+    apis.deploy_stage(endpoint, api_id, "dev", rate=100, burst=100)
+    gateway, server = apis.serve_in_thread(
+        LocalGateway(endpoint, apis.REGION, "runtime-test-api", "dev", refresh_seconds=0, runtimes_dir=RUNTIMES_DIR)
     )
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/dev"
     finally:
-        stop_serving(gateway, server)
+        apis.stop_serving(gateway, server)
 
 
 def test_a_function_runs_with_the_python_and_sdk_its_runtime_declares(versions_api):
