@@ -34,8 +34,8 @@ WATCHED = ("handlers", *STACK_INPUTS)
 def watch(target: LocalTarget) -> None:
     """Follows edits until Ctrl-C."""
     root = target.workspace.project_dir
+    seen = stamps(root)  # before saying so: an edit saved after the message is always seen
     print(f"Watching {', '.join(WATCHED)} in {root} (Ctrl-C to stop)", flush=True)
-    seen = stamps(root)
     while True:
         time.sleep(POLL_SECONDS)
         current = stamps(root)
