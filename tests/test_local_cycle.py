@@ -8,12 +8,14 @@ on: the API answers, the reviews in the table survive, and the API key leaks now
 
 import json
 import os
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -186,6 +188,25 @@ def served_max_age(cycle) -> str:
         return reply.headers["Access-Control-Max-Age"]
 
 
+def lines_of(process: subprocess.Popen) -> queue.Queue:
+    """The process's output, line by line, read in a thread: a test waits for a line with a
+    timeout instead of hanging."""
+    lines: queue.Queue = queue.Queue()
+    output = process.stdout
+    assert output  # the pipe asked for (typed optional)
+
+    def read() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def next_line(lines: queue.Queue, timeout: float = 120) -> str:
+    return lines.get(timeout=timeout)
+
+
 def test_make_watch_serves_a_handler_edit_without_terraform_and_make_up_then_uploads_nothing(cycle):
     watching = subprocess.Popen(
         [sys.executable, "-m", "deploy", "watch"],
@@ -196,11 +217,12 @@ def test_make_watch_serves_a_handler_edit_without_terraform_and_make_up_then_upl
         text=True,
     )
     try:
-        assert watching.stdout and "Watching" in watching.stdout.readline()
+        output = lines_of(watching)
+        assert "Watching" in next_line(output)
         responses = cycle.project / "handlers" / "reviews" / "responses.py"
         responses.write_text(responses.read_text().replace('MAX_AGE_SECONDS = "601"', 'MAX_AGE_SECONDS = "602"'))
-        assert "changed: handlers/reviews/responses.py" in watching.stdout.readline()
-        assert "live in" in watching.stdout.readline()  # pushed, and the gateway reloaded
+        assert "changed: handlers/reviews/responses.py" in next_line(output)
+        assert "live in" in next_line(output)  # pushed, and the gateway reloaded
         assert served_max_age(cycle) == "602"
     finally:
         watching.send_signal(signal.SIGINT)
