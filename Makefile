@@ -21,7 +21,7 @@ step = @printf '\n==> %s\n' $(1)
 
 help:
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
-	@echo "make down   destroy the local deployment and stop the emulator and gateway"
+	@echo "make down   destroy the local deployment, stop the emulator and gateway, delete the saved state"
 	@echo "make watch  after make up: serve handler edits within a second of saving (stack edits: make up)"
 	@echo "make clean-data  stop the emulator and delete its saved state (tables, reviews, key, Terraform state)"
 	@echo "make api-key  print the local storefront API key (never written to a file)"
