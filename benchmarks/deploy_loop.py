@@ -236,7 +236,7 @@ def measure_watch(tree: Tree, edits: int) -> dict:
             while tree.served_max_age() != live:
                 if time.monotonic() - saved > 60:
                     raise RuntimeError(f"{tree.name}: make watch did not serve the edit within 60 s")
-                time.sleep(0.02)
+                time.sleep(0.02)  # an answer other than 2xx fails the run: a developer would see it
             served.append(time.monotonic() - saved)
             time.sleep(0.5)  # a developer does not save ten times a second
     finally:

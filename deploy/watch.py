@@ -25,6 +25,7 @@ from . import make_up
 from .local_target import LocalTarget
 
 POLL_SECONDS = 0.1
+SETTLE_SECONDS = 0.05  # a change is acted on once the files look the same this long apart
 # What the stack is synthesized from: a change here goes through make up. The handler's
 # contract is the one handler module the stack imports (tests/test_watch.py checks it).
 STACK_INPUTS = ("stacks", "environments", "cdktf.json", "main.py", "handlers/reviews/contract.py")
@@ -40,15 +41,25 @@ def watch(target: LocalTarget) -> None:
         time.sleep(POLL_SECONDS)
         current = stamps(root)
         changed = sorted(path for path in seen.keys() | current.keys() if seen.get(path) != current.get(path))
-        seen = current
         if not changed:
             continue
+        seen = settled(root, current)
         print(f"--> changed: {', '.join(changed)}", flush=True)
         if any(path.startswith(STACK_INPUTS) for path in changed):
             make_up.up(target)
         else:
-            push_code(target)
-        seen = stamps(root)
+            push_code(target)  # an edit saved meanwhile differs from `seen`: the next look pushes it
+
+
+def settled(root: Path, current: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The stamps once two looks in a row agree: an editor (or `write_text`) truncates a file
+    before writing it, and a half-written handler must not be pushed."""
+    while True:
+        time.sleep(SETTLE_SECONDS)
+        again = stamps(root)
+        if again == current:
+            return current
+        current = again
 
 
 def stamps(root: Path) -> dict[str, tuple[int, int]]:
