@@ -37,7 +37,7 @@ from localaws.gateway_responses import (
 )
 from localaws.proxy_events import HttpRequest, MalformedResponse, build_event, to_http_response
 from localaws.runtimes import interpreter_for
-from localaws.workers import FunctionPool, InvocationFailed, InvocationTimeout
+from localaws.workers import FunctionPool, InvocationFailed, InvocationTimeout, PoolClosed
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 OPENAPI_FILE = PROJECT_ROOT / "docs" / "openapi.json"
@@ -106,9 +106,14 @@ class LocalGateway:
         for arn, function in deployed.functions.items():
             warm = unchanged.pop(function, None)
             pools[arn] = warm or self._pool(function, deployed.endpoint)
-        for retired in unchanged.values():
-            retired.close()
         return Serving(deployed, pools)
+
+    def _swap(self, serving: Serving) -> None:
+        """Serves `serving` from now on, then retires the pools it no longer has."""
+        retired = [pool for pool in self.serving.pools.values() if pool not in serving.pools.values()]
+        self.serving, self.loaded_at = serving, time.monotonic()
+        for pool in retired:
+            pool.close()
 
     def _pool(self, function: Function, endpoint: str) -> FunctionPool:
         interpreter, warning = interpreter_for(function.runtime, self.runtimes_dir)
@@ -122,7 +127,7 @@ class LocalGateway:
         if due and self.refreshing.acquire(blocking=False):
             try:
                 self.loaded_at = time.monotonic()
-                self.serving = self._load(self.serving.pools)
+                self._swap(self._load(self.serving.pools))
             except Exception as error:  # noqa: BLE001 - e.g. emulator restarting or gone: keep serving, retry later
                 print(f"deployment refresh failed, serving the previous one: {error!r}", flush=True)
             finally:
@@ -133,8 +138,7 @@ class LocalGateway:
         """Re-reads the deployment now (make watch, after it updated a function's code): the
         next request is served by the new code, in fresh workers."""
         with self.refreshing:
-            self.serving = self._load(self.serving.pools)
-            self.loaded_at = time.monotonic()
+            self._swap(self._load(self.serving.pools))
 
     def identity(self) -> dict:
         """Who answers on this port: `make up` checks it before sending anything secret."""
@@ -176,7 +180,7 @@ class LocalGateway:
                 api_key_id=deployed.api_keys.get(api_key) if api_key is not None else None,
                 binary_media_types=deployed.binary_media_types,
             )
-            status, headers, body = _invoke(pool, event, request_id)
+            status, headers, body = self._invoke_serving(pool, event, request_id)
             return status, headers + [("x-amzn-RequestId", request_id)], body
         except Refusal as refusal:
             values = RequestValues(request.headers, dict(parse_qsl(request.query)), path_parameters)
@@ -186,6 +190,15 @@ class LocalGateway:
         """The gateway's own answer to a request it could not hand to `handle` (bad framing,
         too many connections), shaped by the deployed API's gateway responses."""
         return render(error, self.serving.deployment.gateway_responses, request, request_id)
+
+    def _invoke_serving(self, pool: FunctionPool, event: dict, request_id: str) -> Answer:
+        try:
+            return _invoke(pool, event, request_id)
+        except PoolClosed:  # a reload retired it while this request was on its way: the new code serves it
+            replacement = self.serving.pools.get(pool.function.arn)
+            if replacement is None:
+                raise Refusal(UNSUPPORTED_INTEGRATION) from None
+            return _invoke(replacement, event, request_id)
 
     def _check_api_key(self, deployed: Deployment, method: Method, request: HttpRequest) -> str | None:
         """The request's API key where the method requires one (the event carries it only then)."""
@@ -223,6 +236,8 @@ def _invoke(pool: FunctionPool, event: dict, request_id: str) -> Answer:
         return to_http_response(pool.invoke(event, request_id))
     except InvocationTimeout:
         raise Refusal(INTEGRATION_TIMEOUT) from None
+    except PoolClosed:
+        raise  # the caller retries with the pool that replaced it
     except (InvocationFailed, MalformedResponse) as error:
         print(f"[{request_id}] {type(error).__name__}: {str(error).strip()[-500:]}", flush=True)
         raise Refusal(FUNCTION_FAILED) from None

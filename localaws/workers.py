@@ -34,6 +34,10 @@ class InvocationFailed(Exception):
     """The function raised, or its worker died: `str(error)` says which."""
 
 
+class PoolClosed(InvocationFailed):
+    """The pool was retired (a reload brought new code) before the invocation got a worker."""
+
+
 class Worker:
     def __init__(self, function: Function, code_dir: Path, emulator_endpoint: str, interpreter: str):
         # Built from scratch, as in Lambda: nothing (credentials, profiles) leaks from ours.
@@ -138,7 +142,7 @@ class FunctionPool:
             if not free:
                 raise InvocationTimeout(f"no worker free within {self.function.timeout_seconds}s")
             if self._closed:
-                raise InvocationFailed("function pool closed")
+                raise PoolClosed("function pool closed")
             if self._idle:
                 return self._idle.pop()
             self._started += 1
