@@ -1,14 +1,12 @@
 """Contract tests: schemathesis generates requests from docs/openapi.json (valid and invalid
-ones) against the real stack, deployed into the emulator and served by the local gateway, and
-checks that every answer is documented: its status, headers, media type and body schema, and
-never a server error.
+ones) against the real stack, deployed into the emulator and served by the local gateway (the
+shared deployment: these tests only read the stack), and checks that every answer is
+documented: its status, headers, media type and body schema, and never a server error.
 
 Bounded and repeatable: a fixed seed and number of examples per operation, no example
-database. The stage's throttling is raised for this deployment so that every request reaches
-the function (429 itself is documented on every operation).
+database. The shared deployment's stage allows 1,000 requests a second, so that every request
+reaches the function (429 itself is documented on every operation).
 """
-
-from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -21,8 +19,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from deploy.local_target import LocalTarget
-from tests.deployments import disposable_settings, serving
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
@@ -48,17 +44,10 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def live_api() -> Iterator[tuple[str, dict[str, str]]]:
-    """(the stage URL, the API-key header) of the stack deployed for this module."""
-    target = LocalTarget.load(
-        {
-            **disposable_settings("contract"),
-            "REVIEWS_THROTTLE_RATE": "1000",
-            "REVIEWS_THROTTLE_BURST": "1000",
-        }
-    )
-    with serving(target):
-        yield target.gateway.url, {"x-api-key": target.api_key()}
+def live_api(shared_deployment) -> tuple[str, dict[str, str]]:
+    """(the stage URL, the API-key header) of the shared deployment (it allows 1,000 requests a
+    second, so every request reaches the function)."""
+    return shared_deployment.gateway.url, {"x-api-key": shared_deployment.api_key()}
 
 
 # Parametrized only to give each operation's test a node id of its own: under pytest 9,
