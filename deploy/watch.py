@@ -83,7 +83,8 @@ def push_code(target: LocalTarget) -> str:
     updated = target.client("lambda").update_function_code(
         FunctionName=target.config.function.name, ZipFile=package.read_bytes()
     )
-    request = urllib.request.Request(f"http://127.0.0.1:{target.config.target.gateway_port}/_localaws/reload", b"")
+    gateway = f"http://127.0.0.1:{target.config.target.gateway_port}"
+    request = urllib.request.Request(f"{gateway}/_localaws/reload?function={target.config.function.name}", b"")
     with urllib.request.urlopen(request, timeout=30):
         pass
     print(f"    live in {(time.monotonic() - started) * 1000:.0f} ms (code {updated['CodeSha256']})", flush=True)

@@ -130,7 +130,7 @@ def load(endpoint: str, region: str, rest_api_name: str, stage: str) -> Deployme
         api_keys=_stage_api_keys(apigateway, api["id"], stage),
         rate_limit=throttle.get("throttlingRateLimit"),
         burst_limit=throttle.get("throttlingBurstLimit"),
-        functions={arn: _load_function(endpoint, arn) for arn in function_arns},
+        functions={arn: load_function(endpoint, arn) for arn in function_arns},
         gateway_responses=_gateway_responses(apigateway, api["id"]),
     )
 
@@ -179,7 +179,7 @@ def _stage_api_keys(apigateway, rest_api_id: str, stage: str) -> dict[str, str]:
     }
 
 
-def _load_function(endpoint: str, arn: str) -> Function:
+def load_function(endpoint: str, arn: str) -> Function:
     region = arn.split(":")[3]
     config = client("lambda", endpoint, region).get_function_configuration(FunctionName=arn)
     return Function(

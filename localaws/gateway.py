@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -134,11 +134,20 @@ class LocalGateway:
                 self.refreshing.release()
         return self.serving
 
-    def reload(self) -> None:
-        """Re-reads the deployment now (make watch, after it updated a function's code): the
-        next request is served by the new code, in fresh workers."""
+    def reload(self, function_name: str | None = None) -> None:
+        """Re-reads the deployment now, or only the function named (make watch, after it
+        updated that function's code): the next request runs the new code, in fresh workers."""
         with self.refreshing:
-            self._swap(self._load(self.serving.pools))
+            serving = self.serving
+            arn = next((arn for arn in serving.pools if arn.rpartition(":")[2] == function_name), None)
+            if arn is None:
+                self._swap(self._load(serving.pools))
+                return
+            function = deployment_module.load_function(serving.deployment.endpoint, arn)
+            if function != serving.pools[arn].function:
+                deployed = replace(serving.deployment, functions={**serving.deployment.functions, arn: function})
+                pools = {**serving.pools, arn: self._pool(function, deployed.endpoint)}
+                self._swap(Serving(deployed, pools))
 
     def identity(self) -> dict:
         """Who answers on this port: `make up` checks it before sending anything secret."""

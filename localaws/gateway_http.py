@@ -22,6 +22,7 @@ import time
 import traceback
 import uuid
 from email.utils import formatdate
+from urllib.parse import parse_qsl
 
 from localaws.gateway_responses import (
     INTERNAL_ERROR,
@@ -47,7 +48,7 @@ OVER_LIMIT_TIMEOUT_SECONDS = 2  # how long a connection beyond the limit may tak
 # discards the answer before the client has read it.
 LINGER_SECONDS = 2
 IDENTITY_PATH = "/_localaws/health"  # like the emulator's: who answers on this port
-RELOAD_PATH = "/_localaws/reload"  # POST: re-read the deployment now (make watch)
+RELOAD_PATH = "/_localaws/reload"  # POST [?function=NAME]: re-read the deployment (or one function) now
 OPENAPI_PATH = "/openapi.json"  # the API's OpenAPI document (docs/openapi.md)
 BODYLESS_STATUSES = (204, 304)
 HOP_BY_HOP_HEADERS = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive"})
@@ -154,7 +155,7 @@ class GatewayConnection(socketserver.StreamRequestHandler):
             identity = json.dumps(gateway.identity()).encode()
             return 200, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], identity
         if path == RELOAD_PATH and head.method == "POST":
-            gateway.reload()
+            gateway.reload(dict(parse_qsl(query)).get("function"))
             return 204, [("x-amzn-RequestId", request_id)], b""
         if path == OPENAPI_PATH and head.method in ("GET", "HEAD"):
             document = gateway.openapi_document(self.connection.getsockname()[1])
