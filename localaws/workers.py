@@ -162,9 +162,11 @@ class FunctionPool:
                 worker.stop()
                 self._started -= 1
             self._available.notify()
+            self._clean_up_when_retired()
 
     def close(self) -> None:
-        """Stop idle workers now; busy ones stop when their invocation returns."""
+        """Stop idle workers now; busy ones (and ones starting) stop when their invocation
+        returns, and the unpacked code is deleted after the last of them."""
         with self._available:
             self._closed = True
             for worker in self._idle:
@@ -172,4 +174,10 @@ class FunctionPool:
             self._started -= len(self._idle)
             self._idle.clear()
             self._available.notify_all()
-        self._code.cleanup()
+            self._clean_up_when_retired()
+
+    def _clean_up_when_retired(self) -> None:
+        """Deletes the unpacked code once the pool is closed and no worker runs from it (a
+        worker starting from a deleted folder fails to import the handler). Called locked."""
+        if self._closed and self._started == 0:
+            self._code.cleanup()
