@@ -37,12 +37,14 @@ NPM_CI = $(NPM) ci --no-audit --no-fund --loglevel=error
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key plan bench clean docs
+.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down watch clean-data api-key plan bench clean docs
 
 help:
 	@echo "CDK framework: $(CDK) (installed: $(or $(INSTALLED_CDK),none yet)); docs/framework.md"
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
-	@echo "make down   destroy the local deployment and stop the emulator and gateway"
+	@echo "make down   destroy the local deployment, stop the emulator and gateway, delete the saved state"
+	@echo "make watch  after make up: serve handler edits within a second of saving (stack edits: make up)"
+	@echo "make clean-data  stop the emulator and delete its saved state (tables, reviews, key, Terraform state)"
 	@echo "make api-key  print the local storefront API key (never written to a file)"
 	@echo "make deps   install everything (CDK=cdktn: CDK Terrain instead of CDKTF, docs/framework.md)"
 	@echo "make test   install everything and run the test suite"
@@ -214,6 +216,15 @@ up: deps
 
 down: deps
 	@$(PYTHON) -m deploy down
+
+# After make up: handler edits go live in about a second, stack edits through make up
+# (docs/local-aws.md#make-watch).
+watch: deps
+	@$(PYTHON) -m deploy watch
+
+# The emulator's saved state (.local/emulator-<port>.data/) deleted on purpose, without Terraform.
+clean-data: deps
+	@$(PYTHON) -m deploy clean-data
 
 api-key: deps
 	@$(PYTHON) -m deploy api-key

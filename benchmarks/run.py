@@ -82,6 +82,7 @@ TARGETS = {
     "handler_live_seconds": 5,
     "make_plan_seconds": 8,
     "ci_bare_seconds": 360,
+    "watch_save_to_served_seconds": 1,
 }
 
 
@@ -421,6 +422,10 @@ def main() -> None:
     gateway_seconds = setting("BENCH_GATEWAY_SECONDS", 5)
     kept = previous.get("gateway") if gateway_seconds == 0 else None
     results["gateway"] = kept or gateway_load.measure(gateway_seconds)
+    print("emulator persistence: a write saved vs not ...", flush=True)
+    import emulator_persistence
+
+    results["emulator_persistence"] = emulator_persistence.measure(setting("BENCH_PERSISTENCE_REQUESTS", 200))
     print("local deploy loop, ours vs the baseline ...", flush=True)
     results["deploy_loop"] = measure_deploy_loop(previous)
     results["make_test"] = measure_make_test(previous)

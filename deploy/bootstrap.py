@@ -16,7 +16,7 @@ applied and moved again, and Terraform itself stops safely on Ctrl-C. Run the fi
 of an account where .bootstrap/ survives until it finishes (not a throwaway CI machine).
 
 On the local target it starts the emulator unless it runs, and leaves it running, as `make up`
-does (`make down` stops it, and moto forgets everything).
+does (`make down` stops it).
 """
 
 import json

@@ -11,7 +11,7 @@ import pytest
 
 from handlers.reviews import contract
 from stacks.api import USER_POOL_PLACEHOLDER
-from stacks.function import package_handler
+from stacks.handler_package import package_handler
 from tests.support import terraform_validate
 
 
