@@ -28,6 +28,19 @@ ROUTES: tuple[Route, ...] = (
 API_KEY_HEADER = "x-api-key"
 STAGE_NAME = "v1"
 
+# --- Identity: a Cognito user pool, and API Gateway's COGNITO_USER_POOLS authorizer ---------
+
+# Carries the reviewer's ID token, the JWT itself. An authorizer whose method names no OAuth
+# scopes accepts ID tokens, not access tokens (docs/api.md, "Signing in").
+AUTHORIZATION_HEADER = "Authorization"
+# The claims API Gateway hands the function (requestContext.authorizer.claims, every value a
+# string): the reviewer's id is the token's subject, public and never reassigned ...
+REVIEWER_CLAIM = "sub"
+# ... and the name listings show is a required standard attribute of the pool, never the
+# e-mail address (listings are public).
+DISPLAY_NAME_ATTRIBUTE = "nickname"
+DISPLAY_NAME_MAX_CHARS = 64
+
 
 def resource_paths() -> tuple[str, ...]:
     """Each resource path once, in ROUTES order; every one also answers OPTIONS (CORS preflight)."""
