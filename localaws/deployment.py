@@ -175,6 +175,13 @@ def stage_api_keys(endpoint: str, region: str, rest_api_name: str, stage: str) -
     return _stage_api_keys(apigateway, _rest_api(apigateway, rest_api_name, region)["id"], stage)
 
 
+def stage_user_pools(endpoint: str, region: str, rest_api_name: str) -> tuple[UserPool, ...]:
+    """The user pools the API's Cognito authorizers trust, each once, in authorizer order."""
+    apigateway = client("apigateway", endpoint, region)
+    authorizers = _authorizers(apigateway, _rest_api(apigateway, rest_api_name, region)["id"], endpoint)
+    return tuple(dict.fromkeys(pool for authorizer in authorizers.values() for pool in authorizer.user_pools))
+
+
 def _rest_api(apigateway, rest_api_name: str, region: str) -> dict:
     apis = [a for a in apigateway.get_rest_apis(limit=500)["items"] if a["name"] == rest_api_name]
     if len(apis) != 1:
