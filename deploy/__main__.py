@@ -1,6 +1,7 @@
-"""python -m deploy up | down | api-key | emulator | plan | apply | drift
+"""python -m deploy up | down | api-key | reviewers | emulator | plan | apply | drift
 
-    up, down, api-key    the local target: make up, make down, make api-key (deploy/local.py)
+    up, down, api-key,   the local target: make up, make down, make api-key, make reviewers
+    reviewers            (deploy/local.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
     plan, apply, drift   one environment on either target, as make plan and CI run them
                          (deploy/ci.py, docs/ci.md)
@@ -21,7 +22,7 @@ from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
 from .workspace import DeployError, Workspace
 
-MAKE_TARGETS = ("up", "down", "api-key", "plan")
+MAKE_TARGETS = ("up", "down", "api-key", "reviewers", "plan")
 DRIFT = 2  # exit status of drift when the environment differs from the code
 
 
@@ -53,6 +54,11 @@ def _down(args) -> int:
 
 def _api_key(args) -> int:
     print(local.api_key_value(local.Local.load()))
+    return 0
+
+
+def _reviewers(args) -> int:
+    print(local.reviewers_text(local.Local.load()))
     return 0
 
 
@@ -105,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         run=_down
     )
     commands.add_parser("api-key", help="print the local storefront API key (make api-key)").set_defaults(run=_api_key)
+    commands.add_parser(
+        "reviewers", help="set new passwords for the local demo reviewers and print them (make reviewers)"
+    ).set_defaults(run=_reviewers)
     commands.add_parser(
         "emulator",
         help="start only the emulator and its state bucket, for the plain cdktf CLI (docs/cli.md); make down stops it",

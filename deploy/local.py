@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handlers.reviews import contract
 from localaws import emulator
 from localaws.gateway_process import GatewayProcess
 from localaws.storefront import StorefrontProcess
@@ -29,6 +30,15 @@ from . import locks
 from .failures import explain
 from .private_files import write_private
 from .project_env import PROJECT_ROOT
+from .reviewers import (
+    DEMO_REVIEWERS,
+    SMOKE_REVIEWER,
+    ensure_demo_reviewers,
+    ensure_reviewers,
+    id_token,
+    set_password,
+    sign_in_instructions,
+)
 from .secrets import redact_text, secrets_in_state
 from .terraform import TerraformFailed
 from .workspace import DeployError, Workspace
@@ -247,6 +257,25 @@ def api_key_value(local: Local) -> str:
     return local.client("apigateway").get_api_key(apiKey=local.outputs()["api_key_id"], includeValue=True)["value"]
 
 
+def create_demo_reviewers(local: Local, outputs: dict[str, str]) -> None:
+    with step("Demo reviewers in the user pool (make reviewers says how to sign in)"):
+        created = ensure_demo_reviewers(local.client("cognito-idp"), outputs["user_pool_id"])
+        print(f"    created {', '.join(r.email for r in created)}" if created else "    already there")
+
+
+def reviewer_passwords(local: Local) -> dict[str, str]:
+    """A fresh password for each demo reviewer (created first if missing), by e-mail."""
+    cognito, pool_id = local.client("cognito-idp"), local.outputs()["user_pool_id"]
+    ensure_demo_reviewers(cognito, pool_id)
+    return {reviewer.email: set_password(cognito, pool_id, reviewer) for reviewer in DEMO_REVIEWERS}
+
+
+def reviewers_text(local: Local) -> str:
+    """What `make reviewers` prints: new passwords, and how to sign in with them."""
+    passwords = reviewer_passwords(local)
+    return sign_in_instructions(local.endpoint, local.outputs()["user_pool_client_id"], local.gateway.url, passwords)
+
+
 def request(
     method: str, url: str, body: dict[str, object] | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, str]:
@@ -262,42 +291,45 @@ def request(
 
 
 def up(local: Local) -> None:
-    deploy(local)
+    outputs = deploy(local)
+    create_demo_reviewers(local, outputs)
     with step(f"Starting the local API gateway on 127.0.0.1:{local.config.target.gateway_port}"):
         gateway_pid = local.gateway.start()
     url = local.gateway.url
-    with step("Smoke test: POST a review, then list the product's reviews"):
-        local.gateway.require_ours(gateway_pid)  # the key goes only to the gateway make up started
-        reviewer = f"smoke-{int(time.time())}"
-        status, body = request(
-            "POST",
-            f"{url}/reviews",
-            {
-                "product_id": SMOKE_PRODUCT,
-                "reviewer_id": reviewer,
-                "rating": 5,
-                "title": "Works locally",
-            },
-            {"x-api-key": api_key_value(local)},
-        )
-        print(f"    POST /reviews -> {status} {body}")
-        status, body = request("GET", f"{url}/reviews?product_id={SMOKE_PRODUCT}&limit=2")
-        print(f"    GET /reviews?product_id={SMOKE_PRODUCT}&limit=2 -> {status} {body}")
+    smoke_test(local, gateway_pid)
     storefront = start_storefront(local)
     print(f"""
 The Product Reviews API is up (deployed to the emulator at {local.endpoint}).
   API URL:  {url}
   API key:  `make api-key` prints it (it is never written to a file or log)
-  Storefront demo:  {storefront}  (a page calling the API from another origin: docs/storefront.md)
+  Reviewers:  `make reviewers` sets new passwords for the demo reviewers and prints them, with
+              curl lines that sign in and post a review (no password is written to a file or log)
+  Storefront demo:  {storefront}  (sign in, post, edit and delete reviews: docs/storefront.md)
 
 Try it:
-  curl -s -X POST {url}/reviews -H "x-api-key: $(make -s api-key)" -H 'Content-Type: application/json' \\
-       -d '{{"product_id": "p-1", "reviewer_id": "r-1", "rating": 4, "comment": "Sturdy"}}'
-  curl -s '{url}/reviews?product_id=p-1'
-  curl -s '{url}/reviews?reviewer_id=r-1'
-  curl -s '{url}/products/p-1/rating'
+  curl -s '{url}/reviews?product_id={SMOKE_PRODUCT}'
+  curl -s '{url}/products/{SMOKE_PRODUCT}/rating'
 
 Logs: {local.state_dir}/ (apply, gateway, storefront). Everything stays up until `make down`.""")
+
+
+def smoke_test(local: Local, gateway_pid: int) -> None:
+    """A reviewer of its own signs in and posts a review (on later runs: 409, theirs is there),
+    then the product's reviews are listed."""
+    with step("Smoke test: a reviewer signs in and posts a review, then the product's reviews are listed"):
+        local.gateway.require_ours(gateway_pid)  # the key and the token go only to the gateway make up started
+        cognito, outputs = local.client("cognito-idp"), local.outputs()
+        ensure_reviewers(cognito, outputs["user_pool_id"], (SMOKE_REVIEWER,))
+        password = set_password(cognito, outputs["user_pool_id"], SMOKE_REVIEWER)
+        headers = {
+            contract.API_KEY_HEADER: api_key_value(local),
+            contract.AUTHORIZATION_HEADER: id_token(cognito, outputs["user_pool_client_id"], SMOKE_REVIEWER, password),
+        }
+        review = {"product_id": SMOKE_PRODUCT, "rating": 5, "title": "Works locally"}
+        status, body = request("POST", f"{local.gateway.url}/reviews", review, headers)
+        print(f"    POST /reviews -> {status} {body}")
+        status, body = request("GET", f"{local.gateway.url}/reviews?product_id={SMOKE_PRODUCT}&limit=2")
+        print(f"    GET /reviews?product_id={SMOKE_PRODUCT}&limit=2 -> {status} {body}")
 
 
 def start_storefront(local: Local) -> str:
@@ -332,7 +364,7 @@ def serving(local: Local) -> Iterator[Local]:
     """Emulator, deployment, gateway and storefront for as long as the block runs (tests,
     benchmarks); stops them afterwards, which discards the deployment."""
     try:
-        deploy(local)
+        create_demo_reviewers(local, deploy(local))
         local.gateway.start()
         start_storefront(local)
         yield local

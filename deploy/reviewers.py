@@ -34,6 +34,9 @@ class DemoReviewer:
 
 
 DEMO_REVIEWERS = (DemoReviewer("ada@example.com", "Ada"), DemoReviewer("grace@example.com", "Grace"))
+# `make up`'s smoke test signs in as a reviewer of its own, so that it never changes the demo
+# reviewers' passwords.
+SMOKE_REVIEWER = DemoReviewer("smoke-test@example.com", "Smoke test")
 
 
 def new_password() -> str:
@@ -42,10 +45,14 @@ def new_password() -> str:
 
 
 def ensure_demo_reviewers(cognito: Any, user_pool_id: str) -> list[DemoReviewer]:
-    """Creates the demo reviewers the pool lacks (a new pool, or a restarted emulator);
-    returns those it created. One that exists is left as it is, password included."""
+    return ensure_reviewers(cognito, user_pool_id, DEMO_REVIEWERS)
+
+
+def ensure_reviewers(cognito: Any, user_pool_id: str, reviewers: tuple[DemoReviewer, ...]) -> list[DemoReviewer]:
+    """Creates the reviewers the pool lacks (a new pool, or a restarted emulator); returns those
+    it created. One that exists is left as it is, password included."""
     created = []
-    for reviewer in DEMO_REVIEWERS:
+    for reviewer in reviewers:
         try:
             cognito.admin_get_user(UserPoolId=user_pool_id, Username=reviewer.email)
             continue
@@ -66,6 +73,16 @@ def set_password(cognito: Any, user_pool_id: str, reviewer: DemoReviewer) -> str
     password = new_password()
     cognito.admin_set_user_password(UserPoolId=user_pool_id, Username=reviewer.email, Password=password, Permanent=True)
     return password
+
+
+def id_token(cognito: Any, client_id: str, reviewer: DemoReviewer, password: str) -> str:
+    """The reviewer's ID token, signed in as the storefront signs in."""
+    answer = cognito.initiate_auth(
+        ClientId=client_id,
+        AuthFlow=PASSWORD_AUTH_FLOW,
+        AuthParameters={"USERNAME": reviewer.email, "PASSWORD": password},
+    )
+    return answer["AuthenticationResult"]["IdToken"]
 
 
 def sign_in_instructions(cognito_endpoint: str, client_id: str, api_url: str, passwords: dict[str, str]) -> str:
