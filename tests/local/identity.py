@@ -12,6 +12,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from joserfc import jwk, jwt
 from moto.utilities.utils import load_resource
@@ -34,6 +35,14 @@ class LocalPool:
     def issuer(self) -> str:
         region = self.id.split("_")[0]
         return f"https://cognito-idp.{region}.amazonaws.com/{self.id}"
+
+
+def deployed_pool(local: Any) -> LocalPool:
+    """The stack's user pool and storefront app client, from a local deployment's outputs
+    (`local`: a deploy.local.Local)."""
+    outputs = local.outputs()
+    pool = local.client("cognito-idp").describe_user_pool(UserPoolId=outputs["user_pool_id"])["UserPool"]
+    return LocalPool(pool["Id"], pool["Arn"], outputs["user_pool_client_id"], local.endpoint)
 
 
 def create_user_pool(endpoint: str, name: str) -> LocalPool:
