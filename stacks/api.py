@@ -44,23 +44,32 @@ ACCESS_LOG_FORMAT = json.dumps(
     }
 )
 PUSH_TO_CLOUDWATCH_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+USER_POOL_PLACEHOLDER = "<user pool ARN>"
 
 
 class ReviewsApi(Construct):
     """Exposes `name`, `stage_name`, `rest_api_id`, `url` and `api_key_id`."""
 
-    def __init__(self, scope: Construct, id: str, config: ApiConfig, target: TargetConfig, function: ReviewsFunction):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        config: ApiConfig,
+        target: TargetConfig,
+        function: ReviewsFunction,
+        user_pool_arn: str,
+    ):
+        """`user_pool_arn`: the pool whose ID tokens authorize the writes."""
         super().__init__(scope, id)
         self.config = config
         self.name = config.name
         self.stage_name = config.stage_name
-        body = json.dumps(
-            api_gateway_definition(
-                config.name,
-                invoke_uri(target.region, target.account_id, function.name),
-                config.cors_origins,
-            )
-        )
+
+        def definition(pool_arn: str) -> str:
+            uri = invoke_uri(target.region, target.account_id, function.name)
+            return json.dumps(api_gateway_definition(config.name, uri, config.cors_origins, pool_arn))
+
+        body = definition(user_pool_arn)
         api = api_gateway_rest_api.ApiGatewayRestApi(
             self,
             "api",
@@ -75,8 +84,14 @@ class ReviewsApi(Construct):
             "deployment",
             rest_api_id=api.id,
             # A new deployment whenever the definition changes; the stage moves to it before the
-            # old one is deleted. Its only dependency is the REST API (see openapi.invoke_uri).
-            triggers={"redeployment": hashlib.sha1(body.encode()).hexdigest()},
+            # old one is deleted. Besides the REST API it depends only on the user pool, whose
+            # name need not be unique (see openapi.invoke_uri). The body names the pool by a
+            # reference, known only at apply: the hash covers the rest (with a placeholder in
+            # its place, so it depends on the definition alone) and the ARN is a trigger itself.
+            triggers={
+                "redeployment": hashlib.sha1(definition(USER_POOL_PLACEHOLDER).encode()).hexdigest(),
+                "user_pool": user_pool_arn,
+            },
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         stage = self._stage(api, deployment)
@@ -152,13 +167,14 @@ class ReviewsApi(Construct):
     def _storefront_key(
         self, api: api_gateway_rest_api.ApiGatewayRestApi, stage: api_gateway_stage.ApiGatewayStage
     ) -> str:
-        """The API key POST /reviews needs, in a usage plan with throttling and a daily quota."""
+        """The storefront application's API key, which every write carries, in a usage plan with
+        throttling and a daily quota. It identifies the application; the reviewer is the token's."""
         config = self.config
         key = api_gateway_api_key.ApiGatewayApiKey(
             self,
             "storefront_key",
             name=f"{config.name}-storefront",
-            description="Sent as x-api-key by the storefront to POST reviews",
+            description="Sent as x-api-key by the storefront with every write",
             enabled=True,
         )
         plan = api_gateway_usage_plan.ApiGatewayUsagePlan(

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws import cloudwatch_dashboard as cloudwatch_dashboard
     from cdktf_cdktf_provider_aws import cloudwatch_log_group as cloudwatch_log_group
     from cdktf_cdktf_provider_aws import cloudwatch_metric_alarm as cloudwatch_metric_alarm
+    from cdktf_cdktf_provider_aws import cognito_user_pool as cognito_user_pool
+    from cdktf_cdktf_provider_aws import cognito_user_pool_client as cognito_user_pool_client
     from cdktf_cdktf_provider_aws import data_aws_dynamodb_table as data_aws_dynamodb_table
     from cdktf_cdktf_provider_aws import data_aws_dynamodb_tables as data_aws_dynamodb_tables
     from cdktf_cdktf_provider_aws import dynamodb_table as dynamodb_table

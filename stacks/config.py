@@ -54,6 +54,21 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class IdentityConfig:
+    """The reviewers' user pool and the storefront's app client."""
+
+    user_pool_name: str
+    client_name: str
+    user_password_auth: bool  # USER_PASSWORD_AUTH besides SRP (docs/api.md)
+    id_token_minutes: int
+    access_token_minutes: int
+    refresh_token_days: int
+    password_min_length: int
+    password_characters: tuple[str, ...]  # of settings.PASSWORD_CHARACTER_CLASSES
+    deletion_protection: bool
+
+
+@dataclass(frozen=True)
 class MonitoringConfig:
     alarm_email: str | None
 
@@ -106,6 +121,7 @@ class StackConfig:
     table: TableConfig
     function: FunctionConfig
     api: ApiConfig
+    identity: IdentityConfig
     monitoring: MonitoringConfig
 
     @property
@@ -204,5 +220,20 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             log_retention_days=v["REVIEWS_LOG_RETENTION_DAYS"],
             cors_origins=v["REVIEWS_CORS_ORIGINS"],
         ),
+        identity=_identity(v),
         monitoring=MonitoringConfig(alarm_email=v["REVIEWS_ALARM_EMAIL"]),
+    )
+
+
+def _identity(v: Mapping[str, Any]) -> IdentityConfig:
+    return IdentityConfig(
+        user_pool_name=f"ProductReviews-{v['ENVIRONMENT_SUFFIX']}",
+        client_name="storefront",
+        user_password_auth=v["REVIEWS_USER_PASSWORD_AUTH"],
+        id_token_minutes=v["REVIEWS_ID_TOKEN_MINUTES"],
+        access_token_minutes=v["REVIEWS_ACCESS_TOKEN_MINUTES"],
+        refresh_token_days=v["REVIEWS_REFRESH_TOKEN_DAYS"],
+        password_min_length=v["REVIEWS_PASSWORD_MIN_LENGTH"],
+        password_characters=v["REVIEWS_PASSWORD_CHARACTERS"],
+        deletion_protection=v["REVIEWS_DELETION_PROTECTION"],
     )

@@ -20,6 +20,7 @@ from . import openapi_components as components
 from .settings import BY_NAME
 
 API_KEY_SCHEME = "api_key"
+REVIEWER_SCHEME = "reviewer"
 # API Gateway's own answers (missing key, throttled, integration failures, ...) carry the same
 # CORS headers as the function's, so a browser sees their status instead of a CORS error.
 GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
@@ -42,10 +43,13 @@ def paths(operation: Callable[[contract.Route], Operation], preflight: Callable[
     }
 
 
-def route_operation(route: contract.Route, parameters: list[dict[str, object]]) -> Operation:
+def route_operation(
+    route: contract.Route, parameters: list[dict[str, object]], security: list[dict[str, list[str]]]
+) -> Operation:
+    """The operation's id, summary and parameters, and `security` when the route is a write."""
     operation: Operation = {"operationId": route.operation_id, "summary": route.summary, **parameters_field(parameters)}
-    if route.api_key_required:
-        operation["security"] = [{API_KEY_SCHEME: []}]
+    if route.signed_in:
+        operation["security"] = security
     return operation
 
 
@@ -60,6 +64,8 @@ def path_parameters(path: str, schema: Mapping[str, object]) -> list[dict[str, o
 
 
 API_KEY_SECURITY_SCHEME = {"type": "apiKey", "name": contract.API_KEY_HEADER, "in": "header"}
+# The reviewer's ID token, as the Authorization header's whole value.
+REVIEWER_SECURITY_SCHEME = {"type": "apiKey", "name": contract.AUTHORIZATION_HEADER, "in": "header"}
 
 
 # --- API Gateway's definition (OpenAPI 3.0.1) ----------------------------------------------
@@ -73,14 +79,19 @@ def invoke_uri(region: str, account_id: str, function_name: str) -> str:
     return f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
 
 
-def api_gateway_definition(title: str, uri: str, cors_origins: tuple[str, ...]) -> dict[str, object]:
+def api_gateway_definition(
+    title: str, uri: str, cors_origins: tuple[str, ...], user_pool_arn: str
+) -> dict[str, object]:
     integration = {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": uri}}
+    # Two requirements, as AWS's own generator (aws-pdk type-safe-api) writes an authorizer and
+    # an API key for one method: API Gateway applies both.
+    security: list[dict[str, list[str]]] = [{REVIEWER_SCHEME: []}, {API_KEY_SCHEME: []}]
 
     def parameters(path: str) -> list[dict[str, object]]:
         return path_parameters(path, {"type": "string"})
 
     def operation(route: contract.Route) -> Operation:
-        return {**route_operation(route, parameters(route.path)), **integration}
+        return {**route_operation(route, parameters(route.path), security), **integration}
 
     def preflight(path: str) -> Operation:
         return {**parameters_field(parameters(path)), **integration}
@@ -89,12 +100,27 @@ def api_gateway_definition(title: str, uri: str, cors_origins: tuple[str, ...]) 
         "openapi": "3.0.1",
         "info": {"title": title, "version": "1"},
         "x-amazon-apigateway-api-key-source": "HEADER",
-        "components": {"securitySchemes": {API_KEY_SCHEME: API_KEY_SECURITY_SCHEME}},
+        "components": {
+            "securitySchemes": {
+                API_KEY_SCHEME: API_KEY_SECURITY_SCHEME,
+                REVIEWER_SCHEME: cognito_authorizer(user_pool_arn),
+            }
+        },
         "x-amazon-apigateway-gateway-responses": {
             response_type: {"responseParameters": cors_response_parameters(cors_origins)}
             for response_type in GATEWAY_RESPONSE_TYPES
         },
         "paths": paths(operation, preflight),
+    }
+
+
+def cognito_authorizer(user_pool_arn: str) -> dict[str, object]:
+    """A COGNITO_USER_POOLS authorizer reading the token from the scheme's header. Methods
+    name no OAuth scopes, so it accepts the pool's ID tokens (docs/api.md, "Signing in")."""
+    return {
+        **REVIEWER_SECURITY_SCHEME,
+        "x-amazon-apigateway-authtype": "cognito_user_pools",
+        "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [user_pool_arn]},
     }
 
 
@@ -117,7 +143,11 @@ DESCRIPTION = f"""\
 Post product reviews and read them back per product and per reviewer, with a rating summary
 per product. All bodies are JSON (UTF-8).
 
-- **API key**: `POST /reviews` needs the storefront's key in the `x-api-key` header.
+- **Signed-in reviewers write**: every write needs the reviewer's Cognito ID token in the
+  `Authorization` header (the `reviewer` scheme); the reviewer is the token's subject
+  (`sub`), never a field of the body. Reading is public.
+- **API key**: every write also carries the storefront's key in the `x-api-key` header. It
+  identifies the storefront application (its usage plan: quota and throttling), not a person.
 - **Errors**: the function answers every error with `{{"error", "message", "details"}}`;
   API Gateway's own answers (missing or invalid API key, throttling, a failed or timed-out
   function) are `{{"message"}}`. A path or method the API does not define is a 403
@@ -142,10 +172,13 @@ SERVERS = [
 
 
 def public_document() -> dict[str, object]:
+    # Both at once: one requirement naming the two schemes.
+    security: list[dict[str, list[str]]] = [{REVIEWER_SCHEME: [], API_KEY_SCHEME: []}]
+
     def operation(route: contract.Route) -> Operation:
         parameters = path_parameters(route.path, components.ref("schemas", "Id"))
         return {
-            **route_operation(route, parameters + components.PARAMETERS[route.operation_id]),
+            **route_operation(route, parameters + components.PARAMETERS[route.operation_id], security),
             **components.OPERATIONS[route.operation_id],
         }
 
@@ -167,7 +200,17 @@ def public_document() -> dict[str, object]:
         "components": {
             **components.COMPONENTS,
             "securitySchemes": {
-                API_KEY_SCHEME: {**API_KEY_SECURITY_SCHEME, "description": "The storefront's API key"},
+                API_KEY_SCHEME: {
+                    **API_KEY_SECURITY_SCHEME,
+                    "description": "The storefront application's API key: its usage plan (quota, throttling). "
+                    "It identifies the application, not the reviewer.",
+                },
+                REVIEWER_SCHEME: {
+                    **REVIEWER_SECURITY_SCHEME,
+                    "description": "The signed-in reviewer's ID token from the stack's Cognito user pool "
+                    "(outputs `user_pool_id`, `user_pool_client_id`), the JWT itself as the header's value. "
+                    "API Gateway's Cognito authorizer checks it; an access token is refused.",
+                },
             },
         },
     }

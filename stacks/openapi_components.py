@@ -314,6 +314,11 @@ RESPONSES: dict[str, dict[str, object]] = {
             "bad_request", "The review is invalid.", [{"field": "rating", "message": "must be an integer from 1 to 5"}]
         ),
     ),
+    "Unauthorized": gateway_answer(
+        "API Gateway's Cognito authorizer: the `Authorization` header is missing, or holds no valid, "
+        "unexpired ID token of the stack's user pool",
+        "Unauthorized",
+    ),
     "Forbidden": gateway_answer(
         "API Gateway: the `x-api-key` header is missing or not a key of this stage", "Forbidden"
     ),
@@ -422,6 +427,7 @@ OPERATIONS: dict[str, dict[str, object]] = {  # by operation id
         },
         **responses(
             status_201="ReviewCreated",
+            status_401="Unauthorized",
             status_403="Forbidden",
             status_409="ReviewExists",
             status_413="PayloadTooLarge",

@@ -11,6 +11,7 @@ EMULATED_SERVICES = (
     "apigateway",
     "applicationautoscaling",
     "cloudwatch",
+    "cognitoidp",
     "dynamodb",
     "iam",
     "kms",

@@ -6,6 +6,7 @@ from constructs import Construct
 from .api import ReviewsApi
 from .config import StackConfig
 from .function import ReviewsFunction
+from .identity import ReviewerIdentity
 from .monitoring import ReviewsMonitoring
 from .parameters import ReviewsParameters
 from .provider import ProviderAndBackend
@@ -20,7 +21,8 @@ class ReviewsStack(TerraformStack):
         table = ReviewsTable(self, "table", config.table)
         function = ReviewsFunction(self, "function", config.function, table.name)
         table.grant_handler_access(function.role)
-        api = ReviewsApi(self, "api", config.api, config.target, function)
+        identity = ReviewerIdentity(self, "identity", config.identity)
+        api = ReviewsApi(self, "api", config.api, config.target, function, identity.user_pool_arn)
         ReviewsMonitoring(
             self,
             "monitoring",
@@ -40,6 +42,8 @@ class ReviewsStack(TerraformStack):
                 "api/gateway-id": (api.rest_api_id, "REST API id"),
                 "dynamodb/table-arn": (table.arn, "Reviews table ARN"),
                 "lambda/function-arn": (function.arn, "Reviews handler function ARN"),
+                "cognito/user-pool-id": (identity.user_pool_id, "Reviewers' Cognito user pool id"),
+                "cognito/storefront-client-id": (identity.client_id, "Storefront's Cognito app client id"),
             },
         )
 
@@ -56,4 +60,20 @@ class ReviewsStack(TerraformStack):
             value=api.api_key_id,
             description="Id of the storefront API key; read its value with "
             "`aws apigateway get-api-key --include-value --api-key <id>`",
+        )
+        # What a sign-in page needs (none of it is secret: the app client has no secret).
+        TerraformOutput(
+            self, "user_pool_id", value=identity.user_pool_id, description="Reviewers' Cognito user pool id"
+        )
+        TerraformOutput(
+            self,
+            "user_pool_client_id",
+            value=identity.client_id,
+            description="The storefront's Cognito app client id (no secret)",
+        )
+        TerraformOutput(
+            self,
+            "user_pool_issuer",
+            value=identity.issuer,
+            description="`iss` of the pool's tokens; its JWKS is <issuer>/.well-known/jwks.json",
         )

@@ -145,6 +145,18 @@ def origins(text: str) -> tuple[str, ...]:
     return found
 
 
+PASSWORD_CHARACTER_CLASSES = ("lowercase", "uppercase", "numbers", "symbols")  # Cognito's Require* flags
+
+
+def character_classes(text: str) -> tuple[str, ...]:
+    found = tuple(part.strip() for part in text.split(",") if part.strip())
+    if text.strip() == "none":
+        return ()
+    if not found or not set(found) <= set(PASSWORD_CHARACTER_CLASSES) or len(set(found)) != len(found):
+        raise ValueError(f"none, or a comma-separated list of {', '.join(PASSWORD_CHARACTER_CLASSES)}")
+    return tuple(c for c in PASSWORD_CHARACTER_CLASSES if c in found)
+
+
 region = matching(REGION_PATTERN, "an AWS commercial region name such as us-east-2")
 port = integer(1, 65535)
 
@@ -254,8 +266,48 @@ SETTINGS: tuple[Setting, ...] = (
         "deletionProtection",
         lambda values: str(values["ENVIRONMENT_SUFFIX"] != "dev").lower(),
         boolean,
-        "table deletion protection",
+        "deletion protection of the table and the reviewers' user pool",
         default_doc="`false` for `dev`, else `true`",
+    ),
+    Setting(
+        "REVIEWS_USER_PASSWORD_AUTH",
+        "userPasswordAuth",
+        lambda values: str(values["ENVIRONMENT_SUFFIX"] == "dev").lower(),
+        boolean,
+        "let the storefront's app client sign in with USER_PASSWORD_AUTH (the password travels to Cognito "
+        "over TLS) besides SRP; docs/api.md says why `dev` needs it",
+        default_doc="`true` for `dev`, else `false`",
+    ),
+    Setting(
+        "REVIEWS_ID_TOKEN_MINUTES",
+        "idTokenMinutes",
+        "60",
+        integer(5, 1440),
+        "lifetime of a reviewer's ID token, the one the API accepts",
+    ),
+    Setting(
+        "REVIEWS_ACCESS_TOKEN_MINUTES", "accessTokenMinutes", "60", integer(5, 1440), "lifetime of an access token"
+    ),
+    Setting(
+        "REVIEWS_REFRESH_TOKEN_DAYS",
+        "refreshTokenDays",
+        "30",
+        integer(1, 3650),
+        "how long a reviewer stays signed in (refreshing tokens) without the password",
+    ),
+    Setting(
+        "REVIEWS_PASSWORD_MIN_LENGTH",
+        "passwordMinLength",
+        "12",
+        integer(8, 99),
+        "shortest password the user pool accepts",
+    ),
+    Setting(
+        "REVIEWS_PASSWORD_CHARACTERS",
+        "passwordCharacters",
+        "lowercase,uppercase,numbers",
+        character_classes,
+        "character classes every password must contain (of `lowercase,uppercase,numbers,symbols`), or `none`",
     ),
     Setting(
         "REVIEWS_THROTTLE_RATE",

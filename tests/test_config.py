@@ -62,6 +62,36 @@ def test_the_dev_environment_lets_make_ups_storefront_call_the_api():
     assert moved.target.storefront_origin == "http://localhost:9000"
 
 
+def test_identity_defaults_protect_every_environment_but_dev(environments):
+    dev = load(AWS, environments).identity
+    assert (dev.deletion_protection, dev.user_password_auth) == (False, True)
+    assert (dev.id_token_minutes, dev.access_token_minutes, dev.refresh_token_days) == (60, 60, 30)
+    assert (dev.password_min_length, dev.password_characters) == (12, ("lowercase", "uppercase", "numbers"))
+    for environment in ("staging", "prod", "pr42"):
+        other = load({**AWS, "ENVIRONMENT_SUFFIX": environment}, environments).identity
+        assert (other.deletion_protection, other.user_password_auth) == (True, False), environment
+        assert other.user_pool_name == f"ProductReviews-{environment}"
+
+
+def test_identity_settings_are_read_and_password_classes_kept_in_a_fixed_order(environments):
+    identity = load(
+        {
+            **AWS,
+            "ENVIRONMENT_SUFFIX": "prod",
+            "REVIEWS_USER_PASSWORD_AUTH": "true",
+            "REVIEWS_ID_TOKEN_MINUTES": "5",
+            "REVIEWS_REFRESH_TOKEN_DAYS": "3650",
+            "REVIEWS_PASSWORD_MIN_LENGTH": "99",
+            "REVIEWS_PASSWORD_CHARACTERS": " symbols, lowercase ",
+        },
+        environments,
+    ).identity
+    assert identity.user_password_auth is True
+    assert (identity.id_token_minutes, identity.refresh_token_days, identity.password_min_length) == (5, 3650, 99)
+    assert identity.password_characters == ("lowercase", "symbols")
+    assert load({**AWS, "REVIEWS_PASSWORD_CHARACTERS": "none"}, environments).identity.password_characters == ()
+
+
 def test_an_environment_file_is_the_environments_one_source_of_settings(environments):
     (environments / "prod.json").write_text(
         json.dumps(
@@ -146,6 +176,17 @@ def test_who_deploys_never_reaches_the_configuration(environments):
         ({"ENVIRONMENT_SUFFIX": "prod env"}, "ENVIRONMENT_SUFFIX", "letters, digits or hyphens"),
         ({"REVIEWS_REGION": "mars-1"}, "REVIEWS_REGION", "us-east-2"),
         ({"REVIEWS_EMULATOR_PORT": "70000"}, "REVIEWS_EMULATOR_PORT", "integers 1..65535"),
+        ({"REVIEWS_USER_PASSWORD_AUTH": "on"}, "REVIEWS_USER_PASSWORD_AUTH", "true or false"),
+        ({"REVIEWS_ID_TOKEN_MINUTES": "2"}, "REVIEWS_ID_TOKEN_MINUTES", "integers 5..1440"),
+        ({"REVIEWS_ACCESS_TOKEN_MINUTES": "1441"}, "REVIEWS_ACCESS_TOKEN_MINUTES", "integers 5..1440"),
+        ({"REVIEWS_REFRESH_TOKEN_DAYS": "0"}, "REVIEWS_REFRESH_TOKEN_DAYS", "integers 1..3650"),
+        ({"REVIEWS_PASSWORD_MIN_LENGTH": "6"}, "REVIEWS_PASSWORD_MIN_LENGTH", "integers 8..99"),
+        (
+            {"REVIEWS_PASSWORD_CHARACTERS": "digits"},
+            "REVIEWS_PASSWORD_CHARACTERS",
+            "none, or a comma-separated list of lowercase, uppercase, numbers, symbols",
+        ),
+        ({"REVIEWS_PASSWORD_CHARACTERS": "numbers,numbers"}, "REVIEWS_PASSWORD_CHARACTERS", "comma-separated"),
     ],
 )
 def test_invalid_settings_name_the_setting_and_the_allowed_values(environments, settings, named, allowed):

@@ -98,7 +98,7 @@ def cycle(tmp_path_factory):
 
 
 def test_make_up_deploys_every_resource_and_serves_the_api(cycle):
-    assert "Apply complete! Resources: 41 added, 0 changed, 0 destroyed." in cycle.printed[0]
+    assert "Apply complete! Resources: 45 added, 0 changed, 0 destroyed." in cycle.printed[0]
     assert re.search(r"POST /reviews -> 201", cycle.printed[0])
 
 

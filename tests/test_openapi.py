@@ -7,7 +7,7 @@ import json
 import pytest
 from openapi_spec_validator import validate
 
-from handlers.reviews import validation
+from handlers.reviews import contract, validation
 from handlers.reviews.model import InvalidInput
 from stacks.openapi import api_gateway_definition, public_document, to_json
 from tests.openapi_document import assert_documented, resolve, validator
@@ -39,16 +39,39 @@ def operations(definition: dict) -> dict[tuple[str, str], dict]:
 
 
 def test_it_documents_exactly_the_operations_api_gateway_serves(document):
-    served = operations(api_gateway_definition("api", "uri", ("*",)))
+    served = operations(api_gateway_definition("api", "uri", ("*",), "pool-arn"))
     documented = operations(document)
 
     assert documented.keys() == served.keys()
     for key, operation in served.items():
         public = documented[key]
-        assert public.get("security") == operation.get("security"), key
+        assert required_schemes(public) == required_schemes(operation), key
         assert "operationId" not in operation or public["operationId"] == operation["operationId"], key
         path_parameters = [p["name"] for p in public.get("parameters", []) if p["in"] == "path"]
         assert path_parameters == [p["name"] for p in operation.get("parameters", [])], key
+
+
+def required_schemes(operation: dict) -> set[str]:
+    """The security schemes an operation names. (API Gateway's definition lists the authorizer
+    and the API key as two requirements, the form it imports; the public document, one
+    requirement naming both, which is what OpenAPI means by "both".)"""
+    return {name for requirement in operation.get("security", []) for name in requirement}
+
+
+def test_every_write_needs_a_signed_in_reviewer_and_the_storefronts_key_and_reads_need_neither(document):
+    for (method, path), operation in operations(document).items():
+        write = any(r.signed_in for r in contract.ROUTES if (r.method, r.path) == (method, path))
+        assert operation.get("security") == ([{"reviewer": [], "api_key": []}] if write else None), (method, path)
+        assert ("401" in operation["responses"]) == write, (method, path)
+    schemes = document["components"]["securitySchemes"]
+    assert {k: v for k, v in schemes["reviewer"].items() if k != "description"} == {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+    }
+    assert "ID token" in schemes["reviewer"]["description"]
+    assert "not the reviewer" in schemes["api_key"]["description"]
+    assert not any(key.startswith("x-amazon") for key in json.dumps(schemes).split('"'))
 
 
 def test_every_operation_documents_throttling_and_faults(document):

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from handlers.reviews import contract
+from stacks.api import USER_POOL_PLACEHOLDER
 from stacks.function import package_handler
 
 
@@ -69,8 +70,10 @@ def test_table_is_recoverable_and_encrypted(stack):
 
 def test_deletion_protection_is_off_in_dev_and_on_elsewhere(stack, synth):
     assert one(stack, "aws_dynamodb_table")["deletion_protection_enabled"] is False
+    assert one(stack, "aws_cognito_user_pool")["deletion_protection"] == "INACTIVE"
     prod = synth(ENVIRONMENT_SUFFIX="prod").terraform
     assert one(prod, "aws_dynamodb_table")["deletion_protection_enabled"] is True
+    assert one(prod, "aws_cognito_user_pool")["deletion_protection"] == "ACTIVE"
 
 
 def test_capacity_is_the_live_capacity_so_index_changes_plan_and_scaler_changes_do_not(stack):
@@ -266,7 +269,7 @@ def dependencies(stack: dict, address: str) -> set[str]:
     return seen
 
 
-def test_every_route_is_a_lambda_proxy_operation_with_its_api_key_requirement(stack):
+def test_every_route_is_a_lambda_proxy_operation_and_every_write_needs_a_reviewer_and_the_api_key(stack):
     definition = api_definition(stack)
     uri = (
         "arn:aws:apigateway:us-east-2:lambda:path/2015-03-31/functions/"
@@ -281,9 +284,10 @@ def test_every_route_is_a_lambda_proxy_operation_with_its_api_key_requirement(st
     assert set(operations) == expected
     for (method, path), operation in operations.items():
         assert operation["x-amazon-apigateway-integration"] == {"type": "aws_proxy", "httpMethod": "POST", "uri": uri}
-        required = any(r.api_key_required for r in contract.ROUTES if (r.method, r.path) == (method, path))
-        assert ("security" in operation) == required, (method, path)
-    assert operations[("POST", "/reviews")]["security"] == [{"api_key": []}]
+        signed_in = any(r.signed_in for r in contract.ROUTES if (r.method, r.path) == (method, path))
+        # Reads and CORS preflights are public; writes need the authorizer and the key.
+        assert operation.get("security") == ([{"reviewer": []}, {"api_key": []}] if signed_in else None), (method, path)
+    assert ("POST", "/reviews") in {(r.method, r.path) for r in contract.ROUTES if r.signed_in}
     api_key_scheme = {"type": "apiKey", "name": "x-api-key", "in": "header"}
     assert definition["components"]["securitySchemes"]["api_key"] == api_key_scheme
     assert definition["x-amazon-apigateway-api-key-source"] == "HEADER"
@@ -341,19 +345,25 @@ def test_what_aws_deletes_with_its_parent_is_replaced_with_it(synth, child_type,
         assert child["lifecycle"] == {"replace_triggered_by": [f"{parent}.id"]}
 
 
-def test_deployment_is_replaced_when_the_definition_changes(stack, synth):
+def test_deployment_is_replaced_when_the_definition_or_the_user_pool_changes(stack, synth):
     deployment = one(stack, "aws_api_gateway_deployment")
     assert deployment["lifecycle"] == {"create_before_destroy": True}
+    pool_arn = ref(stack, "aws_cognito_user_pool", "arn")
     body = one(stack, "aws_api_gateway_rest_api")["body"]
-    assert deployment["triggers"] == {"redeployment": hashlib.sha1(body.encode()).hexdigest()}
+    # The body names the pool by reference, a new ARN only at apply: the hash covers the rest.
+    definition = body.replace(pool_arn, USER_POOL_PLACEHOLDER)
+    assert deployment["triggers"] == {
+        "redeployment": hashlib.sha1(definition.encode()).hexdigest(),
+        "user_pool": pool_arn,
+    }
     other = one(synth(REVIEWS_CORS_ORIGINS="https://shop.example.com").terraform, "aws_api_gateway_deployment")
     assert other["triggers"] != deployment["triggers"]
 
 
 def test_nothing_with_a_fixed_name_is_created_before_its_old_copy_is_destroyed(stack):
-    # create_before_destroy passes to everything a resource depends on. The deployment's only
-    # dependency is the REST API (whose name need not be unique); a function, log group or API
-    # key created before its old copy is destroyed would clash on its name.
+    # create_before_destroy passes to everything a resource depends on. The deployment depends
+    # only on the REST API and the user pool, whose names need not be unique; a function, log
+    # group or API key created before its old copy is destroyed would clash on its name.
     creating_first = {
         f"{t}.{n}"
         for t, r in stack["resource"].items()
@@ -362,7 +372,10 @@ def test_nothing_with_a_fixed_name_is_created_before_its_old_copy_is_destroyed(s
     }
     assert {a.split(".")[0] for a in creating_first} == {"aws_api_gateway_deployment"}
     for deployment in creating_first:
-        assert {a.split(".")[0] for a in dependencies(stack, deployment)} == {"aws_api_gateway_rest_api"}
+        assert {a.split(".")[0] for a in dependencies(stack, deployment)} == {
+            "aws_api_gateway_rest_api",
+            "aws_cognito_user_pool",
+        }
 
 
 def test_stage_traces_and_writes_json_access_logs_with_retention(stack):
@@ -499,6 +512,111 @@ def test_handler_faults_alarm_with_lambda_errors(stack):
     assert metrics == {("AWS/Lambda", "Errors"), ("ProductReviews", "Fault")}
 
 
+# --- Cognito: who the reviewer is ------------------------------------------------------
+
+
+def test_reviewers_sign_in_with_a_verified_address_and_must_choose_a_display_name(stack):
+    pool = one(stack, "aws_cognito_user_pool")
+    assert pool["name"] == "ProductReviews-dev"
+    assert pool["username_attributes"] == pool["auto_verified_attributes"] == ["email"]
+    assert pool["username_configuration"] == {"case_sensitive": False}
+    assert pool["account_recovery_setting"] == {"recovery_mechanism": [{"name": "verified_email", "priority": 1}]}
+    assert pool["user_attribute_update_settings"] == {"attributes_require_verification_before_update": ["email"]}
+    assert pool["admin_create_user_config"] == {"allow_admin_create_user_only": False}
+    # The name listings show: a required standard attribute (a custom one cannot be required).
+    assert pool["schema"] == [
+        {
+            "name": contract.DISPLAY_NAME_ATTRIBUTE,
+            "attribute_data_type": "String",
+            "required": True,
+            "mutable": True,
+            "string_attribute_constraints": {"min_length": "1", "max_length": str(contract.DISPLAY_NAME_MAX_CHARS)},
+        }
+    ]
+
+
+def test_the_storefront_client_is_a_browser_client_that_hides_who_has_an_account(stack):
+    client = one(stack, "aws_cognito_user_pool_client")
+    assert client["user_pool_id"] == ref(stack, "aws_cognito_user_pool", "id")
+    assert client["generate_secret"] is False
+    assert client["prevent_user_existence_errors"] == "ENABLED"
+    assert client["enable_token_revocation"] is True
+    assert client["supported_identity_providers"] == ["COGNITO"]
+    assert "allowed_oauth_flows" not in client and "callback_urls" not in client  # no hosted UI
+    # The ID token carries the display name and never the e-mail address.
+    assert client["read_attributes"] == [contract.DISPLAY_NAME_ATTRIBUTE]
+    assert client["write_attributes"] == ["email", contract.DISPLAY_NAME_ATTRIBUTE]
+
+
+def test_password_sign_in_is_allowed_in_dev_only_unless_set(stack, synth):
+    browser = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert one(stack, "aws_cognito_user_pool_client")["explicit_auth_flows"] == [*browser, "ALLOW_USER_PASSWORD_AUTH"]
+    prod = synth(ENVIRONMENT_SUFFIX="prod").terraform
+    assert one(prod, "aws_cognito_user_pool_client")["explicit_auth_flows"] == browser
+    dev_without = synth(REVIEWS_USER_PASSWORD_AUTH="false").terraform
+    assert one(dev_without, "aws_cognito_user_pool_client")["explicit_auth_flows"] == browser
+
+
+def test_token_lifetimes_and_the_password_policy_follow_the_settings(stack, synth):
+    client = one(stack, "aws_cognito_user_pool_client")
+    assert (client["id_token_validity"], client["access_token_validity"], client["refresh_token_validity"]) == (
+        60,
+        60,
+        30,
+    )
+    assert client["token_validity_units"] == [
+        {"id_token": "minutes", "access_token": "minutes", "refresh_token": "days"}
+    ]
+    assert one(stack, "aws_cognito_user_pool")["password_policy"] == {
+        "minimum_length": 12,
+        "require_lowercase": True,
+        "require_uppercase": True,
+        "require_numbers": True,
+        "require_symbols": False,
+        "temporary_password_validity_days": 7,
+    }
+    changed = synth(
+        REVIEWS_ID_TOKEN_MINUTES="15",
+        REVIEWS_ACCESS_TOKEN_MINUTES="10",
+        REVIEWS_REFRESH_TOKEN_DAYS="7",
+        REVIEWS_PASSWORD_MIN_LENGTH="16",
+        REVIEWS_PASSWORD_CHARACTERS="symbols",
+    ).terraform
+    client = one(changed, "aws_cognito_user_pool_client")
+    assert (client["id_token_validity"], client["access_token_validity"], client["refresh_token_validity"]) == (
+        15,
+        10,
+        7,
+    )
+    policy = one(changed, "aws_cognito_user_pool")["password_policy"]
+    assert policy["minimum_length"] == 16
+    assert [policy[f"require_{c}"] for c in ("lowercase", "uppercase", "numbers", "symbols")] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_writes_are_authorized_by_the_pools_id_tokens_in_the_authorization_header(stack):
+    scheme = api_definition(stack)["components"]["securitySchemes"]["reviewer"]
+    assert scheme == {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "x-amazon-apigateway-authtype": "cognito_user_pools",
+        "x-amazon-apigateway-authorizer": {
+            "type": "cognito_user_pools",
+            "providerARNs": [ref(stack, "aws_cognito_user_pool", "arn")],
+        },
+    }
+    # No method names OAuth scopes: the authorizer then takes ID tokens (docs/api.md).
+    requirements = [
+        r for p in api_definition(stack)["paths"].values() for o in p.values() for r in o.get("security", [])
+    ]
+    assert requirements and all(scopes == [] for r in requirements for scopes in r.values())
+
+
 # --- Parameters, outputs, state, tags --------------------------------------------------
 
 
@@ -509,12 +627,19 @@ def test_ssm_parameters_hold_the_real_resource_values(stack):
         "/productreviews/dev/api/gateway-id": ref(stack, "aws_api_gateway_rest_api", "id"),
         "/productreviews/dev/dynamodb/table-arn": ref(stack, "aws_dynamodb_table", "arn"),
         "/productreviews/dev/lambda/function-arn": ref(stack, "aws_lambda_function", "arn"),
+        "/productreviews/dev/cognito/user-pool-id": ref(stack, "aws_cognito_user_pool", "id"),
+        "/productreviews/dev/cognito/storefront-client-id": ref(stack, "aws_cognito_user_pool_client", "id"),
     }
 
 
 def test_outputs(stack):
     assert set(stack["output"]) >= {"api_url", "table_name", "function_arn", "api_key_id"}
     assert stack["output"]["api_url"]["value"] == ref(stack, "aws_api_gateway_stage", "invoke_url")
+    # What a sign-in page needs, none of it secret.
+    assert stack["output"]["user_pool_id"]["value"] == ref(stack, "aws_cognito_user_pool", "id")
+    assert stack["output"]["user_pool_client_id"]["value"] == ref(stack, "aws_cognito_user_pool_client", "id")
+    endpoint = ref(stack, "aws_cognito_user_pool", "endpoint")
+    assert stack["output"]["user_pool_issuer"]["value"] == f"https://{endpoint}"
 
 
 def test_state_lives_in_an_encrypted_locked_s3_backend_keyed_per_environment(stack, synth):
@@ -554,7 +679,7 @@ def test_local_target_points_provider_and_backend_at_the_emulator(synth):
     [provider] = stack["provider"]["aws"]
     [endpoints] = provider["endpoints"]
     assert set(endpoints.values()) == {"http://127.0.0.1:4599"}
-    assert {"dynamodb", "lambda", "apigateway", "applicationautoscaling", "sts"} <= set(endpoints)
+    assert {"dynamodb", "lambda", "apigateway", "applicationautoscaling", "cognitoidp", "sts"} <= set(endpoints)
     assert provider["max_retries"] <= 3
     assert provider["allowed_account_ids"] == ["123456789012"]  # the emulator's account
     backend = stack["terraform"]["backend"]["s3"]

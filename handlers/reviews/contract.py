@@ -15,9 +15,17 @@ class Route:
     method: str
     # An API Gateway resource template, exactly as it arrives in event["resource"].
     path: str
-    api_key_required: bool
+    # A write by a signed-in reviewer: API Gateway's Cognito authorizer admits it with the
+    # reviewer's ID token. Reads are public.
+    signed_in: bool
     operation_id: str
     summary: str
+
+    @property
+    def api_key_required(self) -> bool:
+        """Every write also carries the storefront's API key: it identifies the application
+        (its usage plan's quota and throttling), not the reviewer."""
+        return self.signed_in
 
 
 ROUTES: tuple[Route, ...] = (

@@ -11,7 +11,9 @@ from .model import IdempotencyKeyReused, InvalidInput, ReviewExists, Temporarily
 Response = dict[str, Any]
 
 ANY_ORIGIN = "*"
-PREFLIGHT_ALLOWED_HEADERS = f"Content-Type, X-Api-Key, {contract.IDEMPOTENCY_KEY_HEADER}"
+PREFLIGHT_ALLOWED_HEADERS = (
+    f"{contract.AUTHORIZATION_HEADER}, Content-Type, X-Api-Key, {contract.IDEMPOTENCY_KEY_HEADER}"
+)
 PREFLIGHT_MAX_AGE_SECONDS = "600"
 # Every error a client can act on, and how it is answered.
 ERRORS = (InvalidInput, ReviewExists, IdempotencyKeyReused, TemporarilyUnavailable, HttpError)

@@ -13,7 +13,7 @@ ALLOWED = api_events.ALLOWED_ORIGIN
 
 
 def test_routes_are_the_contract_with_the_stack():
-    assert [(r.method, r.path, r.api_key_required) for r in ROUTES] == [
+    assert [(r.method, r.path, r.signed_in) for r in ROUTES] == [
         ("GET", "/reviews", False),
         ("POST", "/reviews", True),
         ("GET", "/products/{product_id}/rating", False),
@@ -63,7 +63,8 @@ def test_preflight_lists_only_the_resource_methods_and_echoes_an_allowed_origin(
     assert response.raw["body"] == ""
     assert response.headers["Access-Control-Allow-Methods"] == methods
     allowed_headers = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
-    assert {"content-type", "x-api-key", "idempotency-key"} <= allowed_headers
+    # Authorization carries the signed-in reviewer's token: a browser asks before sending it.
+    assert {"authorization", "content-type", "x-api-key", "idempotency-key"} <= allowed_headers
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert response.headers["Vary"] == "Origin"
 

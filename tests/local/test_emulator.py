@@ -1,10 +1,13 @@
 """The emulator process: start, reuse, managed policies, the moto fixes, stop."""
 
+import json
 import socket
 
 import pytest
 
+from handlers.reviews import contract
 from localaws import emulator
+from stacks.openapi import api_gateway_definition, invoke_uri
 
 REGION = "us-east-1"
 
@@ -68,3 +71,24 @@ def test_application_autoscaling_tags(running_emulator):
 def test_ensure_state_bucket_reports_whether_it_created_it(running_emulator):
     assert emulator.ensure_state_bucket(running_emulator.endpoint, "local-test-state", REGION)
     assert not emulator.ensure_state_bucket(running_emulator.endpoint, "local-test-state", REGION)
+
+
+def test_put_rest_api_imports_the_cognito_authorizer_and_api_key_of_every_write(running_emulator):
+    endpoint = running_emulator.endpoint
+    pool_arn = emulator.client("cognito-idp", endpoint, REGION).create_user_pool(PoolName="writers")["UserPool"]["Arn"]
+    apigateway = emulator.client("apigateway", endpoint, REGION)
+    api_id = apigateway.create_rest_api(name="authorized")["id"]
+    uri = invoke_uri(REGION, "123456789012", "authorized-fn")
+    body = json.dumps(api_gateway_definition("authorized", uri, ("*",), pool_arn)).encode()
+    for _ in range(2):  # a second overwrite (every deploy) leaves one authorizer, not two
+        apigateway.put_rest_api(restApiId=api_id, mode="overwrite", body=body)
+
+    [authorizer] = apigateway.get_authorizers(restApiId=api_id)["items"]
+    assert authorizer["type"] == "COGNITO_USER_POOLS" and authorizer["providerARNs"] == [pool_arn]
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+    resources = {r["path"]: r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"]}
+    for route in contract.ROUTES:
+        method = apigateway.get_method(restApiId=api_id, resourceId=resources[route.path], httpMethod=route.method)
+        assert (method.get("authorizationType") == "COGNITO_USER_POOLS") == route.signed_in, route
+        assert (method.get("authorizerId") == authorizer["id"]) == route.signed_in, route
+        assert method.get("apiKeyRequired", False) == route.signed_in, route
