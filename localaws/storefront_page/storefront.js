@@ -163,7 +163,6 @@ function showIdentity() {
   $("signed-in").hidden = session === null;
   if (session) {
     $("display-name").textContent = session.claims[DISPLAY_NAME_CLAIM] || session.claims[REVIEWER_CLAIM];
-    $("signed-in-email").textContent = session.claims.email ? `(${session.claims.email})` : "";
   }
 }
 
