@@ -67,9 +67,11 @@ def make_up_target(emulator_port: int, gateway_port: int) -> local.Local:
 
 @pytest.fixture
 def deployed_without_terraform(monkeypatch):
-    """`make up`'s emulator and deploy steps replaced: this is about the gateway, not Terraform."""
+    """`make up`'s emulator and deploy steps replaced: this is about the gateway, not Terraform
+    (nor the user pool it deploys)."""
     monkeypatch.setattr(local, "start_emulator", lambda target: None)
     monkeypatch.setattr(local, "deploy", lambda target: {})
+    monkeypatch.setattr(local, "create_demo_reviewers", lambda target, outputs: None)
     monkeypatch.setattr(local, "api_key_value", lambda target: THE_API_KEY)
 
 
