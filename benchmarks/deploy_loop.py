@@ -31,8 +31,8 @@ from measure import TimedRun, run_measured, summarize
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(PROJECT_ROOT))
-from deploy.local import Local, disposable_settings  # noqa: E402 - after the project is on the path
-from localaws import emulator  # noqa: E402 - after the project is on the path
+from deploy.local_target import LocalTarget  # noqa: E402 - after the project is on the path
+from tests.deployments import disposable_settings, stop_serving  # noqa: E402 - after the project is on the path
 
 # main before the deploy-loop work of issue 13 (shared provider, GOGC, pytest-xdist, ...).
 BASELINE = "48ec208"
@@ -69,8 +69,8 @@ class Tree:
     settings: dict[str, str]
 
     @property
-    def local(self) -> Local:
-        return Local.load(self.settings, project_dir=self.root)
+    def target(self) -> LocalTarget:
+        return LocalTarget.load(self.settings, project_dir=self.root)
 
     def deploy(self, *arguments: str) -> dict:
         """`python -m deploy <arguments>` timed: wall and CPU seconds, steps, Terraform phases, waits."""
@@ -84,10 +84,7 @@ class Tree:
 
     def stop(self) -> None:
         """Gateway, storefront and emulator stopped: the next make up starts from a clean emulator."""
-        local = self.local
-        local.storefront.stop()
-        local.gateway.stop()
-        emulator.stop(local.config.target.emulator_port, local.state_dir)
+        stop_serving(self.target)
 
     def change_handler(self) -> str:
         """Edits the handler (the CORS preflight's max age, which the stack does not see); returns
@@ -101,7 +98,7 @@ class Tree:
         return changed
 
     def served_max_age(self) -> str | None:
-        preflight = urllib.request.Request(self.local.gateway.url + "/reviews", method="OPTIONS")
+        preflight = urllib.request.Request(self.target.gateway.url + "/reviews", method="OPTIONS")
         with urllib.request.urlopen(preflight, timeout=10) as reply:
             return reply.headers["Access-Control-Max-Age"]
 

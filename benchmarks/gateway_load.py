@@ -1,6 +1,6 @@
 """The local API gateway (localaws) under load: GET /reviews through HTTP vs the handler called directly.
 
-Deploys the stack into a fresh emulator on free ports as `make up` does (deploy.local),
+Deploys the stack into a fresh emulator on free ports as `make up` does (tests.deployments),
 and drives GET /v1/reviews?product_id=... through the gateway with 1, 8 and 32 concurrent
 clients (a new connection per request), and the handler directly with 1 and 8. Every
 level reports its failures: `resets` (connection reset or closed without an answer) and
@@ -22,8 +22,9 @@ from typing import Any
 from measure import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root
-from deploy import local as local_target
+from deploy.local_target import LocalTarget
 from handlers.reviews import app as reviews_app
+from tests.deployments import disposable_settings, serving
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,17 +47,17 @@ FAKE_AWS = {
 @contextlib.contextmanager
 def deployed_gateway():
     """Deploys the stack as `make up` does, into a fresh emulator on free ports; yields the
-    Local deployment and stops the gateway and the emulator afterwards."""
-    local = local_target.Local.load(
+    LocalTarget and stops the gateway and the emulator afterwards."""
+    target = LocalTarget.load(
         {
-            **local_target.disposable_settings(ENVIRONMENT),
+            **disposable_settings(ENVIRONMENT),
             # Stage throttling would answer 429 to a load test.
             "REVIEWS_THROTTLE_RATE": "5000",
             "REVIEWS_THROTTLE_BURST": "5000",
         }
     )
-    with local_target.serving(local):
-        yield local
+    with serving(target):
+        yield target
 
 
 def load(request, concurrency: int, seconds: float) -> dict:
@@ -109,9 +110,9 @@ def http_get(host: str, path: str, headers: dict):
     return request
 
 
-def api_key_and_function_env(local) -> tuple[str, dict]:
-    api_key = local_target.api_key_value(local)
-    function = local.client("lambda").get_function_configuration(FunctionName=local.config.function.name)
+def api_key_and_function_env(target) -> tuple[str, dict]:
+    api_key = target.api_key()
+    function = target.client("lambda").get_function_configuration(FunctionName=target.config.function.name)
     return api_key, function["Environment"]["Variables"]
 
 
@@ -150,10 +151,10 @@ def measure(seconds: int) -> dict:
         return {"not_measured": "localaws/ is not in the project yet"}
     started = time.perf_counter()
     try:
-        with deployed_gateway() as local:
+        with deployed_gateway() as target:
             deploy_seconds = time.perf_counter() - started
-            host, endpoint = f"127.0.0.1:{local.config.target.gateway_port}", local.endpoint
-            api_key, function_env = api_key_and_function_env(local)
+            host, endpoint = f"127.0.0.1:{target.config.target.gateway_port}", target.endpoint
+            api_key, function_env = api_key_and_function_env(target)
             product_id = f"bench-{uuid.uuid4().hex[:8]}"
             seed_review(host, api_key, product_id)
             through_gateway = http_get(

@@ -6,5 +6,7 @@
   plan changes, attribute by attribute, with checkov's security findings;
 - `secrets`: the secret strings in Terraform state and plans, redacted from what we print
   or write;
-- `private_files`: directories and files only their owner may read (build/, .local/).
+- `private_files`: directories and files only their owner may read (build/, .local/);
+- `make_up`: `make up` and `make down` on the local target (`local_target`), built from
+  `emulator_lifecycle`, `locks`, `skip_cache`, `smoke` and `progress`.
 """

@@ -1,7 +1,7 @@
 """python -m deploy up | down | api-key | reviewers | emulator | plan | apply | drift
 
     up, down, api-key,   the local target: make up, make down, make api-key, make reviewers
-    reviewers            (deploy/local.py)
+    reviewers            (deploy/make_up.py, deploy/reviewers.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
     plan, apply, drift   one environment on either target, as make plan and CI run them
                          (deploy/ci.py, docs/ci.md)
@@ -17,10 +17,13 @@ from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import ci, local
+from . import ci, make_up, reviewers
+from .emulator_lifecycle import start_emulator
+from .errors import DeployError
+from .local_target import LocalTarget
 from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
-from .workspace import DeployError, Workspace
+from .workspace import Workspace
 
 MAKE_TARGETS = ("up", "down", "api-key", "reviewers", "plan")
 DRIFT = 2  # exit status of drift when the environment differs from the code
@@ -43,27 +46,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _up(args) -> int:
-    local.up(local.Local.load())
+    make_up.up(LocalTarget.load())
     return 0
 
 
 def _down(args) -> int:
-    local.down(local.Local.load())
+    make_up.down(LocalTarget.load())
     return 0
 
 
 def _api_key(args) -> int:
-    print(local.api_key_value(local.Local.load()))
+    print(LocalTarget.load().api_key())
     return 0
 
 
 def _reviewers(args) -> int:
-    print(local.reviewers_text(local.Local.load()))
+    print(reviewers.reviewers_text(LocalTarget.load()))
     return 0
 
 
 def _emulator(args) -> int:
-    local.start_emulator(local.Local.load())
+    start_emulator(LocalTarget.load())
     return 0
 
 

@@ -26,13 +26,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .emulator_lifecycle import emulator_running
+from .errors import DeployError
 from .failures import explain
-from .local import Local, emulator_running, refresh_needed, step
+from .local_target import LocalTarget
 from .private_files import private_directory, write_private
+from .progress import step
 from .review.make_plan import Planned, run_plan
 from .review.render import RunInfo
+from .skip_cache import refresh_needed
 from .terraform import NON_INTERACTIVE, TerraformFailed
-from .workspace import DeployError, Workspace, file_sha256
+from .workspace import Workspace, file_sha256
 
 PLAN_FILE = "plan.bin"
 PLAN_RECORD = "plan-record.json"  # beside plan.bin: the configuration it was planned from
@@ -79,8 +83,8 @@ def plan(
         _initialize(workspace)
         with step(f"Planning {workspace.config.stack_name} (terraform plan) and reviewing the plan"):
             # On the local target, make up's proof that nothing else touched the deployment.
-            local = Local(workspace)
-            refresh = not workspace.config.target.is_local or refresh_needed(local, local.state())
+            target = LocalTarget(workspace)
+            refresh = not workspace.config.target.is_local or refresh_needed(target, target.state())
             with workspace.terraform_session() as stack:
                 planned = run_plan(stack, out_dir, lock=lock, replace=replace, refresh=refresh, run=run)
     record = PlanRecord(workspace.config.stack_name, configuration, file_sha256(out_dir / PLAN_FILE))
@@ -159,7 +163,7 @@ def _checked_out_commit(project_dir: Path) -> str | None:
 def _target_ready(workspace: Workspace) -> Iterator[None]:
     """The local target's state lives in the emulator: it runs while Terraform does. A failed
     Terraform run is explained in words a user can act on (deploy/failures.py)."""
-    with emulator_running(Local(workspace)) if workspace.config.target.is_local else nullcontext():
+    with emulator_running(LocalTarget(workspace)) if workspace.config.target.is_local else nullcontext():
         try:
             yield
         except TerraformFailed as failure:

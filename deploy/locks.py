@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import DeployError
+
 
 @dataclass(frozen=True)
 class Backend:
@@ -108,6 +110,24 @@ def release(s3: Any, backend: Backend, lock: StateLock) -> None:
     current = read_lock(s3, backend)
     if current and current.id == lock.id:
         s3.delete_object(Bucket=backend.bucket, Key=backend.lock_key)
+
+
+def release_stale_lock(s3: Any, backend: Backend, stack_dir: Path) -> None:
+    """A lock left by an interrupted run is released when its holder is provably gone; a lock
+    that may still be held stops the deploy, saying who holds it and how to release it."""
+    lock = read_lock(s3, backend)
+    if lock is None:
+        return
+    reason = stale_reason(lock, backend)
+    if reason is None:
+        found = ", ".join(holders(backend)) or f"a process on {lock.host}"
+        raise DeployError(
+            f"the Terraform state {backend.key} is locked by a run that may still be going ({lock.describe()}; "
+            f"held by {found}). Wait for it to finish, or stop it, then run make up again. If it is "
+            f"certainly gone, release the lock with:\n  {force_unlock_command(stack_dir, lock.id)}"
+        )
+    release(s3, backend, lock)
+    print(f"    released a stale {lock.describe()}: {reason}")
 
 
 def force_unlock_command(stack_dir: Path, lock_id: str) -> str:

@@ -15,6 +15,9 @@ from typing import Any
 
 from handlers.reviews import contract
 
+from .local_target import LocalTarget
+from .progress import step
+
 # Sign-in from a browser or curl: what the storefront's app client allows in `dev`.
 PASSWORD_AUTH_FLOW = "USER_PASSWORD_AUTH"
 INITIATE_AUTH_TARGET = "AWSCognitoIdentityProviderService.InitiateAuth"
@@ -110,3 +113,23 @@ def sign_in_instructions(cognito_endpoint: str, client_id: str, api_url: str, pa
         f"       -d {shlex.quote(json.dumps(review))}",
     ]
     return "\n".join(lines)
+
+
+def create_demo_reviewers(target: LocalTarget, outputs: dict[str, str]) -> None:
+    """`make up`'s step: the demo reviewers, in the pool the deploy left (`outputs`)."""
+    with step("Demo reviewers in the user pool (make reviewers says how to sign in)"):
+        created = ensure_demo_reviewers(target.client("cognito-idp"), outputs["user_pool_id"])
+        print(f"    created {', '.join(r.email for r in created)}" if created else "    already there")
+
+
+def reviewer_passwords(target: LocalTarget) -> dict[str, str]:
+    """A fresh password for each demo reviewer (created first if missing), by e-mail."""
+    cognito, pool_id = target.client("cognito-idp"), target.outputs()["user_pool_id"]
+    ensure_demo_reviewers(cognito, pool_id)
+    return {reviewer.email: set_password(cognito, pool_id, reviewer) for reviewer in DEMO_REVIEWERS}
+
+
+def reviewers_text(target: LocalTarget) -> str:
+    """What `make reviewers` prints: new passwords, and how to sign in with them."""
+    passwords = reviewer_passwords(target)
+    return sign_in_instructions(target.endpoint, target.outputs()["user_pool_client_id"], target.gateway.url, passwords)

@@ -21,13 +21,10 @@ from localaws import emulator
 from stacks.config import StackConfig, load_config
 
 from . import locks, terraform
+from .errors import DeployError
 from .project_env import PROJECT_ROOT, tool_settings
 from .provider_server import shared_provider
 from .secrets import redact_text
-
-
-class DeployError(RuntimeError):
-    """A deploy step failed; the message says why and what to do."""
 
 
 def file_sha256(path: Path) -> str:
@@ -73,7 +70,10 @@ class Workspace:
 
     @property
     def log_dir(self) -> Path:
-        return self.project_dir / ".local" / self.config.stack_name
+        """Terraform's logs, and what deploys remember: under .local/ (the local target's
+        folder) on the local target, under build/logs/ on a real account."""
+        parent = ".local" if self.config.target.is_local else "build/logs"
+        return self.project_dir / parent / self.config.stack_name
 
     def process_environment(self) -> dict[str, str]:
         """What synth and Terraform run with. The local target gets none of the caller's AWS_*

@@ -22,10 +22,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from deploy import local as deploy_local
-from deploy.reviewers import DEMO_REVIEWERS
+from deploy.local_target import LocalTarget
+from deploy.reviewers import DEMO_REVIEWERS, reviewer_passwords
 from handlers.reviews import contract
-from tests.local.identity import deployed_pool, sign_in
+from tests.deployments import disposable_settings, serving
+from tests.localaws.identity import deployed_pool, sign_in
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
@@ -54,22 +55,21 @@ CHECKS = [
 def live_api() -> Iterator[tuple[str, dict[str, str]]]:
     """(the stage URL, the API-key and Authorization headers) of the stack deployed for this
     module, signed in as a demo reviewer (their ID token lasts an hour: longer than the module)."""
-    local = deploy_local.Local.load(
+    target = LocalTarget.load(
         {
-            **deploy_local.disposable_settings("contract"),
+            **disposable_settings("contract"),
             "REVIEWS_THROTTLE_RATE": "1000",
             "REVIEWS_THROTTLE_BURST": "1000",
         }
     )
-    with deploy_local.serving(local):
+    with serving(target):
         reviewer = DEMO_REVIEWERS[0]
-        pool = deployed_pool(local)
-        password = deploy_local.reviewer_passwords(local)[reviewer.email]
+        password = reviewer_passwords(target)[reviewer.email]
         headers = {
-            contract.API_KEY_HEADER: deploy_local.api_key_value(local),
-            contract.AUTHORIZATION_HEADER: sign_in(pool, reviewer.email, password)["IdToken"],
+            contract.API_KEY_HEADER: target.api_key(),
+            contract.AUTHORIZATION_HEADER: sign_in(deployed_pool(target), reviewer.email, password)["IdToken"],
         }
-        yield local.gateway.url, headers
+        yield target.gateway.url, headers
 
 
 # Parametrized only to give each operation's test a node id of its own: under pytest 9,

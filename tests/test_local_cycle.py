@@ -22,10 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from deploy import local as local_target
+from deploy import make_up
+from deploy.errors import DeployError
+from deploy.local_target import LocalTarget
 from deploy.review.render import render_review
-from deploy.workspace import DeployError
+from deploy.smoke import request
 from localaws import emulator
+from tests.deployments import disposable_settings, stop_serving
 from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
@@ -44,29 +47,29 @@ class Cycle:
         self.printed: list[str] = []
         self.api_keys: set[str] = set()
 
-    def local(self, **extra: str) -> local_target.Local:
-        return local_target.Local.load({**self.settings, **extra}, project_dir=self.project)
+    def target(self, **extra: str) -> LocalTarget:
+        return LocalTarget.load({**self.settings, **extra}, project_dir=self.project)
 
     def up(self, **extra: str) -> str:
         output = StringIO()
         with redirect_stdout(output):
-            local_target.up(self.local(**extra))
+            make_up.up(self.target(**extra))
         self.printed.append(output.getvalue())
         self.api_keys.add(self.api_key())
         return output.getvalue()
 
     def api_key(self) -> str:
-        return local_target.api_key_value(self.local())
+        return self.target().api_key()
 
     def call(self, method: str, path: str, body: dict | None = None, key: str | None = "current"):
         time.sleep(REQUEST_INTERVAL_SECONDS)
         headers = {"x-api-key": self.api_key() if key == "current" else key} if key else {}
-        status, text = local_target.request(method, self.local().gateway.url + path, body, headers)
+        status, text = request(method, self.target().gateway.url + path, body, headers)
         return status, json.loads(text) if text else None
 
     def terraform(self, *args: str) -> subprocess.CompletedProcess:
         """`terraform <args>` in the stack, run as make up runs Terraform (one provider process)."""
-        with self.local().workspace.terraform_session() as stack:
+        with self.target().workspace.terraform_session() as stack:
             return subprocess.run(
                 ["terraform", f"-chdir={stack.directory}", *args, "-no-color"],
                 env=stack.env(),
@@ -83,18 +86,12 @@ class Cycle:
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("project"))
-    cycle = Cycle(
-        project,
-        local_target.disposable_settings("cycle"),
-    )
+    cycle = Cycle(project, disposable_settings("cycle"))
     try:
         cycle.up()
         yield cycle
     finally:
-        local = cycle.local()
-        local.storefront.stop()
-        local.gateway.stop()
-        emulator.stop(local.config.target.emulator_port, local.state_dir)
+        stop_serving(cycle.target())
 
 
 def test_make_up_deploys_every_resource_and_serves_the_api(cycle):
@@ -106,7 +103,7 @@ def test_another_person_deploying_the_same_stack_plans_no_changes(cycle):
     # Who deploys (user, CI actor, commit author) reaches no resource: a full plan, refresh
     # included, of the stack synthesized in their shell, finds nothing to do.
     someone_else = {"USER": "mallory", "COMMIT_AUTHOR": "mallory", "GITHUB_ACTOR": "mallory"}
-    cycle.local(**someone_else).workspace.synthesize()
+    cycle.target(**someone_else).workspace.synthesize()
     plan = cycle.terraform("plan", "-input=false", "-detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "No changes" in plan.stdout
@@ -159,9 +156,9 @@ def test_unknown_routes_and_methods_are_missing_authentication_token(cycle):
 
 def test_a_burst_beyond_the_stage_limits_gets_429s(cycle):
     time.sleep(2.5)  # let the token bucket (rate 10/s, burst 20) refill
-    url = cycle.local().gateway.url + f"/reviews?product_id={PRODUCT}"
+    url = cycle.target().gateway.url + f"/reviews?product_id={PRODUCT}"
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda _: local_target.request("GET", url)[0], range(60)))
+        statuses = list(pool.map(lambda _: request("GET", url)[0], range(60)))
     assert set(statuses) <= {200, 429}
     assert statuses.count(429) >= 10 and statuses.count(200) >= 20
     time.sleep(2.5)
@@ -175,19 +172,19 @@ def test_a_handler_change_is_live_when_make_up_returns_and_changes_only_the_func
 
     assert "skipping the refresh" in output  # state and emulator were ours alone
     assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in output
-    changed = re.findall(r"^(\S+): Modifying\.\.\.", (cycle.local().workspace.log_dir / "apply.log").read_text(), re.M)
+    changed = re.findall(r"^(\S+): Modifying\.\.\.", (cycle.target().workspace.log_dir / "apply.log").read_text(), re.M)
     assert [address.split(".")[0] for address in changed] == ["aws_lambda_function"]
-    preflight = urllib.request.Request(cycle.local().gateway.url + "/reviews", method="OPTIONS")
+    preflight = urllib.request.Request(cycle.target().gateway.url + "/reviews", method="OPTIONS")
     with urllib.request.urlopen(preflight, timeout=10) as reply:
         assert reply.status == 204 and reply.headers["Access-Control-Max-Age"] == "601"
 
 
 def _put_lock(cycle, who: str) -> str:
-    local = cycle.local()
+    target = cycle.target()
     lock_id = "11111111-2222-3333-4444-555555555555"
-    local.client("s3").put_object(
-        Bucket=local.config.backend.bucket,
-        Key=local.config.backend.key + ".tflock",
+    target.client("s3").put_object(
+        Bucket=target.config.backend.bucket,
+        Key=target.config.backend.key + ".tflock",
         Body=json.dumps(
             {
                 "ID": lock_id,
@@ -202,15 +199,15 @@ def _put_lock(cycle, who: str) -> str:
 
 
 def _lock_exists(cycle) -> bool:
-    local = cycle.local()
-    backend = local.config.backend
-    listed = local.client("s3").list_objects_v2(Bucket=backend.bucket, Prefix=backend.key + ".tflock")
+    target = cycle.target()
+    backend = target.config.backend
+    listed = target.client("s3").list_objects_v2(Bucket=backend.bucket, Prefix=backend.key + ".tflock")
     return listed.get("KeyCount", 0) > 0
 
 
 def test_a_lock_a_running_deploy_holds_stops_make_up_with_who_and_the_release_command(cycle, tmp_path):
     lock_id = _put_lock(cycle, f"root@{socket.gethostname()}")
-    stack_dir = cycle.local().workspace.stack_dir
+    stack_dir = cycle.target().workspace.stack_dir
     # A Terraform process working on this state (a copy of sleep, named terraform, in the stack's folder).
     holder_binary = tmp_path / "terraform"
     holder_binary.write_bytes(Path("/bin/sleep").read_bytes())
@@ -219,7 +216,7 @@ def test_a_lock_a_running_deploy_holds_stops_make_up_with_who_and_the_release_co
     try:
         time.sleep(0.2)
         with pytest.raises(DeployError) as error:
-            local_target.release_stale_lock(cycle.local())
+            make_up.release_stale_lock(cycle.target())
         assert f"pid {holder.pid}" in str(error.value) and lock_id in str(error.value)
         assert f"terraform -chdir={stack_dir} force-unlock {lock_id}" in str(error.value)
         assert _lock_exists(cycle)
@@ -231,7 +228,7 @@ def test_a_lock_a_running_deploy_holds_stops_make_up_with_who_and_the_release_co
 def test_a_lock_taken_on_another_machine_is_never_released(cycle):
     _put_lock(cycle, "runner@ci-host")
     with pytest.raises(DeployError, match="force-unlock"):
-        local_target.release_stale_lock(cycle.local())
+        make_up.release_stale_lock(cycle.target())
     assert _lock_exists(cycle)
 
 
@@ -245,7 +242,7 @@ def test_a_lock_left_by_a_deploy_that_died_is_released_and_make_up_carries_on(cy
 def test_a_tainted_function_and_api_key_are_replaced_keeping_every_review(cycle):
     before = cycle.reviews_of(PRODUCT)
     old_key = cycle.api_key()
-    workspace = cycle.local().workspace
+    workspace = cycle.target().workspace
     addresses = _addresses(cycle, "aws_lambda_function", "aws_api_gateway_api_key")
     for address in addresses:
         assert cycle.terraform("taint", address).returncode == 0
@@ -301,11 +298,11 @@ def test_an_interrupted_make_up_recovers_by_itself_with_the_data_kept(cycle):
 
 def test_a_moved_emulator_port_needs_no_reconfigure(cycle):
     # Terraform remembers the backend's endpoint in .terraform/; synth forgets it when it moved.
-    remembered = cycle.local().workspace.stack_dir / ".terraform" / "terraform.tfstate"
+    remembered = cycle.target().workspace.stack_dir / ".terraform" / "terraform.tfstate"
     cached = json.loads(remembered.read_text())
     cached["backend"]["config"]["endpoints"]["s3"] = "http://127.0.0.1:1"
     remembered.write_text(json.dumps(cached))
-    cycle.local().workspace.synthesize()
+    cycle.target().workspace.synthesize()
     assert not remembered.exists()
 
     output = cycle.up()  # init again, against the current endpoint, then nothing to do
@@ -314,9 +311,9 @@ def test_a_moved_emulator_port_needs_no_reconfigure(cycle):
 
 
 def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cycle):
-    local = cycle.local()
-    dynamodb = local.client("dynamodb")
-    table, index = local.config.table.name, "ReviewerIdIndex"
+    target = cycle.target()
+    dynamodb = target.client("dynamodb")
+    table, index = target.config.table.name, "ReviewerIdIndex"
     # The autoscaler raises capacity: never a change Terraform wants to undo.
     dynamodb.update_table(
         TableName=table,
@@ -336,10 +333,10 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
     # A user changes the index's projection: the plan shows it, with the review's callout ...
     contract = cycle.project / "handlers" / "reviews" / "contract.py"
     contract.write_text(contract.read_text().replace('projection="ALL"', 'projection="KEYS_ONLY"'))
-    local.workspace.synthesize()
+    target.workspace.synthesize()
     assert cycle.terraform("plan", "-input=false", "-out=index.plan").returncode == 0
     plan = json.loads(cycle.terraform("show", "-json", "index.plan").stdout)
-    (local.workspace.stack_dir / "index.plan").unlink()  # it embeds the state, API key included
+    (target.workspace.stack_dir / "index.plan").unlink()  # it embeds the state, API key included
     changed = [
         (c["address"].split(".")[0], c["change"]["actions"])
         for c in plan["resource_changes"]
@@ -380,17 +377,17 @@ def test_the_api_key_is_in_no_file_or_log(cycle):
         for printed in cycle.printed:
             assert key not in printed
     # What deploys write (logs, outputs) is readable by its owner alone.
-    logs = list((cycle.project / ".local" / cycle.local().config.stack_name).iterdir())
+    logs = list((cycle.project / ".local" / cycle.target().config.stack_name).iterdir())
     assert logs and all(path.stat().st_mode & 0o077 == 0 for path in logs)
 
 
 def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):
-    local = cycle.local()
+    target = cycle.target()
     output = StringIO()
     with redirect_stdout(output):
-        local_target.destroy(local)
+        make_up.destroy(target)
     cycle.printed.append(output.getvalue())
-    client = local.client
+    client = target.client
     assert client("dynamodb").list_tables()["TableNames"] == []
     assert client("lambda").list_functions()["Functions"] == []
     assert client("apigateway").get_rest_apis()["items"] == []
@@ -402,9 +399,9 @@ def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):
     autoscaling = client("application-autoscaling")
     assert autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"] == []
     assert not [r for r in client("iam").list_roles()["Roles"] if "cycle" in r["RoleName"]]
-    assert local.state()["resources"] == []
+    assert target.state()["resources"] == []
 
     with redirect_stdout(StringIO()):
-        local_target.down(local)
-    assert emulator.status(local.config.target.emulator_port) is None
-    assert not local.gateway.state_file.exists() and not local.storefront.state_file.exists()
+        make_up.down(target)
+    assert emulator.status(target.config.target.emulator_port) is None
+    assert not target.gateway.state_file.exists() and not target.storefront.state_file.exists()

@@ -2,7 +2,7 @@
 emulator, the local gateway enforcing its Cognito authorizer, the tokens issued by the
 emulator's user pool to the demo reviewers `make up` creates (and to users made here).
 
-One deployment (deploy.local.serving, from a copy of the project: its own environment, free
+One deployment (tests.deployments.serving, from a copy of the project: its own environment, free
 ports and logs), with stage throttling raised so that only the authorizer and the function
 decide the answers.
 """
@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from deploy import local as local_target
-from deploy.reviewers import DEMO_REVIEWERS, ensure_demo_reviewers
+from deploy.local_target import LocalTarget
+from deploy.reviewers import DEMO_REVIEWERS, ensure_demo_reviewers, reviewers_text
+from deploy.smoke import request
 from handlers.reviews import contract
-from tests.local.identity import (
+from tests.deployments import disposable_settings, serving
+from tests.localaws.identity import (
     LocalPool,
     another_key,
     claims_of,
@@ -41,7 +43,7 @@ ADA, GRACE = (reviewer.email for reviewer in DEMO_REVIEWERS)
 
 @dataclass
 class Shop:
-    local: local_target.Local
+    target: LocalTarget
     pool: LocalPool
     api_key: str
     passwords: dict[str, str]  # e-mail -> password, of every user signed in here
@@ -60,7 +62,7 @@ class Shop:
             headers[contract.AUTHORIZATION_HEADER] = token
         if key:
             headers[contract.API_KEY_HEADER] = self.api_key
-        status, text = local_target.request(method, self.local.gateway.url + path, body, headers)
+        status, text = request(method, self.target.gateway.url + path, body, headers)
         return status, json.loads(text) if text else None
 
     def post(self, email: str, product: str, rating: int, **fields) -> dict:
@@ -78,16 +80,16 @@ def review_path(review: dict) -> str:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory) -> Iterator[Shop]:
     settings = {
-        **local_target.disposable_settings("identity"),
+        **disposable_settings("identity"),
         "REVIEWS_CORS_ORIGINS": ORIGIN,
         "REVIEWS_THROTTLE_RATE": "1000",
         "REVIEWS_THROTTLE_BURST": "1000",
     }
-    local = local_target.Local.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
-    with local_target.serving(local):
-        printed = local_target.reviewers_text(local)
+    target = LocalTarget.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
+    with serving(target):
+        printed = reviewers_text(target)
         passwords = {r.email: printed.split(r.email, 1)[1].split()[0] for r in DEMO_REVIEWERS}
-        shop = Shop(local, deployed_pool(local), local_target.api_key_value(local), passwords)
+        shop = Shop(target, deployed_pool(target), target.api_key(), passwords)
         shop.printed.append(printed)
         yield shop
 
@@ -145,7 +147,7 @@ def test_an_anonymous_write_is_401_and_the_page_can_read_it(shop, method):
 
 def forgeries(shop: Shop) -> dict[str, str]:
     claims = claims_of(shop.token(ADA))
-    other_pool = create_user_pool(shop.local.endpoint, "signed-in-elsewhere")
+    other_pool = create_user_pool(shop.target.endpoint, "signed-in-elsewhere")
     now = int(time.time())
     return {
         "alg none": unsigned(claims),
@@ -203,7 +205,7 @@ def test_twenty_concurrent_edits_and_deletes_leave_the_rating_summary_exact(shop
 
 
 def test_make_up_again_keeps_the_demo_reviewers_and_their_passwords(shop):
-    assert ensure_demo_reviewers(shop.local.client("cognito-idp"), shop.pool.id) == []
+    assert ensure_demo_reviewers(shop.target.client("cognito-idp"), shop.pool.id) == []
     assert claims_of(sign_in(shop.pool, ADA, shop.passwords[ADA])["IdToken"])[contract.DISPLAY_NAME_ATTRIBUTE] == "Ada"
 
 
@@ -212,7 +214,7 @@ def test_the_demo_reviewers_passwords_are_in_no_file_or_log(shop):
     written = [
         path
         for folder in (".local", "cdktf.out", "build")
-        for path in (shop.local.workspace.project_dir / folder).rglob("*")
+        for path in (shop.target.workspace.project_dir / folder).rglob("*")
         if path.is_file() and "providers" not in path.parts
     ]
     assert written

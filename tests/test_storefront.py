@@ -3,7 +3,7 @@ demo reviewer signs in to the emulator's user pool, and posts, edits and deletes
 reviews; the page sees every answer of the API and of Cognito, the gateway's own (401, 403,
 429) included, with its status and body, and never a CORS error.
 
-Debian's Chromium, driven by Playwright, against one deployment (deploy.local.serving, from a
+Debian's Chromium, driven by Playwright, against one deployment (tests.deployments.serving, from a
 copy of the project: its own environment, free ports and logs) whose CORS origins are the
 storefront's alone and whose stage throttling (1 request/s, burst 2) a few clicks exceed. Each
 test opens the page in a fresh browser context (its own preflight cache, signed out) and
@@ -25,10 +25,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
-from deploy import local as local_target
-from deploy.reviewers import DEMO_REVIEWERS
+from deploy.local_target import LocalTarget
+from deploy.reviewers import DEMO_REVIEWERS, reviewer_passwords
+from deploy.smoke import request
 from handlers.reviews import contract
-from tests.local.identity import deployed_pool, sign_in
+from tests.deployments import disposable_settings, serving
+from tests.localaws.identity import deployed_pool, sign_in
 from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
@@ -64,8 +66,8 @@ COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory) -> Iterator[local_target.Local]:
-    disposable = local_target.disposable_settings("storefront")
+def deployed(tmp_path_factory) -> Iterator[LocalTarget]:
+    disposable = disposable_settings("storefront")
     settings = {
         **os.environ,
         **disposable,
@@ -73,15 +75,15 @@ def deployed(tmp_path_factory) -> Iterator[local_target.Local]:
         "REVIEWS_THROTTLE_RATE": str(THROTTLE_RATE),
         "REVIEWS_THROTTLE_BURST": str(THROTTLE_BURST),
     }
-    local = local_target.Local.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
-    with local_target.serving(local):  # stops the storefront, gateway and emulator afterwards
-        yield local
+    target = LocalTarget.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
+    with serving(target):  # stops the storefront, gateway and emulator afterwards
+        yield target
 
 
 @pytest.fixture(scope="module")
 def passwords(deployed) -> dict[str, str]:
     """The demo reviewers' passwords, by e-mail, as `make reviewers` sets them."""
-    return local_target.reviewer_passwords(deployed)
+    return reviewer_passwords(deployed)
 
 
 @pytest.fixture(scope="module")
@@ -209,16 +211,16 @@ def open_storefront(deployed, browser) -> Iterator[Callable[[str], Visit]]:
             context.close()
 
 
-def seed(deployed: local_target.Local, passwords: dict[str, str], product: str) -> None:
+def seed(deployed: LocalTarget, passwords: dict[str, str], product: str) -> None:
     """SEEDED_REVIEWS for `product`, posted straight to the API (not through the page), the
     first by Ada and the second by Grace."""
     time.sleep(REFILL_SECONDS)
-    key = local_target.api_key_value(deployed)
+    key = deployed.api_key()
     for reviewer, review in zip((ADA, GRACE), SEEDED_REVIEWS, strict=True):
         token = sign_in(deployed_pool(deployed), reviewer.email, passwords[reviewer.email])["IdToken"]
         headers = {contract.API_KEY_HEADER: key, contract.AUTHORIZATION_HEADER: token}
         posted = {"product_id": product, **review}
-        status, body = local_target.request("POST", f"{deployed.gateway.url}/reviews", posted, headers)
+        status, body = request("POST", f"{deployed.gateway.url}/reviews", posted, headers)
         assert status == 201, body
 
 
@@ -382,7 +384,7 @@ def test_a_burst_of_reloads_shows_429_with_its_body(open_storefront):
 def test_the_page_carries_its_configuration_which_no_log_does_and_may_call_only_the_api_and_cognito(
     deployed, passwords
 ):
-    key = local_target.api_key_value(deployed)
+    key = deployed.api_key()
     pool = deployed_pool(deployed)
     with urllib.request.urlopen(f"{deployed.config.target.storefront_origin}/", timeout=10) as reply:
         page = reply.read().decode()

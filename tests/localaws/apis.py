@@ -1,7 +1,7 @@
 """APIs deployed into the emulator with boto3 the way Terraform deploys the real one, and a
 local gateway serving them in a thread: the building blocks of the tests in tests/local/.
 
-Imported as `tests.local.apis` (conftest.py holds only fixtures: pytest loads it itself).
+Imported as `tests.localaws.apis` (conftest.py holds only fixtures: pytest loads it itself).
 """
 
 import io

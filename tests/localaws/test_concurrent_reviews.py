@@ -23,7 +23,7 @@ import pytest
 from handlers.reviews import contract
 from localaws.gateway import LocalGateway
 from stacks.function import HANDLER, package_handler
-from tests.local.apis import (
+from tests.localaws.apis import (
     REGION,
     ProxyMethod,
     aws_client,

@@ -12,8 +12,8 @@ import pytest
 
 from handlers.reviews import contract
 from localaws.storefront import StorefrontServer, deployed_page_config
-from tests.local.apis import REGION, ProxyMethod, aws_client, create_api_key, create_proxy_api, deploy_stage
-from tests.local.identity import create_user_pool
+from tests.localaws.apis import REGION, ProxyMethod, aws_client, create_api_key, create_proxy_api, deploy_stage
+from tests.localaws.identity import create_user_pool
 
 API_URL = "http://127.0.0.1:8080/v1"
 # A stage needs a method; the page never calls it here.

@@ -20,7 +20,7 @@ import pytest
 
 from localaws.cognito_authorizer import delivered_claims
 from localaws.gateway import LocalGateway
-from tests.local.apis import (
+from tests.localaws.apis import (
     REGION,
     aws_client,
     create_api_key,
@@ -30,7 +30,7 @@ from tests.local.apis import (
     serve_in_thread,
     stop_serving,
 )
-from tests.local.identity import (
+from tests.localaws.identity import (
     LocalPool,
     another_key,
     claims_of,

@@ -1,4 +1,4 @@
-"""`make up` (deploy/local.py) and the gateway port: it fails naming a taken port, and the API
+"""`make up` (deploy/make_up.py) and the gateway port: it fails naming a taken port, and the API
 key goes only to the gateway process it started (checked through the gateway's identity route)."""
 
 import os
@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from deploy import local
+from deploy import make_up
+from deploy.local_target import LocalTarget
 from localaws.gateway_process import GatewayProcess
 from localaws.server_process import ServerProcessError
-from tests.local.apis import gateway_command
+from tests.localaws.apis import gateway_command
 from tests.support import PROJECT_ROOT
 
 THE_API_KEY = "the-api-key-value"
@@ -61,23 +62,22 @@ def squatter():
         server.server_close()
 
 
-def make_up_target(emulator_port: int, gateway_port: int) -> local.Local:
-    return local.Local.load({"REVIEWS_EMULATOR_PORT": str(emulator_port), "REVIEWS_GATEWAY_PORT": str(gateway_port)})
+def make_up_target(emulator_port: int, gateway_port: int) -> LocalTarget:
+    return LocalTarget.load({"REVIEWS_EMULATOR_PORT": str(emulator_port), "REVIEWS_GATEWAY_PORT": str(gateway_port)})
 
 
 @pytest.fixture
 def deployed_without_terraform(monkeypatch):
     """`make up`'s emulator and deploy steps replaced: this is about the gateway, not Terraform
     (nor the user pool it deploys)."""
-    monkeypatch.setattr(local, "start_emulator", lambda target: None)
-    monkeypatch.setattr(local, "deploy", lambda target: {})
-    monkeypatch.setattr(local, "create_demo_reviewers", lambda target, outputs: None)
-    monkeypatch.setattr(local, "api_key_value", lambda target: THE_API_KEY)
+    monkeypatch.setattr(make_up, "deploy", lambda target: {})
+    monkeypatch.setattr(make_up, "create_demo_reviewers", lambda target, outputs: None)
+    monkeypatch.setattr(LocalTarget, "api_key", lambda target: THE_API_KEY)
 
 
 def test_make_up_fails_naming_a_taken_gateway_port(running_emulator, squatter, deployed_without_terraform):
     with pytest.raises(ServerProcessError, match=f"port {squatter.port} is taken by another process"):
-        local.up(make_up_target(running_emulator.port, squatter.port))
+        make_up.up(make_up_target(running_emulator.port, squatter.port))
     assert not squatter.saw_the_key()
 
 
@@ -88,7 +88,7 @@ def test_the_key_goes_only_to_the_gateway_make_up_started(
     process took the port), the smoke test does not send it the key."""
     monkeypatch.setattr(GatewayProcess, "start", lambda gateway: 4242)
     with pytest.raises(ServerProcessError, match="not the local gateway started as pid 4242; nothing was sent"):
-        local.up(make_up_target(running_emulator.port, squatter.port))
+        make_up.up(make_up_target(running_emulator.port, squatter.port))
     assert not squatter.saw_the_key()
 
 

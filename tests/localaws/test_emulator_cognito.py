@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 from joserfc import jwk, jwt
 
 from localaws.cognito_cors import ALLOWED_HEADERS
-from tests.local.apis import aws_client
-from tests.local.identity import (
+from tests.localaws.apis import aws_client
+from tests.localaws.identity import (
     PASSWORD_AUTH_FLOWS,
     LocalPool,
     claims_of,

@@ -12,12 +12,12 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from joserfc import jwk, jwt
 from moto.utilities.utils import load_resource
 
-from tests.local.apis import aws_client
+from deploy.local_target import LocalTarget
+from tests.localaws.apis import aws_client
 
 MOTO_KEY = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
 MOTO_KID = "dummy"
@@ -37,12 +37,11 @@ class LocalPool:
         return f"https://cognito-idp.{region}.amazonaws.com/{self.id}"
 
 
-def deployed_pool(local: Any) -> LocalPool:
-    """The stack's user pool and storefront app client, from a local deployment's outputs
-    (`local`: a deploy.local.Local)."""
-    outputs = local.outputs()
-    pool = local.client("cognito-idp").describe_user_pool(UserPoolId=outputs["user_pool_id"])["UserPool"]
-    return LocalPool(pool["Id"], pool["Arn"], outputs["user_pool_client_id"], local.endpoint)
+def deployed_pool(target: LocalTarget) -> LocalPool:
+    """The stack's user pool and storefront app client, from a local deployment's outputs."""
+    outputs = target.outputs()
+    pool = target.client("cognito-idp").describe_user_pool(UserPoolId=outputs["user_pool_id"])["UserPool"]
+    return LocalPool(pool["Id"], pool["Arn"], outputs["user_pool_client_id"], target.endpoint)
 
 
 def create_user_pool(endpoint: str, name: str) -> LocalPool:

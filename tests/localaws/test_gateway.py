@@ -13,7 +13,7 @@ import pytest
 
 from localaws import emulator
 from localaws.gateway import LocalGateway
-from tests.local.apis import (
+from tests.localaws.apis import (
     REGION,
     ProxyMethod,
     create_function_role,

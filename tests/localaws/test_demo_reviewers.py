@@ -9,8 +9,8 @@ import pytest
 
 from deploy.reviewers import DEMO_REVIEWERS, ensure_demo_reviewers, set_password, sign_in_instructions
 from handlers.reviews import contract
-from tests.local.apis import aws_client
-from tests.local.identity import LocalPool, claims_of, sign_in
+from tests.localaws.apis import aws_client
+from tests.localaws.identity import LocalPool, claims_of, sign_in
 
 
 @pytest.fixture

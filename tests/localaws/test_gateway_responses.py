@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from localaws.gateway import LocalGateway
-from tests.local.apis import (
+from tests.localaws.apis import (
     REGION,
     ProxyMethod,
     aws_client,

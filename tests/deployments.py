@@ -1,0 +1,47 @@
+"""Throwaway deployments of the stack on the local target, for tests and benchmarks.
+
+Imported as `tests.deployments` (benchmarks put the project root on sys.path first).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from deploy.emulator_lifecycle import stop_emulator
+from deploy.local_target import LocalTarget
+from deploy.make_up import deploy
+from deploy.reviewers import create_demo_reviewers
+from deploy.smoke import start_storefront
+from localaws import emulator
+
+
+def disposable_settings(environment: str) -> dict[str, str]:
+    """Settings for a throwaway deployment (tests, benchmarks): its own environment name, and
+    an emulator, gateway and storefront on ports nothing else uses, so that it never meets
+    `make up`'s or another test's. Deletion protection is off, as the deployment is discarded."""
+    return {
+        "ENVIRONMENT_SUFFIX": environment,
+        "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
+        "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
+        "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
+        "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+    }
+
+
+@contextmanager
+def serving(target: LocalTarget) -> Iterator[LocalTarget]:
+    """Emulator, deployment, gateway and storefront for as long as the block runs; stops them
+    afterwards, which discards the deployment."""
+    try:
+        create_demo_reviewers(target, deploy(target))
+        target.gateway.start()
+        start_storefront(target)
+        yield target
+    finally:
+        stop_serving(target)
+
+
+def stop_serving(target: LocalTarget) -> None:
+    """Stops the storefront, gateway and emulator of `target` (the deployment goes with it)."""
+    target.storefront.stop()
+    target.gateway.stop()
+    stop_emulator(target)
