@@ -1,6 +1,10 @@
 """Throwaway deployments of the stack on the local target, for tests and benchmarks.
 
 Imported as `tests.deployments` (benchmarks put the project root on sys.path first).
+
+A test either reads the deployment every test process shares (the `shared_deployment`
+fixture, SHARED_SETTINGS) or deploys its own with `serving`: docs/contributing.md, "A
+deployment of your own, or the shared one", says which.
 """
 
 from collections.abc import Iterator
@@ -24,7 +28,15 @@ def disposable_settings(environment: str) -> dict[str, str]:
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
         "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+        # Its reviewers sign in with a password, as in dev (the tests, make up's smoke test and
+        # the storefront page do): off by default outside dev.
+        "REVIEWS_USER_PASSWORD_AUTH": "true",
     }
+
+
+# The shared deployment is the stack as `make up` leaves it, except that its stage allows 1,000
+# requests a second: no test is throttled because of another's requests.
+SHARED_SETTINGS = {"REVIEWS_THROTTLE_RATE": "1000", "REVIEWS_THROTTLE_BURST": "1000"}
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from joserfc import jwk, jwt
 from moto.utilities.utils import load_resource
 
 from deploy.local_target import LocalTarget
+from handlers.reviews import contract
 from tests.localaws.apis import aws_client
 
 MOTO_KEY = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
@@ -42,6 +43,14 @@ def deployed_pool(target: LocalTarget) -> LocalPool:
     outputs = target.outputs()
     pool = target.client("cognito-idp").describe_user_pool(UserPoolId=outputs["user_pool_id"])["UserPool"]
     return LocalPool(pool["Id"], pool["Arn"], outputs["user_pool_client_id"], target.endpoint)
+
+
+def signed_in(target: LocalTarget, email: str, display_name: str) -> dict[str, str]:
+    """The tokens of a new reviewer in a local deployment's user pool (not a demo reviewer, whose
+    password `make reviewers` may change under the test)."""
+    pool = deployed_pool(target)
+    password = create_user(pool, email, {"email": email, contract.DISPLAY_NAME_ATTRIBUTE: display_name})
+    return sign_in(pool, email, password)
 
 
 def create_user_pool(endpoint: str, name: str) -> LocalPool:
