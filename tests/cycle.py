@@ -20,8 +20,10 @@ from pathlib import Path
 from deploy import make_up
 from deploy.local_target import LocalTarget
 from deploy.smoke import request
+from handlers.reviews import contract
 from localaws import emulator
 from tests.deployments import disposable_settings, stop_serving
+from tests.localaws.identity import writer_token
 from tests.support import copy_project
 
 # Requests stay under the stage's 10 requests/s (make up's default); only a burst test exceeds it.
@@ -60,8 +62,11 @@ class Cycle:
         return self.target().api_key()
 
     def call(self, method: str, path: str, body: dict | None = None, key: str | None = "current"):
+        """A request with the API key (or `key`, or none); a write also signed in."""
         time.sleep(REQUEST_INTERVAL_SECONDS)
         headers = {"x-api-key": self.api_key() if key == "current" else key} if key else {}
+        if method != "GET":
+            headers[contract.AUTHORIZATION_HEADER] = writer_token(self.target())
         status, text = request(method, self.target().gateway.url + path, body, headers)
         return status, json.loads(text) if text else None
 

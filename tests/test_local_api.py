@@ -8,16 +8,20 @@ import json
 import pytest
 
 from deploy.smoke import request
+from handlers.reviews import contract
+from tests.localaws.identity import writer_token
 
 pytestmark = pytest.mark.emulator
 
 
 @pytest.fixture(scope="module")
 def call(shared_deployment):
-    """call(method, path, body=None, key="current") -> (status, parsed body)."""
+    """call(method, path, body=None, key="current") -> (status, parsed body); writes signed in."""
 
     def _call(method: str, path: str, body: dict | None = None, key: str | None = "current"):
         headers = {"x-api-key": shared_deployment.api_key() if key == "current" else key} if key else {}
+        if method != "GET":
+            headers[contract.AUTHORIZATION_HEADER] = writer_token(shared_deployment)
         status, text = request(method, shared_deployment.gateway.url + path, body, headers)
         return status, json.loads(text) if text else None
 

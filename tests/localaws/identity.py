@@ -53,6 +53,18 @@ def signed_in(target: LocalTarget, email: str, display_name: str) -> dict[str, s
     return sign_in(pool, email, password)
 
 
+_WRITER_TOKENS: dict[str, str] = {}  # user pool id -> ID token
+
+
+def writer_token(target: LocalTarget) -> str:
+    """An ID token for the writes of tests that are not about who writes: one reviewer made for
+    them per user pool, signed in once per test process (a token lasts an hour)."""
+    pool_id = target.outputs()["user_pool_id"]
+    if pool_id not in _WRITER_TOKENS:
+        _WRITER_TOKENS[pool_id] = signed_in(target, "tests@example.com", "Tests")["IdToken"]
+    return _WRITER_TOKENS[pool_id]
+
+
 def create_user_pool(endpoint: str, name: str) -> LocalPool:
     cognito = aws_client(endpoint, "cognito-idp")
     pool = cognito.create_user_pool(PoolName=name)["UserPool"]
