@@ -1,7 +1,8 @@
-"""python -m deploy up | down | api-key | reviewers | emulator | plan | apply | drift
+"""python -m deploy up | down | clean-data | api-key | reviewers | emulator | plan | apply | drift
 
-    up, down, api-key,   the local target: make up, make down, make api-key, make reviewers
-    reviewers            (deploy/make_up.py, deploy/reviewers.py)
+    up, down, watch, clean-data, api-key, reviewers
+                         the local target: make up, make down, ... (deploy/make_up.py,
+                         deploy/reviewers.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
     plan, apply, drift   one environment on either target, as make plan and CI run them
                          (deploy/ci.py, docs/ci.md)
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import ci, make_up, reviewers
+from . import ci, make_up, reviewers, watch
 from .emulator_lifecycle import start_emulator
 from .errors import DeployError
 from .local_target import LocalTarget
@@ -25,7 +26,7 @@ from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
 from .workspace import Workspace
 
-MAKE_TARGETS = ("up", "down", "api-key", "reviewers", "plan")
+MAKE_TARGETS = ("up", "down", "api-key", "reviewers", "plan", "clean-data", "watch")
 DRIFT = 2  # exit status of drift when the environment differs from the code
 
 
@@ -52,6 +53,19 @@ def _up(args) -> int:
 
 def _down(args) -> int:
     make_up.down(LocalTarget.load())
+    return 0
+
+
+def _watch(args) -> int:
+    try:
+        watch.watch(LocalTarget.load())
+    except KeyboardInterrupt:
+        print("stopped watching")
+    return 0
+
+
+def _clean_data(args) -> int:
+    make_up.clean_data(LocalTarget.load())
     return 0
 
 
@@ -117,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "reviewers", help="set new passwords for the local demo reviewers and print them (make reviewers)"
     ).set_defaults(run=_reviewers)
+    commands.add_parser(
+        "watch", help="after make up: handler edits go live in about a second, stack edits through make up"
+    ).set_defaults(run=_watch)
+    commands.add_parser(
+        "clean-data", help="stop the emulator and delete its saved state, without Terraform (make clean-data)"
+    ).set_defaults(run=_clean_data)
     commands.add_parser(
         "emulator",
         help="start only the emulator and its state bucket, for the plain cdktf CLI (docs/cli.md); make down stops it",

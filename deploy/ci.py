@@ -36,6 +36,7 @@ from .account_limits import check_credentials_account, check_reserved_concurrenc
 from .emulator_lifecycle import emulator_running
 from .errors import DeployError
 from .failures import explain
+from .live_code import reconcile_pushed_code
 from .local_target import LocalTarget
 from .private_files import private_directory, write_private
 from .progress import step
@@ -92,7 +93,8 @@ def plan(
         with step(f"Planning {workspace.config.stack_name} (terraform plan) and reviewing the plan"):
             # On the local target, make up's proof that nothing else touched the deployment.
             target = LocalTarget(workspace)
-            refresh = not workspace.config.target.is_local or refresh_needed(target, target.state())
+            local = workspace.config.target.is_local
+            refresh = not local or refresh_needed(target, reconcile_pushed_code(target, target.state()))
             notes = _alarm_email_review(workspace)
             with workspace.terraform_session() as stack:
                 planned = run_plan(stack, out_dir, lock=lock, replace=replace, refresh=refresh, run=run, notes=notes)

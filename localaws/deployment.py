@@ -26,6 +26,7 @@ class Function:
     memory_mb: int
     environment: tuple[tuple[str, str], ...]
     code_sha256: str  # a redeploy with new code changes it
+    runtime: str = ""  # python3.13: which Python its workers run (localaws.runtimes)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def load(endpoint: str, region: str, rest_api_name: str, stage: str) -> Deployme
         api_keys=_stage_api_keys(apigateway, api["id"], stage),
         rate_limit=throttle.get("throttlingRateLimit"),
         burst_limit=throttle.get("throttlingBurstLimit"),
-        functions={arn: _load_function(endpoint, arn) for arn in function_arns},
+        functions={arn: load_function(endpoint, arn) for arn in function_arns},
         authorizers=_authorizers(apigateway, api["id"], endpoint),
         gateway_responses=_gateway_responses(apigateway, api["id"]),
     )
@@ -251,7 +252,7 @@ def _stage_api_keys(apigateway, rest_api_id: str, stage: str) -> dict[str, str]:
     }
 
 
-def _load_function(endpoint: str, arn: str) -> Function:
+def load_function(endpoint: str, arn: str) -> Function:
     region = arn.split(":")[3]
     config = client("lambda", endpoint, region).get_function_configuration(FunctionName=arn)
     return Function(
@@ -263,6 +264,7 @@ def _load_function(endpoint: str, arn: str) -> Function:
         memory_mb=config.get("MemorySize", 128),
         environment=tuple(sorted(config.get("Environment", {}).get("Variables", {}).items())),
         code_sha256=config["CodeSha256"],
+        runtime=config.get("Runtime", ""),
     )
 
 

@@ -30,23 +30,28 @@ PENDING_CONFIRMATION = "PendingConfirmation"
 # Protocols whose subscriptions wait for a person to follow the link SNS sends.
 CONFIRMED_BY_HAND = ("email", "email-json")
 
-# ARN -> {key: value}. Scalable-target ARNs embed a random id, so one flat store is enough.
-_APPAUTOSCALING_TAGS: dict[str, dict[str, str]] = {}
+
+def _tags(response: ApplicationAutoScalingResponse) -> dict[str, dict[str, str]]:
+    """ARN -> {key: value}, kept on the account's and region's backend (so it is saved with it)."""
+    backend = response.applicationautoscaling_backend
+    if not hasattr(backend, "localaws_tags"):
+        backend.localaws_tags = {}  # type: ignore[attr-defined]  # an attribute moto lacks
+    return backend.localaws_tags  # type: ignore[attr-defined]  # an attribute moto lacks
 
 
 def _list_tags_for_resource(self: ApplicationAutoScalingResponse) -> str:
     arn = self._get_param("ResourceARN")
-    return json.dumps({"Tags": _APPAUTOSCALING_TAGS.get(arn, {})})
+    return json.dumps({"Tags": _tags(self).get(arn, {})})
 
 
 def _tag_resource(self: ApplicationAutoScalingResponse) -> str:
     arn = self._get_param("ResourceARN")
-    _APPAUTOSCALING_TAGS.setdefault(arn, {}).update(self._get_param("Tags") or {})
+    _tags(self).setdefault(arn, {}).update(self._get_param("Tags") or {})
     return "{}"
 
 
 def _untag_resource(self: ApplicationAutoScalingResponse) -> str:
-    tags = _APPAUTOSCALING_TAGS.get(self._get_param("ResourceARN"), {})
+    tags = _tags(self).get(self._get_param("ResourceARN"), {})
     for key in self._get_param("TagKeys") or []:
         tags.pop(key, None)
     return "{}"
@@ -70,7 +75,7 @@ def _patch_register_scalable_target() -> None:
         response = original(self)
         if self._get_param("Tags"):
             arn = json.loads(response)["ScalableTargetARN"]
-            _APPAUTOSCALING_TAGS.setdefault(arn, {}).update(self._get_param("Tags"))
+            _tags(self).setdefault(arn, {}).update(self._get_param("Tags"))
         return response
 
     ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target  # type: ignore[method-assign]  # a monkeypatch

@@ -1,8 +1,8 @@
 """The emulator process: moto server with `moto_fixes` applied and two extra routes.
 
-Run by `emulator.start()` as `python -m localaws.moto_server --port N`.
-
-Browsers may call exactly the Cognito operations a sign-in page needs (`cognito_cors`).
+Run by `emulator.start()` as `python -m localaws.moto_server --port N --data-dir DIR
+[--storefront-origin ORIGIN]`. Before it serves, it loads the state saved in DIR
+(`persistence`); every request goes through `emulator_app` (this machine only, writes saved).
 
 Extra routes (moto's own paths never start with /_localaws/):
 - GET /_localaws/health -> {"pid": ..., "fixes": [...]}: tells `emulator` that the
@@ -21,13 +21,15 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import run_simple
 
 from localaws import moto_fixes
-from localaws.cognito_cors import with_cognito_browser_cors
+from localaws.emulator_app import browser_allowances, guarded, replay, saving_writes
+from localaws.persistence import Snapshots, UnreadableState
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 
@@ -95,6 +97,8 @@ def _create_iam_backends() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True, help="where the emulator's state is saved")
+    parser.add_argument("--storefront-origin", help="the one origin whose browser may sign in with Cognito")
     args = parser.parse_args()
 
     os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds some URLs from it
@@ -107,14 +111,24 @@ def main() -> None:
     )
 
     _create_iam_backends()
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    snapshots = Snapshots(args.data_dir)
+    try:
+        restored = snapshots.restore()
+    except UnreadableState as error:
+        print(f"the emulator's saved state is unreadable: {error}", file=sys.stderr, flush=True)
+        sys.exit(3)
+    replayed = set()
+    for service, entry in snapshots.logged():  # the writes after each service's saved state
+        replay(dispatcher, entry)
+        replayed.add(service)
+    snapshots.save(replayed)  # saved whole: the next log starts empty
+    loaded = ", ".join(restored) or "nothing"
+    print(f"restored {loaded}, then replayed the logged writes to {', '.join(replayed) or 'nothing'}", flush=True)
+    saved = saving_writes(dispatcher, snapshots)
+    app = guarded(with_localaws_routes(saved, fixes), browser_allowances(args.storefront_origin))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run_simple(
-        "127.0.0.1",
-        args.port,
-        with_localaws_routes(with_cognito_browser_cors(DomainDispatcherApplication(create_backend_app)), fixes),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
+    run_simple("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

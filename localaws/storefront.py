@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.reviews.contract import API_KEY_HEADER, AUTHORIZATION_HEADER, DISPLAY_NAME_ATTRIBUTE, REVIEWER_CLAIM
 from localaws.deployment import stage_api_keys, stage_user_pools
+from localaws.loopback import is_loopback_host
 from localaws.server_process import ServerProcess, deployment_options
 
 PAGE_DIR = Path(__file__).resolve().parent / "storefront_page"
@@ -70,7 +71,9 @@ class StorefrontRequest(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
-        if path == IDENTITY_PATH:
+        if not is_loopback_host(self.headers.get("Host", "localhost")):  # the page holds the API key
+            self._send(421, "text/plain; charset=utf-8", "Misdirected Request: the Host is not this machine\n")
+        elif path == IDENTITY_PATH:
             self._send(200, "application/json", json.dumps({"service": SERVICE, "pid": os.getpid()}))
         elif path not in FILES:
             self._send(404, "text/plain; charset=utf-8", f"Not found: {path}. The storefront is at /\n")

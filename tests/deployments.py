@@ -53,7 +53,9 @@ def serving(target: LocalTarget) -> Iterator[LocalTarget]:
 
 
 def stop_serving(target: LocalTarget) -> None:
-    """Stops the storefront, gateway and emulator of `target` (the deployment goes with it)."""
+    """Stops the storefront, gateway and emulator of `target`, and deletes the emulator's saved
+    state: the deployment is discarded."""
     target.storefront.stop()
     target.gateway.stop()
     stop_emulator(target)
+    emulator.discard_data(target.config.target.emulator_port, target.state_dir)

@@ -7,9 +7,15 @@ shared deployment in tests/test_local_api.py.
 """
 
 import json
+import os
+import queue
 import re
+import shutil
+import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -224,6 +230,96 @@ def test_a_subscription_an_earlier_version_managed_is_forgotten_not_unsubscribed
     assert "aws_sns_topic_subscription" not in cycle.terraform("state", "list").stdout
     assert "unsubscribed `oncall@example.com`: not the configured address" in output
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def _kill_emulator(cycle) -> None:
+    running = emulator.status(cycle.target().config.target.emulator_port)
+    assert running
+    os.kill(running.pid, signal.SIGKILL)  # a crash: nothing is flushed or said on the way out
+    emulator.wait_until(lambda: not emulator.pid_alive(running.pid))
+
+
+def test_after_the_emulator_is_killed_make_up_brings_everything_back_and_adds_nothing(cycle):
+    before, key = cycle.seed("cycle-kept", 3), cycle.api_key()
+    _kill_emulator(cycle)
+
+    output = cycle.up()
+
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output
+    assert cycle.reviews_of("cycle-kept") == before
+    assert cycle.api_key() == key  # compared, never printed
+
+
+def test_make_up_refuses_to_start_afresh_when_the_saved_state_is_gone(cycle):
+    target = cycle.target()
+    saved = emulator.data_dir(target.config.target.emulator_port, target.state_dir)
+    moved = saved.with_name(saved.name + ".moved")
+    _kill_emulator(cycle)
+    saved.rename(moved)
+    try:
+        with pytest.raises(DeployError, match="holds no state: its saved state in .* is missing.*make clean-data"):
+            make_up.deploy(target)
+        backend = target.config.backend
+        assert not emulator.state_bucket_exists(target.endpoint, backend.bucket, target.config.target.region)
+    finally:
+        make_up.stop_emulator(target)
+        shutil.rmtree(saved, ignore_errors=True)
+        moved.rename(saved)
+    assert "0 added" in cycle.up()
+
+
+def served_max_age(cycle) -> str:
+    preflight = urllib.request.Request(cycle.target().gateway.url + "/reviews", method="OPTIONS")
+    with urllib.request.urlopen(preflight, timeout=10) as reply:
+        return reply.headers["Access-Control-Max-Age"]
+
+
+def lines_of(process: subprocess.Popen) -> queue.Queue:
+    """The process's output, line by line, read in a thread: a test waits for a line with a
+    timeout instead of hanging."""
+    lines: queue.Queue = queue.Queue()
+    output = process.stdout
+    assert output  # the pipe asked for (typed optional)
+
+    def read() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def test_make_watch_serves_a_handler_edit_without_terraform_and_make_up_then_uploads_nothing(cycle):
+    responses = cycle.project / "handlers" / "reviews" / "responses.py"
+    served = re.search(r'MAX_AGE_SECONDS = "(\d+)"', responses.read_text())
+    assert served, f"no MAX_AGE_SECONDS in {responses}"
+    edited = str(int(served[1]) + 1)
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "watch"],
+        cwd=cycle.project,
+        env={**os.environ, **cycle.settings},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = lines_of(watching)
+        assert "Watching" in output.get(timeout=120)
+        responses.write_text(responses.read_text().replace(served[0], f'MAX_AGE_SECONDS = "{edited}"'))
+        assert "changed: handlers/reviews/responses.py" in output.get(timeout=120)
+        assert "live in" in output.get(timeout=120)  # pushed, and the gateway reloaded
+        assert served_max_age(cycle) == edited
+    finally:
+        watching.send_signal(signal.SIGINT)
+        watching.wait(timeout=30)
+
+    printed = cycle.up()
+
+    assert "recorded in the state, nothing to upload" in printed
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in printed
+    apply_log = (cycle.target().workspace.log_dir / "apply.log").read_text()
+    assert not re.search(r"aws_lambda_function\.\S+: Modifying", apply_log)
+    assert served_max_age(cycle) == edited
 
 
 def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):

@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from deploy.review.render import render_review
+from localaws import emulator
 
 pytestmark = pytest.mark.emulator
 
@@ -172,11 +173,17 @@ def test_the_api_key_is_in_no_file_or_log(cycle):
         assert cycle.terraform("taint", api_key).returncode == 0
         cycle.up()
     assert len(cycle.api_keys) >= 2
+    target = cycle.target()
+    # The emulator's saved state is where the key lives, as it does in AWS: it must survive a
+    # reboot. It alone holds it, readable by its owner alone.
+    saved_state = emulator.data_dir(target.config.target.emulator_port, target.state_dir)
+    assert [path for path in saved_state.iterdir() if path.stat().st_mode & 0o077] == []
+    assert saved_state.stat().st_mode & 0o077 == 0
     written = [
         path
         for folder in (".local", "cdktf.out", "build")
         for path in (cycle.project / folder).rglob("*")
-        if path.is_file() and "providers" not in path.parts
+        if path.is_file() and "providers" not in path.parts and saved_state not in path.parents
     ]
     for key in cycle.api_keys:
         for path in written:

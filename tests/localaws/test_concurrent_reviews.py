@@ -22,7 +22,8 @@ import pytest
 
 from handlers.reviews import contract
 from localaws.gateway import LocalGateway
-from stacks.function import HANDLER, package_handler
+from stacks.function import HANDLER
+from stacks.handler_package import package_handler
 from tests.localaws.apis import (
     REGION,
     ProxyMethod,
@@ -95,7 +96,7 @@ def create_reviews_table(endpoint: str) -> None:
 
 
 def create_reviews_function(endpoint: str, build_dir) -> str:
-    """The handler package the stack deploys (stacks.function.package_handler); returns its ARN."""
+    """The handler package the stack deploys (stacks.handler_package.package_handler); returns its ARN."""
     package = package_handler(destination=build_dir / "reviews-handler.zip")
     return aws_client(endpoint, "lambda").create_function(
         FunctionName="concurrency-test-reviews",
