@@ -48,7 +48,8 @@ def smoke_test(target: LocalTarget, gateway_pid: int) -> None:
             headers = {contract.API_KEY_HEADER: target.api_key(), contract.AUTHORIZATION_HEADER: token}
             review = {"product_id": SMOKE_PRODUCT, "rating": 5, "title": "Works locally"}
             status, body = request("POST", f"{url}/reviews", review, headers)
-            print(f"    POST /reviews -> {status} {body}")
+            earlier = "  (one review per reviewer and product: an earlier make up's is there)" if status == 409 else ""
+            print(f"    POST /reviews -> {status} {body}{earlier}")
         status, body = request("GET", f"{url}/reviews?product_id={SMOKE_PRODUCT}&limit=2")
         print(f"    GET /reviews?product_id={SMOKE_PRODUCT}&limit=2 -> {status} {body}")
 
