@@ -132,16 +132,16 @@ def direct_handler_get(endpoint: str, function_env: dict, product_id: str):
     return request
 
 
-def seed_review(host: str, api_key: str, product_id: str) -> None:
-    connection = http.client.HTTPConnection(host, timeout=60)
-    body = json.dumps({"product_id": product_id, "reviewer_id": "bench-user", "rating": 4, "title": "Fine"})
-    connection.request(
-        "POST", f"/{STAGE}/reviews", body=body, headers={"Content-Type": "application/json", "x-api-key": api_key}
-    )
-    response = connection.getresponse()
-    if response.status != 201:
-        raise RuntimeError(f"seeding POST /reviews answered {response.status}: {response.read()[:300]!r}")
-    response.read()
+def seed_review(endpoint: str, function_env: dict, product_id: str) -> None:
+    """One review to list, written by the deployed handler's code in this process as a signed-in
+    reviewer (the claims of tests/events/post_review.json), into the emulator's table."""
+    os.environ.update({**FAKE_AWS, **function_env, "AWS_ENDPOINT_URL": endpoint})
+    reviews_app.default_app.cache_clear()
+    event = json.loads((PROJECT_ROOT / "tests" / "events" / "post_review.json").read_text())
+    event["body"] = json.dumps({"product_id": product_id, "rating": 4, "title": "Fine"})
+    response = reviews_app.handler(event, None)
+    if response["statusCode"] != 201:
+        raise RuntimeError(f"seeding POST /reviews answered {response['statusCode']}: {response['body'][:300]}")
 
 
 def measure(seconds: int) -> dict:
@@ -156,7 +156,7 @@ def measure(seconds: int) -> dict:
             host, endpoint = f"127.0.0.1:{target.config.target.gateway_port}", target.endpoint
             api_key, function_env = api_key_and_function_env(target)
             product_id = f"bench-{uuid.uuid4().hex[:8]}"
-            seed_review(host, api_key, product_id)
+            seed_review(endpoint, function_env, product_id)
             through_gateway = http_get(
                 host,
                 f"/{STAGE}/reviews?product_id={product_id}&limit=10",

@@ -61,7 +61,10 @@ class ReviewsStack(TerraformStack):
             description="Id of the storefront API key; read its value with "
             "`aws apigateway get-api-key --include-value --api-key <id>`",
         )
-        # What a sign-in page needs (none of it is secret: the app client has no secret).
+        self._sign_in_outputs(identity)
+
+    def _sign_in_outputs(self, identity: ReviewerIdentity) -> None:
+        """What a sign-in page needs (none of it is secret: the app client has no secret)."""
         TerraformOutput(
             self, "user_pool_id", value=identity.user_pool_id, description="Reviewers' Cognito user pool id"
         )
