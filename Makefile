@@ -17,12 +17,13 @@ PYTHON := .venv/bin/python
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key plan bench clean docs
+.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key reviewers plan bench clean docs
 
 help:
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
 	@echo "make down   destroy the local deployment and stop the emulator and gateway"
 	@echo "make api-key  print the local storefront API key (never written to a file)"
+	@echo "make reviewers  new passwords for the local demo reviewers, printed (never written to a file)"
 	@echo "make test   install everything and run the test suite"
 	@echo "make lint   ruff (lint and format check) and mypy (--strict for handlers/)"
 	@echo "make fmt    format with ruff and apply its safe fixes"
@@ -117,6 +118,9 @@ down: deps
 
 api-key: deps
 	@$(PYTHON) -m deploy api-key
+
+reviewers: deps
+	@$(PYTHON) -m deploy reviewers
 
 # Synth from empty jsii caches vs the predecessor's AWS CDK app, handler, gateway: writes
 # benchmarks/results.md (+ .json). BENCH_RUNS, BENCH_FRESH_CACHES, BENCH_COLD_START_RUNS,

@@ -23,7 +23,9 @@ from measure import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root
 from deploy.local_target import LocalTarget
+from deploy.reviewers import DEMO_REVIEWERS, id_token, reviewer_passwords
 from handlers.reviews import app as reviews_app
+from handlers.reviews.contract import API_KEY_HEADER, AUTHORIZATION_HEADER
 from tests.deployments import disposable_settings, serving
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -132,16 +134,20 @@ def direct_handler_get(endpoint: str, function_env: dict, product_id: str):
     return request
 
 
-def seed_review(endpoint: str, function_env: dict, product_id: str) -> None:
-    """One review to list, written by the deployed handler's code in this process as a signed-in
-    reviewer (the claims of tests/events/post_review.json), into the emulator's table."""
-    os.environ.update({**FAKE_AWS, **function_env, "AWS_ENDPOINT_URL": endpoint})
-    reviews_app.default_app.cache_clear()
-    event = json.loads((PROJECT_ROOT / "tests" / "events" / "post_review.json").read_text())
-    event["body"] = json.dumps({"product_id": product_id, "rating": 4, "title": "Fine"})
-    response = reviews_app.handler(event, None)
-    if response["statusCode"] != 201:
-        raise RuntimeError(f"seeding POST /reviews answered {response['statusCode']}: {response['body'][:300]}")
+def seed_review(target, host: str, api_key: str, product_id: str) -> None:
+    """One review for the GETs to list, posted by a demo reviewer (signed in, as writes must be)."""
+    reviewer = DEMO_REVIEWERS[0]
+    password = reviewer_passwords(target)[reviewer.email]
+    token = id_token(target.client("cognito-idp"), target.outputs()["user_pool_client_id"], reviewer, password)
+    headers = {"Content-Type": "application/json", API_KEY_HEADER: api_key, AUTHORIZATION_HEADER: token}
+    connection = http.client.HTTPConnection(host, timeout=60)
+    connection.request(
+        "POST", f"/{STAGE}/reviews", body=json.dumps({"product_id": product_id, "rating": 4}), headers=headers
+    )
+    response = connection.getresponse()
+    if response.status != 201:
+        raise RuntimeError(f"seeding POST /reviews answered {response.status}: {response.read()[:300]!r}")
+    response.read()
 
 
 def measure(seconds: int) -> dict:
@@ -156,11 +162,11 @@ def measure(seconds: int) -> dict:
             host, endpoint = f"127.0.0.1:{target.config.target.gateway_port}", target.endpoint
             api_key, function_env = api_key_and_function_env(target)
             product_id = f"bench-{uuid.uuid4().hex[:8]}"
-            seed_review(endpoint, function_env, product_id)
+            seed_review(target, host, api_key, product_id)
             through_gateway = http_get(
                 host,
                 f"/{STAGE}/reviews?product_id={product_id}&limit=10",
-                {"x-api-key": api_key, "Accept": "application/json"},
+                {API_KEY_HEADER: api_key, "Accept": "application/json"},
             )
             direct = direct_handler_get(endpoint, function_env, product_id)
             result: dict[str, Any] = {"deploy_seconds": deploy_seconds, "gateway": {}, "direct_handler": {}}

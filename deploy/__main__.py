@@ -1,6 +1,7 @@
-"""python -m deploy up | down | api-key | emulator | plan | apply | drift
+"""python -m deploy up | down | api-key | reviewers | emulator | plan | apply | drift
 
-    up, down, api-key    the local target: make up, make down, make api-key (deploy/make_up.py)
+    up, down, api-key,   the local target: make up, make down, make api-key, make reviewers
+    reviewers            (deploy/make_up.py, deploy/reviewers.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
     plan, apply, drift   one environment on either target, as make plan and CI run them
                          (deploy/ci.py, docs/ci.md)
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import ci, make_up
+from . import ci, make_up, reviewers
 from .emulator_lifecycle import start_emulator
 from .errors import DeployError
 from .local_target import LocalTarget
@@ -24,7 +25,7 @@ from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
 from .workspace import Workspace
 
-MAKE_TARGETS = ("up", "down", "api-key", "plan")
+MAKE_TARGETS = ("up", "down", "api-key", "reviewers", "plan")
 DRIFT = 2  # exit status of drift when the environment differs from the code
 
 
@@ -56,6 +57,11 @@ def _down(args) -> int:
 
 def _api_key(args) -> int:
     print(LocalTarget.load().api_key())
+    return 0
+
+
+def _reviewers(args) -> int:
+    print(reviewers.reviewers_text(LocalTarget.load()))
     return 0
 
 
@@ -108,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
         run=_down
     )
     commands.add_parser("api-key", help="print the local storefront API key (make api-key)").set_defaults(run=_api_key)
+    commands.add_parser(
+        "reviewers", help="set new passwords for the local demo reviewers and print them (make reviewers)"
+    ).set_defaults(run=_reviewers)
     commands.add_parser(
         "emulator",
         help="start only the emulator and its state bucket, for the plain cdktf CLI (docs/cli.md); make down stops it",

@@ -9,11 +9,14 @@ import threading
 import time
 from typing import Any
 
-from moto.apigateway.models import APIGatewayBackend, RestAPI
+from moto.apigateway.models import APIGatewayBackend, Authorizer
+from moto.apigateway.utils import create_id
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core.responses import BaseResponse
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.responses import DynamoHandler
+
+from localaws import moto_cognito_fixes
 
 # ARN -> {key: value}. Scalable-target ARNs embed a random id, so one flat store is enough.
 _APPAUTOSCALING_TAGS: dict[str, dict[str, str]] = {}
@@ -91,32 +94,70 @@ def _serialize_dynamodb_requests() -> None:
     DynamoHandler._dispatch = dispatch_serialized  # type: ignore[method-assign]  # a monkeypatch
 
 
-def _import_cognito_authorizers(backend: APIGatewayBackend, api: RestAPI, api_doc: dict[str, Any]) -> None:
-    """The body's cognito_user_pools security schemes as COGNITO_USER_POOLS authorizers (token
-    from the scheme's header), and each method whose `security` names one bound to it."""
+# x-amazon-apigateway-authorizer "type" -> the authorizer's type, and the authorizationType of
+# the methods it protects (API Gateway's OpenAPI extensions reference).
+_AUTHORIZER_TYPES = {
+    "cognito_user_pools": ("COGNITO_USER_POOLS", "COGNITO_USER_POOLS"),
+    "token": ("TOKEN", "CUSTOM"),
+    "request": ("REQUEST", "CUSTOM"),
+}
+
+
+def _import_authorizers(api: Any, schemes: dict[str, Any], mode: str) -> dict[str, tuple[str, str]]:
+    """Creates (or, by name, updates) an authorizer for each security scheme carrying
+    `x-amazon-apigateway-authorizer`, as API Gateway's import does: named after the scheme, its
+    identity source the scheme's header. Overwriting deletes the authorizers the body no longer
+    defines. Returns scheme name -> (authorizer id, the methods' authorizationType)."""
+    by_name = {authorizer.name: authorizer for authorizer in api.authorizers.values()}
+    imported: dict[str, tuple[str, str]] = {}
+    for name, scheme in schemes.items():
+        extension = scheme.get("x-amazon-apigateway-authorizer")
+        if extension is None:
+            continue
+        authorizer_type, authorization_type = _AUTHORIZER_TYPES[extension["type"].lower()]
+        settings = {
+            "name": name,
+            "authorizer_type": authorizer_type,
+            "provider_arns": extension.get("providerARNs"),
+            "authorizer_uri": extension.get("authorizerUri"),
+            "identity_source": extension.get("identitySource") or f"method.request.header.{scheme['name']}",
+            "identity_validation_expression": extension.get("identityValidationExpression"),
+            "authorizer_result_ttl": extension.get("authorizerResultTtlInSeconds", 300),
+        }
+        existing = by_name.pop(name, None)
+        authorizer_id = existing.id if existing else create_id()
+        api.authorizers[authorizer_id] = Authorizer(authorizer_id=authorizer_id, **settings)
+        imported[name] = (authorizer_id, authorization_type)
+    if mode == "overwrite":
+        for stale in by_name.values():
+            del api.authorizers[stale.id]
+    return imported
+
+
+def _secure_methods(api: Any, api_doc: dict[str, Any], mode: str) -> None:
+    """Each method's API-key requirement and authorizer, from its `security` (else the API's):
+    a requirement naming an apiKey scheme requires the key; one naming an authorizer's scheme
+    sets the method's authorizationType, authorizerId and authorizationScopes (the scopes listed
+    in the requirement). A method without an authorizer is authorizationType NONE."""
     schemes = api_doc.get("components", {}).get("securitySchemes", {})
-    authorizers = {
-        name: backend.create_authorizer(
-            api.id,
-            name,
-            "COGNITO_USER_POOLS",
-            provider_arns=scheme["x-amazon-apigateway-authorizer"]["providerARNs"],
-            auth_type=scheme["x-amazon-apigateway-authtype"],
-            identity_source=f"method.request.header.{scheme['name']}",
-        )
+    authorizers = _import_authorizers(api, schemes, mode)
+    key_schemes = {
+        name
         for name, scheme in schemes.items()
-        if scheme.get("x-amazon-apigateway-authtype") == "cognito_user_pools"
+        if scheme.get("type") == "apiKey" and "x-amazon-apigateway-authorizer" not in scheme
     }
+    default_security = api_doc.get("security", [])
     for path, operations in api_doc.get("paths", {}).items():
         resource = api.get_resource_for_path(path)
         for method_type, operation in operations.items():
-            security = operation.get("security", api_doc.get("security", []))
-            named = [(n, scopes) for r in security for n, scopes in r.items() if n in authorizers]
-            if named:
-                method = resource.get_method(method_type.upper())
-                [(name, scopes)] = named
-                method.authorization_type = "COGNITO_USER_POOLS"
-                method.authorizer_id = authorizers[name].id
+            method = resource.get_method(method_type.upper())
+            security = operation.get("security", default_security)
+            method.api_key_required = any(key_schemes & set(requirement) for requirement in security)
+            protected = [(name, scopes) for req in security for name, scopes in req.items() if name in authorizers]
+            method.authorization_type, method.authorizer_id, method.authorization_scopes = "NONE", None, None
+            if protected:
+                name, scopes = protected[0]
+                method.authorizer_id, method.authorization_type = authorizers[name]
                 method.authorization_scopes = scopes or None
 
 
@@ -176,7 +217,8 @@ def _patch_put_rest_api() -> None:
     """PutRestApi (a REST API defined by an OpenAPI body, as the stack's is) creates resources,
     methods and integrations in moto, but drops three things API Gateway imports:
     - `security` naming an apiKey scheme: the method requires an API key (apiKeyRequired);
-    - `security` naming a cognito_user_pools scheme: the method's authorizer;
+    - security schemes with `x-amazon-apigateway-authorizer`: the API's authorizers, and the
+      methods they protect (authorizationType, authorizerId, authorizationScopes);
     - `x-amazon-apigateway-gateway-responses`: the API's gateway responses.
     It also keeps the extension's integration type as written ("aws_proxy"), where API Gateway
     reports the enum ("AWS_PROXY").
@@ -193,24 +235,9 @@ def _patch_put_rest_api() -> None:
         self: APIGatewayBackend, function_id: str, api_doc: dict[str, Any], fail_on_warnings: bool, mode: str = "merge"
     ) -> Any:
         api = original(self, function_id, api_doc, fail_on_warnings, mode)
-        schemes = api_doc.get("components", {}).get("securitySchemes", {})
-        # An authorizer's scheme is an apiKey too (the header its token comes in).
-        key_schemes = {
-            name
-            for name, scheme in schemes.items()
-            if scheme.get("type") == "apiKey" and "x-amazon-apigateway-authtype" not in scheme
-        }
-        default_security = api_doc.get("security", [])
-        for path, operations in api_doc.get("paths", {}).items():
-            resource = api.get_resource_for_path(path)
-            for method_type, operation in operations.items():
-                security = operation.get("security", default_security)
-                if any(key_schemes & set(requirement) for requirement in security):
-                    resource.get_method(method_type.upper()).api_key_required = True
-        if mode == "overwrite":  # the body is the whole definition
+        _secure_methods(api, api_doc, mode)
+        if mode == "overwrite":
             api.gateway_responses.clear()
-            api.authorizers.clear()
-        _import_cognito_authorizers(self, api, api_doc)
         for response_type, response in api_doc.get("x-amazon-apigateway-gateway-responses", {}).items():
             api.put_gateway_response(
                 response_type,
@@ -236,5 +263,6 @@ def apply() -> list[str]:
         "application-autoscaling ListTagsForResource/TagResource/UntagResource",
         "dynamodb: one request at a time (moto's transactions are not thread-safe)",
         "dynamodb TransactWriteItems: ClientRequestToken makes a resent transaction answer as the first did",
-        "apigateway PutRestApi: API-key requirements, Cognito authorizers and gateway responses from the OpenAPI body",
+        "apigateway PutRestApi: API-key requirements, authorizers and gateway responses from the OpenAPI body",
+        *moto_cognito_fixes.apply(),
     ]

@@ -2,6 +2,8 @@
 
 Run by `emulator.start()` as `python -m localaws.moto_server --port N`.
 
+Browsers may call exactly the Cognito operations a sign-in page needs (`cognito_cors`).
+
 Extra routes (moto's own paths never start with /_localaws/):
 - GET /_localaws/health -> {"pid": ..., "fixes": [...]}: tells `emulator` that the
   process on the port is ours, and which pid to stop.
@@ -21,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import run_simple
 
 from localaws import moto_fixes
+from localaws.cognito_cors import with_cognito_browser_cors
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 
@@ -87,7 +90,7 @@ def main() -> None:
     run_simple(
         "127.0.0.1",
         args.port,
-        with_localaws_routes(DomainDispatcherApplication(create_backend_app), fixes),
+        with_localaws_routes(with_cognito_browser_cors(DomainDispatcherApplication(create_backend_app)), fixes),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from deploy.emulator_lifecycle import stop_emulator
 from deploy.local_target import LocalTarget
 from deploy.make_up import deploy
+from deploy.reviewers import create_demo_reviewers
 from deploy.smoke import start_storefront
 from localaws import emulator
 
@@ -31,7 +32,7 @@ def serving(target: LocalTarget) -> Iterator[LocalTarget]:
     """Emulator, deployment, gateway and storefront for as long as the block runs; stops them
     afterwards, which discards the deployment."""
     try:
-        deploy(target)
+        create_demo_reviewers(target, deploy(target))
         target.gateway.start()
         start_storefront(target)
         yield target

@@ -1,7 +1,8 @@
 """Contract tests: schemathesis generates requests from docs/openapi.json (valid and invalid
 ones) against the real stack, deployed into the emulator and served by the local gateway, and
 checks that every answer is documented: its status, headers, media type and body schema, and
-never a server error.
+never a server error. Every request carries the API key and a signed-in demo reviewer's ID
+token, so the writes reach the function (and the authorizer's 401 is tested elsewhere).
 
 Bounded and repeatable: a fixed seed and number of examples per operation, no example
 database. The stage's throttling is raised for this deployment so that every request reaches
@@ -22,7 +23,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from deploy.local_target import LocalTarget
+from deploy.reviewers import DEMO_REVIEWERS, reviewer_passwords
+from handlers.reviews import contract
 from tests.deployments import disposable_settings, serving
+from tests.localaws.identity import deployed_pool, sign_in
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
@@ -49,7 +53,8 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def live_api() -> Iterator[tuple[str, dict[str, str]]]:
-    """(the stage URL, the API-key header) of the stack deployed for this module."""
+    """(the stage URL, the API-key and Authorization headers) of the stack deployed for this
+    module, signed in as a demo reviewer (their ID token lasts an hour: longer than the module)."""
     target = LocalTarget.load(
         {
             **disposable_settings("contract"),
@@ -58,7 +63,13 @@ def live_api() -> Iterator[tuple[str, dict[str, str]]]:
         }
     )
     with serving(target):
-        yield target.gateway.url, {"x-api-key": target.api_key()}
+        reviewer = DEMO_REVIEWERS[0]
+        password = reviewer_passwords(target)[reviewer.email]
+        headers = {
+            contract.API_KEY_HEADER: target.api_key(),
+            contract.AUTHORIZATION_HEADER: sign_in(deployed_pool(target), reviewer.email, password)["IdToken"],
+        }
+        yield target.gateway.url, headers
 
 
 # Parametrized only to give each operation's test a node id of its own: under pytest 9,
@@ -67,5 +78,5 @@ def live_api() -> Iterator[tuple[str, dict[str, str]]]:
 @schema.parametrize()
 @pytest.mark.parametrize("checks", [CHECKS], ids=["all-checks"])
 def test_every_answer_is_documented(case, checks, live_api):
-    url, api_key = live_api
-    case.call_and_validate(base_url=url, headers=api_key, checks=checks)
+    url, headers = live_api
+    case.call_and_validate(base_url=url, headers=headers, checks=checks)
