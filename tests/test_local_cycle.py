@@ -27,8 +27,10 @@ from deploy.errors import DeployError
 from deploy.local_target import LocalTarget
 from deploy.review.render import render_review
 from deploy.smoke import request
+from handlers.reviews import contract
 from localaws import emulator
 from tests.deployments import disposable_settings, stop_serving
+from tests.localaws.identity import claims_of, create_user, deployed_pool, sign_in
 from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
@@ -46,6 +48,7 @@ class Cycle:
         self.settings = settings
         self.printed: list[str] = []
         self.api_keys: set[str] = set()
+        self.reviewers: dict[str, tuple[str, str]] = {}  # name -> (password, ID token)
 
     def target(self, **extra: str) -> LocalTarget:
         return LocalTarget.load({**self.settings, **extra}, project_dir=self.project)
@@ -61,9 +64,26 @@ class Cycle:
     def api_key(self) -> str:
         return self.target().api_key()
 
-    def call(self, method: str, path: str, body: dict | None = None, key: str | None = "current"):
+    def sign_in(self, name: str) -> str:
+        """The ID token of reviewer `name`, a user of the deployed pool made on first use."""
+        if name not in self.reviewers:
+            pool = deployed_pool(self.target())
+            email = f"{name}@example.com"
+            password = create_user(pool, email, {"email": email, contract.DISPLAY_NAME_ATTRIBUTE: name})
+            self.reviewers[name] = (password, sign_in(pool, email, password)["IdToken"])
+        return self.reviewers[name][1]
+
+    def reviewer_id(self, name: str) -> str:
+        return claims_of(self.sign_in(name))[contract.REVIEWER_CLAIM]
+
+    def call(
+        self, method: str, path: str, body: dict | None = None, key: str | None = "current", by: str | None = None
+    ):
+        """(status, body) of a request through the gateway, with the API key and, `by` a reviewer, their token."""
         time.sleep(REQUEST_INTERVAL_SECONDS)
-        headers = {"x-api-key": self.api_key() if key == "current" else key} if key else {}
+        headers = {contract.API_KEY_HEADER: self.api_key() if key == "current" else key} if key else {}
+        if by is not None:
+            headers[contract.AUTHORIZATION_HEADER] = self.sign_in(by)
         status, text = request(method, self.target().gateway.url + path, body, headers)
         return status, json.loads(text) if text else None
 
@@ -109,23 +129,25 @@ def test_another_person_deploying_the_same_stack_plans_no_changes(cycle):
     assert "No changes" in plan.stdout
 
 
-def test_post_needs_the_api_key(cycle):
-    review = {"product_id": "cycle-key", "reviewer_id": "r-1", "rating": 5}
-    assert cycle.call("POST", "/reviews", review, key=None) == (403, {"message": "Forbidden"})
-    assert cycle.call("POST", "/reviews", review, key="not-the-key")[0] == 403
-    status, created = cycle.call("POST", "/reviews", review)
+def test_a_write_needs_a_signed_in_reviewer_and_the_api_key(cycle):
+    review = {"product_id": "cycle-key", "rating": 5}
+    assert cycle.call("POST", "/reviews", review) == (401, {"message": "Unauthorized"})
+    assert cycle.call("POST", "/reviews", review, key=None, by="r-1") == (403, {"message": "Forbidden"})
+    assert cycle.call("POST", "/reviews", review, key="not-the-key", by="r-1")[0] == 403
+    status, created = cycle.call("POST", "/reviews", review, by="r-1")
     assert status == 201 and created["rating"] == 5 and created["review_id"]
+    assert (created["reviewer_id"], created["reviewer_name"]) == (cycle.reviewer_id("r-1"), "r-1")
 
 
 def test_listings_page_through_every_review_by_product_and_by_reviewer(cycle):
     created = []
     for n in range(5):
-        listed = {"product_id": PRODUCT, "reviewer_id": f"lister-{n}", "rating": 1 + n % 5}
-        status, review = cycle.call("POST", "/reviews", listed)
+        listed = {"product_id": PRODUCT, "rating": 1 + n % 5}
+        status, review = cycle.call("POST", "/reviews", listed, by=f"lister-{n}")
         assert status == 201
         created.append(review["review_id"])
-        other_product = {"product_id": f"cycle-other-{n}", "reviewer_id": "lister-0", "rating": 4}
-        assert cycle.call("POST", "/reviews", other_product)[0] == 201
+        other_product = {"product_id": f"cycle-other-{n}", "rating": 4}
+        assert cycle.call("POST", "/reviews", other_product, by="lister-0")[0] == 201
 
     def walk(query: str) -> list[str]:
         seen, token = [], None
@@ -139,7 +161,7 @@ def test_listings_page_through_every_review_by_product_and_by_reviewer(cycle):
         pytest.fail("pagination did not end")
 
     assert walk(f"product_id={PRODUCT}") == created[::-1]  # newest first
-    by_reviewer = walk("reviewer_id=lister-0")
+    by_reviewer = walk(f"reviewer_id={cycle.reviewer_id('lister-0')}")
     assert len(by_reviewer) == len(set(by_reviewer)) == 6 and created[0] in by_reviewer
 
 
@@ -252,9 +274,8 @@ def test_a_tainted_function_and_api_key_are_replaced_keeping_every_review(cycle)
     assert "Apply complete!" in output and "0 destroyed" not in output
     assert cycle.reviews_of(PRODUCT) == before  # the table was never touched
     assert cycle.api_key() != old_key
-    assert cycle.call("POST", "/reviews", {"product_id": PRODUCT, "reviewer_id": "after-taint", "rating": 3})[0] == 201
-    with_old_key = {"product_id": PRODUCT, "reviewer_id": "old-key", "rating": 3}
-    assert cycle.call("POST", "/reviews", with_old_key, key=old_key)[0] == 403
+    assert cycle.call("POST", "/reviews", {"product_id": PRODUCT, "rating": 3}, by="after-taint")[0] == 201
+    assert cycle.call("POST", "/reviews", {"product_id": PRODUCT, "rating": 3}, key=old_key, by="old-key")[0] == 403
     assert "(sensitive)" in (workspace.log_dir / "apply.log").read_text()  # the replaced key's value
 
 
@@ -363,19 +384,21 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
     assert described["ProvisionedThroughput"]["ReadCapacityUnits"] == 17
 
 
-def test_the_api_key_is_in_no_file_or_log(cycle):
+def test_the_api_key_and_the_reviewers_passwords_are_in_no_file_or_log(cycle):
     assert len(cycle.api_keys) >= 2  # the first key and the one that replaced it
+    passwords = [password for password, _ in cycle.reviewers.values()]
+    assert passwords
     written = [
         path
         for folder in (".local", "cdktf.out", "build")
         for path in (cycle.project / folder).rglob("*")
         if path.is_file() and "providers" not in path.parts
     ]
-    for key in cycle.api_keys:
+    for secret in [*cycle.api_keys, *passwords]:
         for path in written:
-            assert key.encode() not in path.read_bytes(), f"{path} holds the API key"
+            assert secret.encode() not in path.read_bytes(), f"{path} holds the API key or a password"
         for printed in cycle.printed:
-            assert key not in printed
+            assert secret not in printed
     # What deploys write (logs, outputs) is readable by its owner alone.
     logs = list((cycle.project / ".local" / cycle.target().config.stack_name).iterdir())
     assert logs and all(path.stat().st_mode & 0o077 == 0 for path in logs)
