@@ -17,10 +17,13 @@ from localaws import emulator
 def disposable_settings(environment: str) -> dict[str, str]:
     """Settings for a throwaway deployment (tests, benchmarks): its own environment name, and
     an emulator, gateway and storefront on ports nothing else uses, so that it never meets
-    `make up`'s or another test's. Deletion protection is off, as the deployment is discarded."""
+    `make up`'s or another test's. Deletion protection is off, as the deployment is discarded, and
+    reviewers sign in with a password (USER_PASSWORD_AUTH) as in `dev`: the emulator checks no
+    password in the SRP flow (docs/api.md)."""
     return {
         "ENVIRONMENT_SUFFIX": environment,
         "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
+        "REVIEWS_USER_PASSWORD_AUTH": "true",  # off by default outside dev
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
         "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),

@@ -17,6 +17,7 @@ from joserfc import jwk, jwt
 from moto.utilities.utils import load_resource
 
 from deploy.local_target import LocalTarget
+from localaws import emulator
 from tests.localaws.apis import aws_client
 
 MOTO_KEY = jwk.RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
@@ -32,9 +33,16 @@ class LocalPool:
     endpoint: str
 
     @property
+    def region(self) -> str:
+        return self.id.split("_")[0]
+
+    @property
     def issuer(self) -> str:
-        region = self.id.split("_")[0]
-        return f"https://cognito-idp.{region}.amazonaws.com/{self.id}"
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.id}"
+
+    def client(self):
+        """cognito-idp in the pool's own region (a stack's pool is not in the tests' REGION)."""
+        return emulator.client("cognito-idp", self.endpoint, self.region)
 
 
 def deployed_pool(target: LocalTarget) -> LocalPool:
@@ -55,7 +63,7 @@ def create_user_pool(endpoint: str, name: str) -> LocalPool:
 
 def create_user(pool: LocalPool, username: str, attributes: dict[str, str], groups: tuple[str, ...] = ()) -> str:
     """A confirmed user with a random password; returns the password."""
-    cognito = aws_client(pool.endpoint, "cognito-idp")
+    cognito = pool.client()
     cognito.admin_create_user(
         UserPoolId=pool.id,
         Username=username,
@@ -81,9 +89,7 @@ def password_sign_in(client_id: str, username: str, password: str) -> dict:
 
 def sign_in(pool: LocalPool, username: str, password: str) -> dict[str, str]:
     """The user's tokens (IdToken, AccessToken, RefreshToken), as the storefront gets them."""
-    answer = aws_client(pool.endpoint, "cognito-idp").initiate_auth(
-        **password_sign_in(pool.client_id, username, password)
-    )
+    answer = pool.client().initiate_auth(**password_sign_in(pool.client_id, username, password))
     return answer["AuthenticationResult"]
 
 
