@@ -155,8 +155,8 @@ per product. All bodies are JSON (UTF-8).
 - **API key**: every write also carries the storefront's key in the `x-api-key` header. It
   identifies the storefront application (its usage plan: quota and throttling), not a person.
 - **Errors**: the function answers every error with `{{"error", "message", "details"}}`;
-  API Gateway's own answers (missing or invalid API key, throttling, a failed or timed-out
-  function) are `{{"message"}}`. A path or method the API does not define is a 403
+  API Gateway's own answers (no valid ID token, missing or invalid API key, throttling, a
+  failed or timed-out function) are `{{"message"}}`. A path or method the API does not define is a 403
   `{{"message": "Missing Authentication Token"}}` from API Gateway.
 - **Throttling**: the stage allows a steady rate with a burst ({RATE} requests/s, burst {BURST} by
   default); beyond that, any operation answers 429.
