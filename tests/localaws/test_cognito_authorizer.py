@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -290,3 +290,43 @@ def test_claims_are_delivered_as_strings_with_java_dates():
         "address": '{"formatted":"1 Main St"}',
         "sub": "abc",
     }
+
+
+def test_day_two_a_new_app_client_and_a_replaced_pool_are_enforced_after_the_next_refresh(running_emulator):
+    endpoint = running_emulator.endpoint
+    old_pool, new_pool = create_user_pool(endpoint, "day-two-old"), create_user_pool(endpoint, "day-two-new")
+    old_user, new_user = create_user(old_pool, "ada", {}), create_user(new_pool, "ada", {})
+    echo = create_test_function(endpoint, create_function_role(endpoint, "day-two-fn"), "day-two", "echo")
+    apigateway = aws_client(endpoint, "apigateway")
+    api_id = apigateway.create_rest_api(name="day-two-api")["id"]
+    apigateway.put_rest_api(restApiId=api_id, mode="overwrite", body=openapi_body(echo, old_pool.arn))
+    deploy_stage(endpoint, api_id, "dev", rate=1000, burst=1000)
+    api_key = create_api_key(endpoint, api_id, "dev", "day-two-key")
+    gateway, server = serve_in_thread(LocalGateway(endpoint, REGION, "day-two-api", "dev", refresh_seconds=0.2))
+    day_two = Shop(f"http://127.0.0.1:{server.server_address[1]}/dev", gateway, old_pool, new_pool, api_key, {}, {})
+    try:
+        cognito = aws_client(endpoint, "cognito-idp")
+        mobile = cognito.create_user_pool_client(
+            UserPoolId=old_pool.id, ClientName="mobile", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+        )["UserPoolClient"]["ClientId"]
+        from_new_client = sign_in(replace(old_pool, client_id=mobile), "ada", old_user)["IdToken"]
+        assert eventually(lambda: call(day_two, "POST", "/reviews", from_new_client)[0]) == 200
+
+        apigateway.put_rest_api(restApiId=api_id, mode="overwrite", body=openapi_body(echo, new_pool.arn))
+        old_token, new_token = (
+            sign_in(old_pool, "ada", old_user)["IdToken"],
+            sign_in(new_pool, "ada", new_user)["IdToken"],
+        )
+        assert eventually(lambda: call(day_two, "POST", "/reviews", new_token)[0]) == 200
+        assert call(day_two, "POST", "/reviews", old_token)[0] == 401
+    finally:
+        stop_serving(gateway, server)
+
+
+def eventually(status_of, expected: int = 200, seconds: float = 5.0) -> int:
+    """The status `status_of()` gives once it is `expected`, or its last one after `seconds`
+    (the gateway re-reads the deployment every 0.2 s here)."""
+    deadline = time.monotonic() + seconds
+    while (status := status_of()) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return status
