@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from joserfc import jwk, jwt
 
+from localaws import emulator
 from localaws.cognito_cors import ALLOWED_HEADERS
 from tests.localaws.apis import aws_client
 from tests.localaws.identity import (
@@ -155,3 +156,22 @@ def test_a_preflight_asking_for_other_headers_is_not_answered_by_the_cognito_all
     }
     _, headers, _ = request(pool.endpoint + "/", "OPTIONS", preflight)
     assert headers.get("Access-Control-Allow-Headers") != ",".join(ALLOWED_HEADERS)
+
+
+def test_a_browser_signs_out_of_a_pool_in_another_region(running_emulator):
+    # The stack's pool is in us-east-2; a browser's unsigned call names no region.
+    cognito = emulator.client("cognito-idp", running_emulator.endpoint, "us-east-2")
+    created = cognito.create_user_pool(PoolName="signed-out-elsewhere")["UserPool"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=created["Id"], ClientName="web", ExplicitAuthFlows=PASSWORD_AUTH_FLOWS
+    )["UserPoolClient"]["ClientId"]
+    pool = LocalPool(created["Id"], created["Arn"], client_id, running_emulator.endpoint)
+    password = create_user(pool, "ada", {"email": "ada@example.com"})
+    tokens = sign_in(pool, "ada", password)
+
+    status, _, text = browser_call(pool, "GlobalSignOut", {"AccessToken": tokens["AccessToken"]})
+
+    assert status == 200, text
+    with pytest.raises(ClientError):  # signing out revoked the refresh token
+        refresh = {"REFRESH_TOKEN": tokens["RefreshToken"]}
+        cognito.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters=refresh)
