@@ -32,15 +32,22 @@ help:
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
 	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
 
+# The installs are kept outside the clone, in MACHINE_CACHE (.env), under the hash of the lock
+# file they install: the first clone on a machine installs, every later one (a CI run's fresh
+# clone too) links the kept copy in within seconds (scripts/keyed_install.sh).
+PYTHON_PACKAGES := $(MACHINE_CACHE)/python-$(shell sha256sum Pipfile.lock | cut -c1-16)
+NODE_PACKAGES := $(MACHINE_CACHE)/node-$(shell sha256sum package-lock.json | cut -c1-16)
+
 .venv/.synced: Pipfile.lock
-	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock)")
+	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock; kept in $(PYTHON_PACKAGES))")
 	@python3 -m pipenv --version >/dev/null 2>&1 || { echo "installing pipenv"; python3 -m pip install --quiet pipenv; }
-	@time python3 -m pipenv sync --dev
+	@time scripts/keyed_install.sh $(PYTHON_PACKAGES) .venv Pipfile Pipfile.lock -- python3 -m pipenv sync --dev
 	@touch $@
 
 node_modules/.installed: package-lock.json
-	$(call step,"Node packages: npm ci (cdktf-cli 0.21.0)")
-	@time npm ci --no-audit --no-fund --loglevel=error
+	$(call step,"Node packages: npm ci (cdktf-cli 0.21.0; kept in $(NODE_PACKAGES))")
+	@time scripts/keyed_install.sh $(NODE_PACKAGES) node_modules package.json package-lock.json -- \
+	  npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # `pipenv run cdktf ...` and `pipenv shell`: the pinned cdktf-cli, on the virtualenv's PATH.
@@ -63,7 +70,14 @@ $(JSII_CACHE_READY): .venv/.synced
 
 jsii-cache: $(JSII_CACHE_READY)
 
-deps: .venv/.synced node_modules/.installed .venv/bin/cdktf .terraformrc $(JSII_CACHE_READY)
+# The installs do not depend on each other: deps runs them at once (their lines interleave,
+# each line whole), and so does test-deps, which adds what only the tests need.
+DEPS := .venv/.synced node_modules/.installed .venv/bin/cdktf .terraformrc $(JSII_CACHE_READY)
+deps:
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=line $(DEPS)
+
+test-deps:
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=line $(DEPS) checkov chromium
 
 # --- Lint, format and types (settings in pyproject.toml; docs/contributing.md) ----------
 # The same commands run on commit after `pre-commit install` (.pre-commit-config.yaml).
@@ -98,7 +112,7 @@ synth: deps
 # file at a time each, so that a module's deployment stays in one process; tests/conftest.py
 # puts the slowest files first (the order is kept: --no-loadscope-reorder).
 TEST_WORKERS ?= 2
-test: lint deps
+test: test-deps lint
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
@@ -130,26 +144,26 @@ bench: deps
 	@$(PYTHON) benchmarks/run.py
 
 # --- Terraform plan review and security scan (docs/plan-review.md) ---------------------
-# checkov lives in its own virtualenv: its pinned dependencies (boto3 1.35, packaging 23)
-# would fight Pipfile.lock.
-CHECKOV_VERSION := 3.3.30
-CHECKOV_VENV := .cache/checkov-venv
+# checkov lives in its own virtualenv, installed once per machine (CHECKOV in .env names it,
+# and its version): its pinned dependencies (boto3 1.35, packaging 23) would fight Pipfile.lock.
+# make test also runs the checkov gate (tests/test_security_scan.py) and actionlint.
+CHECKOV_VENV := $(CHECKOV:%/bin/checkov=%)
+# checkov-<version>
+CHECKOV_RELEASE := $(notdir $(CHECKOV_VENV))
 PLAN_DIR := build/plan
 
-.PHONY: checkov
-$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
-	$(call step,"checkov $(CHECKOV_VERSION) in its own virtualenv ($(CHECKOV_VENV))")
+.PHONY: checkov test-deps
+$(CHECKOV_VENV)/.installed:
+	$(call step,"$(CHECKOV_RELEASE) in its own virtualenv: once per machine ($(CHECKOV_VENV))")
 	@rm -rf $(CHECKOV_VENV) && python3 -m venv $(CHECKOV_VENV)
-	@time $(CHECKOV_VENV)/bin/pip install -qq --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	@time $(CHECKOV_VENV)/bin/pip install -qq --disable-pip-version-check '$(subst -,==,$(CHECKOV_RELEASE))'
 	@touch $@
 
-checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
-
-# make test also runs the checkov gate (tests/test_security_scan.py) and actionlint.
-test: checkov
+checkov: $(CHECKOV_VENV)/.installed
 
 # The browser test (tests/test_storefront.py) drives Debian's Chromium: make test installs it,
-# as root, when it is missing. If it cannot, it says so and the test fails (it is never skipped).
+# once per machine, as root, when it is missing. If it cannot, it says so and the test fails
+# (it is never skipped).
 .PHONY: chromium
 chromium:
 	@if ! command -v chromium >/dev/null; then \
@@ -161,7 +175,6 @@ chromium:
 	  fi; \
 	fi
 
-test: chromium
 
 # make plan: `python -m deploy plan` (deploy/ci.py): synth, init, plan and review
 # ENVIRONMENT_SUFFIX (default dev) on REVIEWS_TARGET (default local: the emulator on

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from measure import TimedRun, run_measured, summarize
+from measure import run_measured, summarize
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
@@ -34,8 +33,10 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from deploy.local_target import LocalTarget  # noqa: E402 - after the project is on the path
 from tests.deployments import disposable_settings, stop_serving  # noqa: E402 - after the project is on the path
 
-# main before the deploy-loop work of issue 13 (shared provider, GOGC, pytest-xdist, ...).
-BASELINE = "48ec208"
+# main before the test-speed work (the provider relay, installs kept per machine, the shared
+# deployment, a faster make plan). The figures against the earlier baseline (48ec208, before
+# the deploy-loop work) are in results.md's history.
+BASELINE = "b0f9de0"
 SHARED = (".venv", "node_modules", ".terraformrc", ".cache")  # installed once, used by both trees
 HANDLER_FILE = Path("handlers/reviews/responses.py")
 MAX_AGE = re.compile(r'MAX_AGE_SECONDS = "(\d+)"')
@@ -67,6 +68,7 @@ class Tree:
     name: str
     root: Path
     settings: dict[str, str]
+    revision: str | None  # None: the working tree
 
     @property
     def target(self) -> LocalTarget:
@@ -171,7 +173,7 @@ def trees() -> Iterator[list[Tree]]:
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as scratch:
         made = []
         for name, revision in (("ours", None), ("baseline", os.environ.get("BENCH_BASELINE", BASELINE))):
-            made.append(Tree(name, copy_tree(name, revision, Path(scratch)), disposable_settings("bench")))
+            made.append(Tree(name, copy_tree(name, revision, Path(scratch)), disposable_settings("bench"), revision))
         try:
             yield made
         finally:
@@ -226,86 +228,3 @@ def summarize_deploys(measured: list[dict]) -> dict:
         }
     summary["load_average_after"] = os.getloadavg()
     return summary
-
-
-# --- make test ---------------------------------------------------------------------------
-
-
-def pytest_command(root: Path) -> list[str]:
-    """The pytest command line of the tree's `make test` (its Makefile's test recipe)."""
-    makefile = (root / "Makefile").read_text()
-    recipe = re.search(r"^\t@time \$\(PYTHON\) -m pytest(.*)$", makefile, re.MULTILINE)
-    if not recipe:
-        raise RuntimeError(f"no pytest command in {root}/Makefile's test recipe")
-    arguments = recipe[1].split()
-    workers = re.search(r"^TEST_WORKERS \?= (\d+)$", makefile, re.MULTILINE)
-    expanded = [workers[1] if argument == "$(TEST_WORKERS)" and workers else argument for argument in arguments]
-    return [str(root / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", *expanded]
-
-
-def lint_target(root: Path) -> str:
-    """The first prerequisite of the tree's `test` target: `lint`, or in older trees
-    `$(TEST_LINT)`, which names `lint-code`."""
-    makefile = (root / "Makefile").read_text()
-    first = re.search(r"^test: (\S+)", makefile, re.MULTILINE)
-    if not first:
-        raise RuntimeError(f"no test target in {root}/Makefile")
-    variable = re.fullmatch(r"\$\((\w+)\)", first[1])
-    value = variable and re.search(rf"^{variable[1]} :?= (\S+)$", makefile, re.MULTILINE)
-    return value[1] if value else first[1]
-
-
-def lint(root: Path) -> TimedRun:
-    """The lint target the tree's `make test` runs first (its Pipfile.lock stamp taken as up to date)."""
-    return run_measured(
-        ["make", "--no-print-directory", "-o", ".venv/.synced", lint_target(root)],
-        clean_environment(),
-        root,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-
-
-def measure_make_test(runs: int) -> dict:
-    """`make test` (lint, then the tests as the tree's Makefile runs them) in both trees, alternating."""
-    measured: dict[str, list[dict]] = {"ours": [], "baseline": []}
-    with trees() as both:
-        for run in range(runs):
-            for tree in both:
-                print(f"  {tree.name}: make test ({run + 1}/{runs}) ...", flush=True)
-                linted = lint(tree.root)
-                tests = run_measured(
-                    pytest_command(tree.root), clean_environment(), tree.root, timeout=3600, check=False
-                )
-                passed = re.findall(r"(\d+) passed", tests.output)
-                measured[tree.name].append(
-                    {
-                        "seconds": linted.seconds + tests.seconds,
-                        "cpu_seconds": linted.cpu_seconds + tests.cpu_seconds,
-                        "lint_seconds": linted.seconds,
-                        "tests_seconds": tests.seconds,
-                        "exit_code": linted.returncode or tests.returncode,
-                        "passed": int(passed[-1]) if passed else 0,
-                        "load_average_after": os.getloadavg(),
-                    }
-                )
-                print(
-                    f"    {measured[tree.name][-1]['seconds']:.0f} s, exit {measured[tree.name][-1]['exit_code']}, "
-                    f"{measured[tree.name][-1]['passed']} passed",
-                    flush=True,
-                )
-        commands = {tree.name: " ".join(["python", *pytest_command(tree.root)[1:]]) for tree in both}
-    return {
-        tree: {
-            **{
-                key: vars(summarize([run[key] for run in runs_of]))
-                for key in ("seconds", "cpu_seconds", "lint_seconds", "tests_seconds")
-            },
-            "exit_codes": [run["exit_code"] for run in runs_of],
-            "passed": [run["passed"] for run in runs_of],
-            "command": commands[tree],
-            "measured_on": time.strftime("%Y-%m-%d"),
-            "load_average_after": [run["load_average_after"] for run in runs_of],
-        }
-        for tree, runs_of in measured.items()
-    }

@@ -59,6 +59,7 @@ def markdown(results: dict, notes: str) -> str:
             f"| {figures['own_work_ms']:.3f} ms | {_mark(within_budget)} |"
         )
     lines += _deploy_loop_targets(results["deploy_loop"], targets)
+    lines += _ci_run_target(results.get("ci_run", {"not_measured": "not run yet"}), targets)
     lines += _gateway_target(results["gateway"])
     make_test = results["make_test"]
     if "trees" in make_test:
@@ -151,6 +152,7 @@ def markdown(results: dict, notes: str) -> str:
                 )
     lines += _deploy_loop_section(results["deploy_loop"])
     lines += _make_test_section(results["make_test"])
+    lines += _ci_run_section(results.get("ci_run", {}))
     machine = results["machine"]
     lines += ["", "## Machine", ""] + [f"- {key}: {value}" for key, value in machine.items()]
     return "\n".join(lines) + "\n\n" + (notes or "## Where the time and memory go\n\n(not written yet)\n")
@@ -273,4 +275,70 @@ def _make_test_section(make_test: dict) -> list[str]:
         lines.append(f"| {label} | {_range(trees['ours'][key], 0)} | {_range(trees['baseline'][key], 0)} |")
     lines.append(f"| tests passed, per run | {trees['ours']['passed']} | {trees['baseline']['passed']} |")
     lines.append(f"| command | `{trees['ours']['command']}` | `{trees['baseline']['command']}` |")
+    return lines + _per_file_table(trees["ours"].get("files", {}), trees["baseline"].get("files", {}))
+
+
+def _per_file_table(ours: dict, baseline: dict) -> list[str]:
+    """Seconds per test file (medians), the baseline's slowest first; files only one tree has
+    show a dash for the other."""
+    if not ours:
+        return []
+    names = sorted(set(ours) | set(baseline), key=lambda name: -max(baseline.get(name, ours[name])["median"], 0))
+    lines = [
+        "",
+        "Seconds per test file (medians; a file's tests' setup, call and teardown in the process that",
+        "ran it, its deployment included):",
+        "",
+        "| file | ours | baseline |",
+        "|---|---|---|",
+    ]
+    for name in names:
+        cells = [f"{tree[name]['median']:.1f}" if name in tree else "–" for tree in (ours, baseline)]
+        lines.append(f"| `{name}` | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+CI_RUNS = (("bare", "from a bare clone (every cache empty)"), ("cached", "again, from a new clone (caches kept)"))
+
+
+def _ci_run_target(ci_run: dict, targets: dict) -> list[str]:
+    if "trees" not in ci_run:
+        return [
+            f"| `bash .ci/run` from a bare clone ≤ {targets['ci_bare_seconds'] / 60:.0f} min | not measured: "
+            f"{ci_run['not_measured']} | – |"
+        ]
+    ours, baseline = ci_run["trees"]["ours"]["bare"], ci_run["trees"]["baseline"]["bare"]
+    passed = ours["seconds"] <= targets["ci_bare_seconds"] and ours["exit_code"] == 0
+    return [
+        f"| `bash .ci/run` from a bare clone ≤ {targets['ci_bare_seconds'] / 60:.0f} min | "
+        f"{ours['seconds'] / 60:.1f} min, exit {ours['exit_code']} (baseline {baseline['seconds'] / 60:.1f} min) "
+        f"| {_mark(passed)} |"
+    ]
+
+
+def _ci_run_section(ci_run: dict) -> list[str]:
+    if "trees" not in ci_run:
+        return []
+    trees = ci_run["trees"]
+    lines = [
+        "",
+        f"## `bash .ci/run`: ours vs the baseline ({ci_run['baseline_revision']})",
+        "",
+        "CI's command in a copy of each tree with nothing installed, with CI=true and a HOME of its own",
+        "(pip, pipenv, npm, jsii and the machine-level installs start empty), then in a second new copy",
+        "with the same HOME. Chromium is a machine-wide Debian package and is in neither figure.",
+        "",
+        "| | ours | baseline |",
+        "|---|---|---|",
+    ]
+    for kind, label in CI_RUNS:
+        for key, what in (
+            ("seconds", "in all"),
+            ("before_tests_seconds", "installs and lint"),
+            ("tests_seconds", "tests"),
+        ):
+            cells = [f"{trees[tree][kind][key]:.0f}" for tree in ("ours", "baseline")]
+            lines.append(f"| {label}: {what}, s | {cells[0]} | {cells[1]} |")
+        runs = [f"exit {trees[tree][kind]['exit_code']}, {trees[tree][kind]['passed']} passed" for tree in trees]
+        lines.append(f"| {label}: result | {runs[0]} | {runs[1]} |")
     return lines

@@ -11,10 +11,14 @@ Targets are reported as pass/miss; a miss never fails the run. Settings (environ
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
   BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 skips the section
   BENCH_DEPLOY_RUNS=5       make up / handler change / make plan runs per tree; 0 keeps the last figures
-  BENCH_BASELINE=<rev>      the revision the deploy loop and make test are compared with
-                            (default: main before issue 13's deploy-loop work, deploy_loop.BASELINE)
-  BENCH_MAKE_TEST=1         also time `make test` in both trees (BENCH_MAKE_TEST_RUNS=5 each, about
-                            15 minutes a pair); otherwise the last figures are kept
+  BENCH_BASELINE=<rev>      the revision the deploy loop, make test and .ci/run are compared with
+                            (default: main before the test-speed work, deploy_loop.BASELINE)
+  BENCH_MAKE_TEST=1         also time `make test` in both trees, with the time of every test file
+                            (BENCH_MAKE_TEST_RUNS=3 each, 10-20 minutes a pair); otherwise the
+                            last figures are kept (benchmarks/suite_runs.py)
+  BENCH_CI_RUN=1            also time `bash .ci/run` of both trees from a bare clone (every cache
+                            empty, in a HOME of its own), then from a second clone (caches kept);
+                            otherwise the last figures are kept
   BENCH_PREDECESSOR_APP     the predecessor's description (default ../shared/reference/...)
 """
 
@@ -71,7 +75,8 @@ TARGETS = {
     "make_test_seconds": 180,
     "make_up_seconds": 25,
     "handler_live_seconds": 5,
-    "make_plan_seconds": 10,
+    "make_plan_seconds": 8,
+    "ci_bare_seconds": 360,
 }
 
 
@@ -297,10 +302,24 @@ def measure_make_test(previous: dict) -> dict:
         kept = previous.get("make_test")
         return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_MAKE_TEST=1 (takes an hour)"}
     import deploy_loop
+    import suite_runs
 
     return {
         "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
-        "trees": deploy_loop.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 5)),
+        "trees": suite_runs.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 3)),
+    }
+
+
+def measure_ci_run(previous: dict) -> dict:
+    if os.environ.get("BENCH_CI_RUN") != "1":
+        kept = previous.get("ci_run")
+        return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_CI_RUN=1 (four CI runs)"}
+    import deploy_loop
+    import suite_runs
+
+    return {
+        "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
+        "trees": suite_runs.measure_ci_run(),
     }
 
 
@@ -364,6 +383,8 @@ def main() -> None:
     print("local deploy loop, ours vs the baseline ...", flush=True)
     results["deploy_loop"] = measure_deploy_loop(previous)
     results["make_test"] = measure_make_test(previous)
+    print(".ci/run from a bare clone, ours vs the baseline ...", flush=True)
+    results["ci_run"] = measure_ci_run(previous)
     results["machine"]["cpu_probe_ms_at_end"] = cpu_probe_ms()
 
     RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")

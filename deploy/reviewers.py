@@ -20,6 +20,7 @@ from .progress import step
 
 # Sign-in from a browser or curl: what the storefront's app client allows in `dev`.
 PASSWORD_AUTH_FLOW = "USER_PASSWORD_AUTH"
+PASSWORD_SIGN_IN_SETTING = "REVIEWS_USER_PASSWORD_AUTH=true lets the app client sign in with a password"
 INITIATE_AUTH_TARGET = "AWSCognitoIdentityProviderService.InitiateAuth"
 
 
@@ -132,4 +133,11 @@ def reviewer_passwords(target: LocalTarget) -> dict[str, str]:
 def reviewers_text(target: LocalTarget) -> str:
     """What `make reviewers` prints: new passwords, and how to sign in with them."""
     passwords = reviewer_passwords(target)
-    return sign_in_instructions(target.endpoint, target.outputs()["user_pool_client_id"], target.gateway.url, passwords)
+    outputs = target.outputs()
+    text = sign_in_instructions(target.endpoint, outputs["user_pool_client_id"], target.gateway.url, passwords)
+    client = target.client("cognito-idp").describe_user_pool_client(
+        UserPoolId=outputs["user_pool_id"], ClientId=outputs["user_pool_client_id"]
+    )["UserPoolClient"]
+    if f"ALLOW_{PASSWORD_AUTH_FLOW}" not in client.get("ExplicitAuthFlows", []):
+        text += f"\n\nThis environment's app client does not allow {PASSWORD_AUTH_FLOW}: {PASSWORD_SIGN_IN_SETTING}."
+    return text

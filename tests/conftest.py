@@ -40,6 +40,7 @@ NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <en
 # Measured (benchmarks/results.md), longest first; every other file follows in its usual order.
 SLOWEST_FILES = (
     "test_local_cycle.py",
+    "test_local_recovery.py",
     "test_ci.py",
     "test_cli.py",
     "test_plan_review.py",
@@ -109,6 +110,20 @@ def running_emulator(tmp_path_factory):
         yield started
     finally:
         emulator.stop(started.port, state_dir)
+
+
+@pytest.fixture(scope="session")
+def shared_deployment(tmp_path_factory):
+    """The stack deployed as `make up` deploys it (from a copy of the project, on ports of its
+    own, tests.deployments.SHARED_SETTINGS) and served by the gateway and storefront: once per
+    test process, for the tests that only read it. Who may use it: docs/contributing.md."""
+    from deploy.local_target import LocalTarget
+    from tests.deployments import SHARED_SETTINGS, disposable_settings, serving
+    from tests.support import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("shared-deployment"))
+    with serving(LocalTarget.load({**disposable_settings("shared"), **SHARED_SETTINGS}, project)) as target:
+        yield target
 
 
 @pytest.fixture(scope="session")

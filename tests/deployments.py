@@ -1,6 +1,10 @@
 """Throwaway deployments of the stack on the local target, for tests and benchmarks.
 
 Imported as `tests.deployments` (benchmarks put the project root on sys.path first).
+
+A test either reads the deployment every test process shares (the `shared_deployment`
+fixture, SHARED_SETTINGS) or deploys its own with `serving`: docs/contributing.md, "A
+deployment of your own, or the shared one", says which.
 """
 
 from collections.abc import Iterator
@@ -17,17 +21,22 @@ from localaws import emulator
 def disposable_settings(environment: str) -> dict[str, str]:
     """Settings for a throwaway deployment (tests, benchmarks): its own environment name, and
     an emulator, gateway and storefront on ports nothing else uses, so that it never meets
-    `make up`'s or another test's. Deletion protection is off, as the deployment is discarded, and
-    reviewers sign in with a password (USER_PASSWORD_AUTH) as in `dev`: the emulator checks no
-    password in the SRP flow (docs/api.md)."""
+    `make up`'s or another test's. Deletion protection is off, as the deployment is discarded."""
     return {
         "ENVIRONMENT_SUFFIX": environment,
         "REVIEWS_DELETION_PROTECTION": "false",  # on by default outside dev
-        "REVIEWS_USER_PASSWORD_AUTH": "true",  # off by default outside dev
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
         "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+        # Its reviewers sign in with a password, as in dev (the tests, make up's smoke test and
+        # the storefront page do): off by default outside dev.
+        "REVIEWS_USER_PASSWORD_AUTH": "true",
     }
+
+
+# The shared deployment is the stack as `make up` leaves it, except that its stage allows 1,000
+# requests a second: no test is throttled because of another's requests.
+SHARED_SETTINGS = {"REVIEWS_THROTTLE_RATE": "1000", "REVIEWS_THROTTLE_BURST": "1000"}
 
 
 @contextmanager

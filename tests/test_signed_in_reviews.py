@@ -2,15 +2,13 @@
 emulator, the local gateway enforcing its Cognito authorizer, the tokens issued by the
 emulator's user pool to the demo reviewers `make up` creates (and to users made here).
 
-One deployment (tests.deployments.serving, from a copy of the project: its own environment, free
-ports and logs), with stage throttling raised so that only the authorizer and the function
-decide the answers.
+On the shared deployment (its stage allows 1,000 requests a second, so only the authorizer and
+the function decide the answers); every test writes products of its own.
 """
 
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,7 +18,6 @@ from deploy.local_target import LocalTarget
 from deploy.reviewers import DEMO_REVIEWERS, ensure_demo_reviewers, reviewers_text
 from deploy.smoke import request
 from handlers.reviews import contract
-from tests.deployments import disposable_settings, serving
 from tests.localaws.identity import (
     LocalPool,
     another_key,
@@ -33,7 +30,6 @@ from tests.localaws.identity import (
     sign_in,
     unsigned,
 )
-from tests.support import copy_project
 
 pytestmark = pytest.mark.emulator
 
@@ -78,20 +74,14 @@ def review_path(review: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory) -> Iterator[Shop]:
-    settings = {
-        **disposable_settings("identity"),
-        "REVIEWS_CORS_ORIGINS": ORIGIN,
-        "REVIEWS_THROTTLE_RATE": "1000",
-        "REVIEWS_THROTTLE_BURST": "1000",
-    }
-    target = LocalTarget.load(settings, project_dir=copy_project(tmp_path_factory.mktemp("project")))
-    with serving(target):
-        printed = reviewers_text(target)
-        passwords = {r.email: printed.split(r.email, 1)[1].split()[0] for r in DEMO_REVIEWERS}
-        shop = Shop(target, deployed_pool(target), target.api_key(), passwords)
-        shop.printed.append(printed)
-        yield shop
+def shop(shared_deployment) -> Shop:
+    """The shared deployment (every test writes products of its own), with the demo reviewers'
+    passwords as `make reviewers` sets and prints them."""
+    printed = reviewers_text(shared_deployment)
+    passwords = {r.email: printed.split(r.email, 1)[1].split()[0] for r in DEMO_REVIEWERS}
+    shop = Shop(shared_deployment, deployed_pool(shared_deployment), shared_deployment.api_key(), passwords)
+    shop.printed.append(printed)
+    return shop
 
 
 def test_a_reviewer_signs_in_posts_edits_deletes_and_posts_again(shop):

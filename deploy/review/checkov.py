@@ -1,7 +1,7 @@
 """The security scan: checkov with `.checkov.yaml`, and the reason given for each skipped check.
 
-checkov runs from its own virtualenv (CHECKOV, else .cache/checkov-venv, else PATH): its
-pinned dependencies would fight Pipfile.lock.
+checkov runs from its own virtualenv, installed once per machine (`make checkov`; CHECKOV in
+.env names it, else the one on PATH): its pinned dependencies would fight Pipfile.lock.
 """
 
 import json
@@ -9,12 +9,15 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.project_env import tool_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHECKOV_CONFIG = PROJECT_ROOT / ".checkov.yaml"
-CHECKOV_VENV = PROJECT_ROOT / ".cache" / "checkov-venv"
 
 
 @dataclass
@@ -25,6 +28,9 @@ class Scan:
     passed: int = 0
     failed: list[dict] = field(default_factory=list)  # check_id, check_name, resource, guideline
     error: str | None = None  # checkov did not produce results
+
+
+Scanner = Callable[[Path], tuple[Scan, object]]
 
 
 def load_checkov(results) -> Scan:
@@ -63,42 +69,67 @@ def skipped_checks(config: Path = CHECKOV_CONFIG) -> dict[str, str]:
 
 
 def checkov_command() -> str:
-    for candidate in (os.environ.get("CHECKOV"), CHECKOV_VENV / "bin" / "checkov"):
+    for candidate in (os.environ.get("CHECKOV"), tool_settings(PROJECT_ROOT).get("CHECKOV")):
         if candidate and Path(candidate).exists():
             return str(candidate)
     found = shutil.which("checkov")
     if found:
         return found
-    raise FileNotFoundError("checkov is not installed: run `make checkov` (it installs into .cache/checkov-venv)")
+    raise FileNotFoundError("checkov is not installed: run `make checkov` (it installs where CHECKOV in .env says)")
+
+
+# What checkov's own script runs, after waiting for the file to scan on stdin: importing checkov
+# is ~80% of a scan's time, and this way it happens while the caller still prepares the file.
+WARM_DRIVER = """
+import sys, warnings
+from checkov.main import Checkov
+sys.argv[1:1] = ["--file", sys.stdin.readline().rstrip("\\n")]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", category=SyntaxWarning)
+    sys.exit(Checkov(argv=sys.argv[1:]).run())
+"""
+
+
+@contextmanager
+def warm_scan(framework: str = "terraform_plan", config: Path = CHECKOV_CONFIG) -> Iterator[Scanner]:
+    """scan_file(path) -> (findings, checkov's raw JSON), from a checkov started (and importing
+    itself) when the block starts. Stopped when the block ends if it was never asked to scan."""
+    # checkov is a Python script: its first line names the interpreter of its virtualenv.
+    python = Path(checkov_command()).read_text(errors="replace").splitlines()[0].removeprefix("#!").strip()
+    options = ["--framework", framework, "--config-file", str(config), "--skip-download", "--output", "json"]
+    process = subprocess.Popen(
+        [python, "-c", WARM_DRIVER, *options],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "ERROR"},
+    )
+
+    def scan_file(path: Path) -> tuple[Scan, object]:
+        stdout, stderr = process.communicate(f"{path}\n", timeout=300)
+        return _results(process.returncode, stdout, stderr)
+
+    try:
+        yield scan_file
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def scan(path: Path, framework: str = "terraform_plan", config: Path = CHECKOV_CONFIG) -> tuple[Scan, object]:
     """Runs checkov on `path`; returns the findings and checkov's raw JSON."""
-    command = [
-        checkov_command(),
-        "--file",
-        str(path),
-        "--framework",
-        framework,
-        "--config-file",
-        str(config),
-        "--skip-download",
-        "--output",
-        "json",
-    ]
-    run = subprocess.run(
-        command,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "ANSI_COLORS_DISABLED": "1", "LOG_LEVEL": "ERROR"},
-    )
+    with warm_scan(framework, config) as scan_file:
+        return scan_file(path)
+
+
+def _results(returncode: int, stdout: str, stderr: str) -> tuple[Scan, object]:
     try:
-        raw = json.loads(run.stdout)
+        raw = json.loads(stdout)
     except json.JSONDecodeError:
-        return Scan(error=f"checkov exited {run.returncode} without JSON: {run.stderr.strip()[-2000:]}"), None
+        return Scan(error=f"checkov exited {returncode} without JSON: {stderr.strip()[-2000:]}"), None
     result = load_checkov(raw)
-    if run.returncode not in (0, 1) or (run.returncode == 1 and not result.failed):
-        result.error = f"checkov exited {run.returncode}: {run.stderr.strip()[-2000:]}"
+    if returncode not in (0, 1) or (returncode == 1 and not result.failed):
+        result.error = f"checkov exited {returncode}: {stderr.strip()[-2000:]}"
     return result, raw

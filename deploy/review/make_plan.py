@@ -18,13 +18,14 @@ directory (redacted too).
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.private_files import make_private, private_directory, write_private
-from deploy.review.checkov import Scan, scan, skipped_checks
+from deploy.review.checkov import Scan, Scanner, skipped_checks, warm_scan
 from deploy.review.render import UNKNOWN_RUN, RunInfo, render_review
 from deploy.secrets import redact_json, redact_text, secrets_in_plan
 from deploy.terraform import NON_INTERACTIVE, Stack, TerraformFailed
@@ -58,30 +59,26 @@ def run_plan(
     files above into `out_dir`. Raises TerraformFailed when terraform fails."""
     out_dir = private_directory(out_dir).resolve()
     plan_bin = out_dir / "plan.bin"
-    # The state's secrets are known before the plan prints anything: a plan that replaces
-    # the usage plan key prints the API key's value.
-    secrets = stack.state_secrets()
-    has_changes = stack.redacting(secrets).plan_has_changes(
-        *NON_INTERACTIVE,
-        f"-out={plan_bin}",
-        *([] if lock else ["-lock=false"]),
-        *([] if refresh else ["-refresh=false"]),
-        *[f"-replace={address}" for address in replace],
-        log_name="plan",
-        echo=print,
-    )
-    make_private(plan_bin)
-    plan = _plan_json(stack, plan_bin, secrets)
-    secrets |= secrets_in_plan(plan)
-    plan_json = write_private(out_dir / "plan.json", json.dumps(redact_json(plan, secrets)))
-    # checkov (seconds of start-up) scans plan.json while Terraform renders the plan's text.
-    with ThreadPoolExecutor(max_workers=1) as background:
-        scanning = background.submit(scan, plan_json, "terraform_plan") if scan_security else None
-        plan_text = stack.redacting(secrets).run("show", "-no-color", str(plan_bin))
-        security, raw = scanning.result() if scanning else (None, None)
+    # checkov starts now and imports itself (most of a scan's time) while Terraform plans.
+    with warm_scan("terraform_plan") if scan_security else nullcontext(None) as scanner:
+        # The state's secrets are known before the plan prints anything: a plan that replaces
+        # the usage plan key prints the API key's value.
+        secrets = stack.state_secrets()
+        has_changes = stack.redacting(secrets).plan_has_changes(
+            *NON_INTERACTIVE,
+            f"-out={plan_bin}",
+            *([] if lock else ["-lock=false"]),
+            *([] if refresh else ["-refresh=false"]),
+            *[f"-replace={address}" for address in replace],
+            log_name="plan",
+            echo=print,
+        )
+        make_private(plan_bin)
+        shown = _show_and_scan(stack, plan_bin, secrets, scanner)
+    plan, plan_text, security, secrets = shown.plan, shown.text, shown.security, shown.secrets
     write_private(out_dir / "plan.txt", plan_text)
-    if raw is not None:
-        write_private(out_dir / "checkov.json", json.dumps(redact_json(raw, secrets), indent=1))
+    if shown.raw is not None:
+        write_private(out_dir / "checkov.json", json.dumps(redact_json(shown.raw, secrets), indent=1))
     review = render_review(
         plan,
         f"`{stack.name}`",
@@ -99,10 +96,37 @@ def run_plan(
     return Planned(has_changes, security)
 
 
-def _plan_json(stack: Stack, plan_bin: Path, secrets: set[str]) -> dict:
-    """`terraform show -json plan.bin` as Terraform wrote it: the review must see secrets
-    change to say so (it redacts them itself). Only an error message is redacted."""
+@dataclass
+class _Shown:
+    """What `terraform show` and checkov made of plan.bin."""
+
+    plan: dict  # the plan JSON, unredacted
+    text: str  # the plan's text, redacted
+    secrets: set[str]  # the state's and the plan's
+    security: Scan | None = None
+    raw: object = None  # checkov's JSON
+
+
+def _show_and_scan(stack: Stack, plan_bin: Path, secrets: set[str], scanner: Scanner | None) -> _Shown:
+    """plan.json written beside plan.bin and scanned; the plan's text rendered meanwhile, and
+    redacted once the plan's own secrets are known too."""
+    with ThreadPoolExecutor(max_workers=1) as background:
+        rendering = background.submit(stack.redacting(()).run, "show", "-no-color", str(plan_bin))
+        with _failure_redacted(secrets):
+            plan = json.loads(stack.redacting(()).run("show", "-json", str(plan_bin)))
+        secrets = secrets | secrets_in_plan(plan)
+        plan_json = write_private(plan_bin.parent / "plan.json", json.dumps(redact_json(plan, secrets)))
+        security, raw = scanner(plan_json) if scanner else (None, None)
+        with _failure_redacted(secrets):
+            text = redact_text(rendering.result(), secrets)
+    return _Shown(plan, text, secrets, security, raw)
+
+
+@contextmanager
+def _failure_redacted(secrets: set[str]) -> Iterator[None]:
+    """A failed `terraform show` says why with the secrets redacted. (Its output itself is read
+    unredacted: the review must see secrets change to say so, and redacts them itself.)"""
     try:
-        return json.loads(stack.redacting(()).run("show", "-json", str(plan_bin)))
+        yield
     except TerraformFailed as failed:
         raise TerraformFailed(failed.command, failed.returncode, redact_text(failed.output, secrets)) from None

@@ -17,6 +17,7 @@ from joserfc import jwk, jwt
 from moto.utilities.utils import load_resource
 
 from deploy.local_target import LocalTarget
+from handlers.reviews import contract
 from localaws import emulator
 from tests.localaws.apis import aws_client
 
@@ -34,14 +35,13 @@ class LocalPool:
 
     @property
     def region(self) -> str:
-        return self.id.split("_")[0]
+        return self.id.split("_")[0]  # a pool id is <region>_<suffix>
 
     @property
     def issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.id}"
 
-    def client(self):
-        """cognito-idp in the pool's own region (a stack's pool is not in the tests' REGION)."""
+    def cognito(self):
         return emulator.client("cognito-idp", self.endpoint, self.region)
 
 
@@ -50,6 +50,26 @@ def deployed_pool(target: LocalTarget) -> LocalPool:
     outputs = target.outputs()
     pool = target.client("cognito-idp").describe_user_pool(UserPoolId=outputs["user_pool_id"])["UserPool"]
     return LocalPool(pool["Id"], pool["Arn"], outputs["user_pool_client_id"], target.endpoint)
+
+
+def signed_in(target: LocalTarget, email: str, display_name: str) -> dict[str, str]:
+    """The tokens of a new reviewer in a local deployment's user pool (not a demo reviewer, whose
+    password `make reviewers` may change under the test)."""
+    pool = deployed_pool(target)
+    password = create_user(pool, email, {"email": email, contract.DISPLAY_NAME_ATTRIBUTE: display_name})
+    return sign_in(pool, email, password)
+
+
+_WRITER_TOKENS: dict[str, str] = {}  # user pool id -> ID token
+
+
+def writer_token(target: LocalTarget) -> str:
+    """An ID token for the writes of tests that are not about who writes: one reviewer made for
+    them per user pool, signed in once per test process (a token lasts an hour)."""
+    pool_id = target.outputs()["user_pool_id"]
+    if pool_id not in _WRITER_TOKENS:
+        _WRITER_TOKENS[pool_id] = signed_in(target, "tests@example.com", "Tests")["IdToken"]
+    return _WRITER_TOKENS[pool_id]
 
 
 def create_user_pool(endpoint: str, name: str) -> LocalPool:
@@ -63,7 +83,7 @@ def create_user_pool(endpoint: str, name: str) -> LocalPool:
 
 def create_user(pool: LocalPool, username: str, attributes: dict[str, str], groups: tuple[str, ...] = ()) -> str:
     """A confirmed user with a random password; returns the password."""
-    cognito = pool.client()
+    cognito = pool.cognito()
     cognito.admin_create_user(
         UserPoolId=pool.id,
         Username=username,
@@ -89,7 +109,7 @@ def password_sign_in(client_id: str, username: str, password: str) -> dict:
 
 def sign_in(pool: LocalPool, username: str, password: str) -> dict[str, str]:
     """The user's tokens (IdToken, AccessToken, RefreshToken), as the storefront gets them."""
-    answer = pool.client().initiate_auth(**password_sign_in(pool.client_id, username, password))
+    answer = pool.cognito().initiate_auth(**password_sign_in(pool.client_id, username, password))
     return answer["AuthenticationResult"]
 
 

@@ -32,7 +32,7 @@ def pool(running_emulator, request) -> LocalPool:
 
 
 def test_the_demo_reviewers_are_created_once_confirmed_and_named(pool):
-    cognito = aws_client(pool.endpoint, "cognito-idp")
+    cognito = pool.cognito()
     assert ensure_demo_reviewers(cognito, pool.id) == list(DEMO_REVIEWERS)
     assert ensure_demo_reviewers(cognito, pool.id) == []  # day two: already there
 
@@ -45,7 +45,7 @@ def test_the_demo_reviewers_are_created_once_confirmed_and_named(pool):
 
 
 def test_an_existing_reviewers_password_survives_make_up(pool):
-    cognito = aws_client(pool.endpoint, "cognito-idp")
+    cognito = pool.cognito()
     ensure_demo_reviewers(cognito, pool.id)
     ada = DEMO_REVIEWERS[0]
     password = set_password(cognito, pool.id, ada)
@@ -56,7 +56,7 @@ def test_an_existing_reviewers_password_survives_make_up(pool):
 
 
 def test_each_password_is_new_and_the_printed_curl_line_signs_in(pool):
-    cognito = aws_client(pool.endpoint, "cognito-idp")
+    cognito = pool.cognito()
     ensure_demo_reviewers(cognito, pool.id)
     first = {r.email: set_password(cognito, pool.id, r) for r in DEMO_REVIEWERS}
     second = {r.email: set_password(cognito, pool.id, r) for r in DEMO_REVIEWERS}

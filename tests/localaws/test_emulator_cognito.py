@@ -73,7 +73,7 @@ def test_an_id_token_carries_the_users_standard_attributes_when_the_client_lists
 
 
 def test_an_id_token_carries_only_the_attributes_a_client_may_read(pool, user):
-    cognito = aws_client(pool.endpoint, "cognito-idp")
+    cognito = pool.cognito()
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool.id,
         ClientName="names-only",
@@ -96,7 +96,7 @@ def test_an_id_token_carries_only_the_attributes_a_client_may_read(pool, user):
     ids=["srp-only", "default-flows", "password-allowed"],
 )
 def test_a_password_sign_in_needs_a_client_that_allows_it(pool, user, flows, refused):
-    cognito = aws_client(pool.endpoint, "cognito-idp")
+    cognito = pool.cognito()
     settings = {"ExplicitAuthFlows": flows} if flows else {}
     client_id = cognito.create_user_pool_client(UserPoolId=pool.id, ClientName="flows", **settings)["UserPoolClient"][
         "ClientId"
@@ -145,7 +145,7 @@ def test_a_browser_may_call_no_other_operation(pool, running_emulator):
     status, _, _ = browser_call(pool, "CreateTable", {"TableName": "from-a-web-page"}, "DynamoDB_20120810")
     assert status == 403
     assert "from-a-web-page" not in aws_client(running_emulator.endpoint, "dynamodb").list_tables()["TableNames"]
-    assert aws_client(pool.endpoint, "cognito-idp").admin_get_user(UserPoolId=pool.id, Username="grace")["Enabled"]
+    assert pool.cognito().admin_get_user(UserPoolId=pool.id, Username="grace")["Enabled"]
 
 
 def test_a_preflight_asking_for_other_headers_is_not_answered_by_the_cognito_allowance(pool):
