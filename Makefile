@@ -35,7 +35,8 @@ help:
 # The installs are kept outside the clone, in MACHINE_CACHE (.env), under the hash of the lock
 # file they install: the first clone on a machine installs, every later one (a CI run's fresh
 # clone too) links the kept copy in within seconds (scripts/keyed_install.sh).
-PYTHON_PACKAGES := $(MACHINE_CACHE)/python-$(shell sha256sum Pipfile.lock | cut -c1-16)
+PYTHON_KEY := $(shell sha256sum Pipfile.lock | cut -c1-16)
+PYTHON_PACKAGES := $(MACHINE_CACHE)/python-$(PYTHON_KEY)
 NODE_PACKAGES := $(MACHINE_CACHE)/node-$(shell sha256sum package-lock.json | cut -c1-16)
 
 .venv/.synced: Pipfile.lock
@@ -62,10 +63,14 @@ node_modules/.installed: package-lock.json
 # ~1.1 GB) only while a kernel stays up for seconds after loading a package, which a synth
 # never does: this step loads what a synth loads and waits for it (stacks/jsii_cache.py).
 # The stamp lives in the cache, so removing the cache folder brings the step back.
+# The packages come from the Python ones, so the cache is kept per machine under the same key.
 JSII_CACHE_READY = $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)/.ready
+JSII_PACKAGES := $(MACHINE_CACHE)/jsii-$(PYTHON_KEY)
 $(JSII_CACHE_READY): .venv/.synced
-	$(call step,"jsii package cache with its runtime index ($(JSII_RUNTIME_PACKAGE_CACHE_ROOT))")
-	@$(PYTHON) -m stacks.jsii_cache
+	$(call step,"jsii package cache with its runtime index ($(JSII_RUNTIME_PACKAGE_CACHE_ROOT); kept in $(JSII_PACKAGES))")
+	@scripts/keyed_install.sh $(JSII_PACKAGES) $(JSII_RUNTIME_PACKAGE_CACHE_ROOT) -- \
+	  env JSII_RUNTIME_PACKAGE_CACHE_ROOT=$(JSII_PACKAGES)/$(notdir $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)) \
+	  PYTHONPATH=$(CURDIR) $(CURDIR)/$(PYTHON) -m stacks.jsii_cache
 	@touch $@
 
 jsii-cache: $(JSII_CACHE_READY)

@@ -154,7 +154,16 @@ def set_up(cache: Path) -> dict:
     env = clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
     figures = run_figures(
         run_measured(
-            ["make", "--no-print-directory", "deps", f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}"], env, PROJECT_ROOT
+            # A machine cache of its own too: make deps keeps the jsii cache there, keyed.
+            [
+                "make",
+                "--no-print-directory",
+                "deps",
+                f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}",
+                f"MACHINE_CACHE={cache}-machine",
+            ],
+            env,
+            PROJECT_ROOT,
         )
     )
     print(f"  set-up (make deps, empty jsii cache): {figures['seconds']:.1f} s", flush=True)
@@ -298,29 +307,31 @@ def measure_deploy_loop(previous: dict) -> dict:
 
 
 def measure_make_test(previous: dict) -> dict:
-    if os.environ.get("BENCH_MAKE_TEST") != "1":
-        kept = previous.get("make_test")
-        return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_MAKE_TEST=1 (takes an hour)"}
-    import deploy_loop
     import suite_runs
 
-    return {
-        "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
-        "trees": suite_runs.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 3)),
-    }
+    return _suite_measure(
+        previous,
+        "make_test",
+        "BENCH_MAKE_TEST",
+        "takes an hour",
+        lambda: suite_runs.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 3)),
+    )
 
 
 def measure_ci_run(previous: dict) -> dict:
-    if os.environ.get("BENCH_CI_RUN") != "1":
-        kept = previous.get("ci_run")
-        return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_CI_RUN=1 (four CI runs)"}
-    import deploy_loop
     import suite_runs
 
-    return {
-        "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
-        "trees": suite_runs.measure_ci_run(),
-    }
+    return _suite_measure(previous, "ci_run", "BENCH_CI_RUN", "four CI runs", suite_runs.measure_ci_run)
+
+
+def _suite_measure(previous: dict, key: str, switch: str, cost: str, measure: Any) -> dict:
+    """Both trees measured when `switch`=1; otherwise the figures of the last run that measured them."""
+    if os.environ.get(switch) != "1":
+        kept = previous.get(key)
+        return kept if kept and "trees" in kept else {"not_measured": f"run with {switch}=1 ({cost})"}
+    import deploy_loop
+
+    return {"baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE), "trees": measure()}
 
 
 # --- machine -----------------------------------------------------------------------------

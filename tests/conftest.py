@@ -126,6 +126,16 @@ def shared_deployment(tmp_path_factory):
         yield target
 
 
+@pytest.fixture(scope="module")
+def cycle(request, tmp_path_factory):
+    """tests.cycle.Cycle: a deployment of the module's own (environment CYCLE_ENVIRONMENT, a
+    module constant) by `make up`, for tests that change, interrupt or destroy it."""
+    from tests.cycle import deployed
+
+    with deployed(tmp_path_factory, request.module.CYCLE_ENVIRONMENT) as cycle:
+        yield cycle
+
+
 @pytest.fixture(scope="session")
 def stack(synth) -> dict:
     """The default stack (REVIEWS_TARGET=aws), synthesized once per session."""

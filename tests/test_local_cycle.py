@@ -12,7 +12,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
 from io import StringIO
@@ -24,17 +23,13 @@ from deploy import locks, make_up
 from deploy.errors import DeployError
 from deploy.smoke import request
 from localaws import emulator
-from tests.cycle import Cycle, deployed
 
 pytestmark = pytest.mark.emulator
 
 HOLDER_START_SECONDS = 10
 
 
-@pytest.fixture(scope="module")
-def cycle(tmp_path_factory) -> Iterator[Cycle]:
-    with deployed(tmp_path_factory, "cycle") as cycle:
-        yield cycle
+CYCLE_ENVIRONMENT = "cycle"  # the `cycle` fixture's deployment (tests/conftest.py)
 
 
 @pytest.fixture(autouse=True)

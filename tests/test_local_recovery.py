@@ -10,20 +10,15 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from deploy.review.render import render_review
-from tests.cycle import Cycle, deployed
 
 pytestmark = pytest.mark.emulator
 
 
-@pytest.fixture(scope="module")
-def cycle(tmp_path_factory) -> Iterator[Cycle]:
-    with deployed(tmp_path_factory, "recovery") as cycle:
-        yield cycle
+CYCLE_ENVIRONMENT = "recovery"  # the `cycle` fixture's deployment (tests/conftest.py)
 
 
 @pytest.fixture(autouse=True)
