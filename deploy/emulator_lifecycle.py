@@ -1,4 +1,4 @@
-"""The emulator as deploy commands need it: started (or reused) with its state bucket, and
+"""The emulator as deploy commands need it: started (or reused) with its state bucket and key, and
 stopped again after a run that had to start it."""
 
 from collections.abc import Iterator
@@ -14,9 +14,11 @@ def start_emulator(target: LocalTarget) -> emulator.Emulator:
     with step(f"Starting the emulator (moto server) on 127.0.0.1:{target.config.target.emulator_port}"):
         running = emulator.start(target.config.target.emulator_port, target.state_dir)
         print(f"    {'reusing' if running.reused else 'started'} pid {running.pid}")
-    with step(f"Checking the Terraform state bucket {target.config.backend.bucket}"):
-        if emulator.ensure_state_bucket(target.endpoint, target.config.backend.bucket, target.config.target.region):
+    backend, region = target.config.backend, target.config.target.region
+    with step(f"Checking the Terraform state bucket {backend.bucket} and its key {backend.kms_key_id}"):
+        if emulator.ensure_state_bucket(target.endpoint, backend.bucket, region):
             print("    the emulator holds no state (new or restarted): nothing is deployed there yet")
+        emulator.ensure_state_key(target.endpoint, backend.kms_key_id, region)
     return running
 
 

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from localaws import emulator
 
-from . import locks, skip_cache
+from . import alarm_email, locks, skip_cache
+from .account_limits import check_credentials_account, check_reserved_concurrency
 from .emulator_lifecycle import start_emulator, stop_emulator
 from .errors import DeployError
 from .failures import explain
@@ -34,8 +35,9 @@ def up(target: LocalTarget) -> None:
 
 
 def deploy(target: LocalTarget) -> dict[str, str]:
-    """Starts the emulator unless it runs, synthesizing meanwhile, and applies the stack;
-    returns its outputs."""
+    """Starts the emulator unless it runs, synthesizing meanwhile, and applies the stack after
+    checking the account (deploy/account_limits.py); keeps the alarm e-mail subscribed
+    (deploy/alarm_email.py); returns the stack's outputs."""
     workspace = target.workspace
     with ThreadPoolExecutor(max_workers=1) as background:
         synthesized = background.submit(workspace.synthesize)
@@ -48,7 +50,18 @@ def deploy(target: LocalTarget) -> dict[str, str]:
         refresh = skip_cache.refresh_needed(target, target.state())
     if not refresh and skip_cache.unchanged_since_last_deploy(target):
         print("--> Nothing to apply: this exact configuration is what the last deploy applied")
-        return target.outputs()
+        outputs = target.outputs()
+    else:
+        with step("Checking the account: credentials, Lambda concurrency limit"):
+            check_credentials_account(workspace)
+            check_reserved_concurrency(target.client("lambda"), target.config)
+        outputs = _apply(target, refresh)
+    alarm_email.keep_subscribed(target.client("sns"), target.config)
+    return outputs
+
+
+def _apply(target: LocalTarget, refresh: bool) -> dict[str, str]:
+    """terraform apply (without refreshing when `refresh` is False); returns the outputs."""
     with step(f"Applying {target.config.stack_name} (terraform apply)"):
         print(f"    {_terraform(target, 'apply', *(() if refresh else ('-refresh=false',)))}")
     state = target.state()

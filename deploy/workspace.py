@@ -19,6 +19,7 @@ import boto3
 
 from localaws import emulator
 from stacks.config import StackConfig, load_config
+from stacks.remembered_backend import backend_changed, remembered_backend
 
 from . import locks, terraform
 from .errors import DeployError
@@ -128,14 +129,17 @@ class Workspace:
         return terraform.Stack(self.stack_dir, self.log_dir, self.process_environment(), redact)
 
     def initialize(self) -> None:
-        """`terraform init`, unless this directory is already initialized for this backend."""
-        remembered = self.stack_dir / ".terraform" / "terraform.tfstate"
-        if remembered.exists() and (self.stack_dir / ".terraform" / "providers").exists():
-            cached = json.loads(remembered.read_text()).get("backend", {}).get("config", {})
-            backend = self.backend
-            if (cached.get("bucket"), cached.get("key")) == (backend.bucket, backend.key):
-                return
-        self.terraform().run("init", *terraform.NON_INTERACTIVE, log_name="init")
+        """`terraform init`, unless this directory is already initialized for this backend.
+        When only how the state is kept changed (a KMS key added), not where, init runs with
+        -reconfigure: there is nothing to migrate, and Terraform refuses to run until then."""
+        remembered = remembered_backend(self.stack_dir)
+        initialized = remembered is not None and (self.stack_dir / ".terraform" / "providers").exists()
+        if initialized and not backend_changed(self.stack_dir):
+            return
+        location = (self.backend.bucket, self.backend.key)
+        same_state = remembered is not None and (remembered.get("bucket"), remembered.get("key")) == location
+        options = ("-reconfigure",) if same_state else ()
+        self.terraform().run("init", *terraform.NON_INTERACTIVE, *options, log_name="init")
 
     @property
     def backend(self) -> locks.Backend:

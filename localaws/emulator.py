@@ -2,8 +2,8 @@
 
 The state directory (default `.local/` in the project root) holds `emulator.json`
 ({"pid", "port"}) and `emulator-<port>.log`. moto keeps everything in memory: a
-restart loses what was deployed, including the Terraform state bucket
-(see `ensure_state_bucket`).
+restart loses what was deployed, including the Terraform state bucket and its key
+(see `ensure_state_bucket`, `ensure_state_key`).
 """
 
 import json
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -207,3 +208,36 @@ def ensure_state_bucket(endpoint: str, bucket: str, region: str = "us-east-1") -
     else:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     return True
+
+
+def ensure_state_key(endpoint: str, alias: str, region: str = "us-east-1") -> bool:
+    """Create the KMS key the Terraform state is encrypted with, known by `alias`, if missing;
+    True if it had to be created (the emulator is new or restarted, as for the bucket)."""
+    kms = client("kms", endpoint, region)
+    try:
+        kms.describe_key(KeyId=alias)
+        return False
+    except kms.exceptions.NotFoundException:
+        pass
+    key = kms.create_key(Description="Encrypts the local Terraform state (the bootstrap's state key on AWS)")
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
+    return True
+
+
+def confirm_subscription(endpoint: str, region: str, topic_arn: str, address: str) -> bool:
+    """What the recipient does by following the link SNS mails: confirms `address`'s pending
+    subscription to the topic (tests; moto_fixes). False if there was none."""
+    query = {"region": region, "topic": topic_arn, "endpoint": address}
+    return _sns_hook(endpoint, "confirm", query)["confirmed"] == 1
+
+
+def expire_unconfirmed_subscriptions(endpoint: str, region: str) -> int:
+    """What SNS does 48 hours after a subscription nobody confirmed: deletes it (tests;
+    moto_fixes). Returns how many."""
+    return _sns_hook(endpoint, "expire-unconfirmed", {"region": region})["expired"]
+
+
+def _sns_hook(endpoint: str, action: str, query: dict[str, str]) -> dict[str, int]:
+    url = f"{endpoint}/_localaws/sns/{action}?{urllib.parse.urlencode(query)}"
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as reply:
+        return json.load(reply)

@@ -5,6 +5,7 @@ behaviour that differs from AWS in ways the project depends on.
 """
 
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -12,11 +13,24 @@ from typing import Any
 from moto.apigateway.models import APIGatewayBackend, Authorizer
 from moto.apigateway.utils import create_id
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import BaseResponse
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.responses import DynamoHandler
+from moto.sns.exceptions import SNSInvalidParameter
+from moto.sns.models import SNSBackend, Subscription, sns_backends
 
 from localaws import moto_cognito_fixes
+
+# The account's concurrent-executions limit; moto's PutFunctionConcurrency enforces the same
+# variable. 1,000 is Lambda's default quota per Region (a new account's can be far lower).
+LAMBDA_CONCURRENCY_LIMIT = "MOTO_LAMBDA_CONCURRENCY_QUOTA"
+DEFAULT_LAMBDA_CONCURRENCY_LIMIT = "1000"
+# What SNS lists as the SubscriptionArn of a subscription waiting for confirmation.
+PENDING_CONFIRMATION = "PendingConfirmation"
+# Protocols whose subscriptions wait for a person to follow the link SNS sends.
+CONFIRMED_BY_HAND = ("email", "email-json")
 
 # ARN -> {key: value}. Scalable-target ARNs embed a random id, so one flat store is enough.
 _APPAUTOSCALING_TAGS: dict[str, dict[str, str]] = {}
@@ -251,6 +265,95 @@ def _patch_put_rest_api() -> None:
     APIGatewayBackend._build_integration_args = integration_args  # type: ignore[method-assign]  # a monkeypatch
 
 
+def _pending(subscription: Subscription) -> bool:
+    return subscription.attributes.get("PendingConfirmation") is True
+
+
+def _email_subscriptions_wait_for_confirmation() -> None:
+    """What moto 5.2.5 does: every subscription is confirmed the moment it is made.
+
+    What SNS does: an e-mail subscription waits until its recipient follows the link SNS mails
+    (attribute PendingConfirmation "true"); ListSubscriptions(ByTopic) show it with the
+    SubscriptionArn "PendingConfirmation"; Unsubscribe refuses it ("Cannot unsubscribe a
+    subscription that is pending confirmation", which the Terraform provider expects); and SNS
+    deletes it when it stays unconfirmed for 48 hours. `confirm_subscriptions` and
+    `expire_unconfirmed_subscriptions` are the recipient's click and the 48 hours, for tests.
+    """
+    subscribe = SNSBackend.subscribe
+    unsubscribe = SNSBackend.unsubscribe
+
+    def subscribe_pending(self: SNSBackend, topic_arn: str, endpoint: str, protocol: str) -> Subscription:
+        new = self._find_subscription(topic_arn, endpoint, protocol) is None
+        subscription = subscribe(self, topic_arn, endpoint, protocol)
+        if new and protocol in CONFIRMED_BY_HAND:
+            subscription.attributes.update(PendingConfirmation=True, ConfirmationWasAuthenticated=False)
+        return subscription
+
+    def unsubscribe_confirmed(self: SNSBackend, subscription_arn: str) -> None:
+        subscription = self.subscriptions.get(subscription_arn)
+        if subscription is not None and _pending(subscription):
+            raise SNSInvalidParameter("Cannot unsubscribe a subscription that is pending confirmation")
+        unsubscribe(self, subscription_arn)
+
+    SNSBackend.subscribe = subscribe_pending  # type: ignore[method-assign]  # a monkeypatch
+    SNSBackend.unsubscribe = unsubscribe_confirmed  # type: ignore[method-assign]  # a monkeypatch
+    # moto's serializer reads `subscription_arn` before falling back to `arn`.
+    Subscription.subscription_arn = property(  # type: ignore[attr-defined]  # a monkeypatch
+        lambda subscription: PENDING_CONFIRMATION if _pending(subscription) else subscription.arn
+    )
+
+
+def _sns_backend(account_id: str, region: str) -> SNSBackend:
+    return sns_backends[account_id][region]
+
+
+def confirm_subscriptions(account_id: str, region: str, topic_arn: str, endpoint: str) -> int:
+    """The recipient follows the link: `endpoint`'s subscription to the topic is confirmed."""
+    subscriptions = _sns_backend(account_id, region).subscriptions.values()
+    pending = [s for s in subscriptions if (s.topic_arn, s.endpoint) == (topic_arn, endpoint) and _pending(s)]
+    for subscription in pending:
+        subscription.attributes.update(PendingConfirmation=False, ConfirmationWasAuthenticated=True)
+    return len(pending)
+
+
+def expire_unconfirmed_subscriptions(account_id: str, region: str) -> int:
+    """What SNS does 48 hours after Subscribe: deletes the subscriptions still unconfirmed."""
+    subscriptions = _sns_backend(account_id, region).subscriptions
+    expired = [arn for arn, subscription in subscriptions.items() if _pending(subscription)]
+    for arn in expired:
+        del subscriptions[arn]
+    return len(expired)
+
+
+def _get_account_settings(self: LambdaResponse) -> str:
+    """GetAccountSettings, which moto lacks: the concurrency limit (LAMBDA_CONCURRENCY_LIMIT)
+    and what the functions' reservations leave of it, as AWS reports them; the code-size
+    limits are Lambda's fixed quotas (75 GB, 250 MB unzipped, 50 MB zipped)."""
+    limit = int(os.environ.get(LAMBDA_CONCURRENCY_LIMIT, DEFAULT_LAMBDA_CONCURRENCY_LIMIT))
+    functions = list(self.backend.list_functions())
+    reserved = sum(int(function.reserved_concurrency or 0) for function in functions)
+    return json.dumps(
+        {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": limit - reserved,
+            },
+            "AccountUsage": {
+                "TotalCodeSize": sum(function.code_size for function in functions),
+                "FunctionCount": len(functions),
+            },
+        }
+    )
+
+
+def _add_lambda_get_account_settings() -> None:
+    LambdaResponse.get_account_settings = _get_account_settings  # type: ignore[attr-defined]  # a method moto lacks
+    lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = LambdaResponse.dispatch
+
+
 def apply() -> list[str]:
     """Patch moto in this process; returns a short description of each fix."""
     for name, operation in _MISSING_APPAUTOSCALING_OPERATIONS.items():
@@ -259,10 +362,15 @@ def apply() -> list[str]:
     _serialize_dynamodb_requests()
     _honour_transaction_tokens()
     _patch_put_rest_api()
+    _email_subscriptions_wait_for_confirmation()
+    _add_lambda_get_account_settings()
+    os.environ.setdefault(LAMBDA_CONCURRENCY_LIMIT, DEFAULT_LAMBDA_CONCURRENCY_LIMIT)
     return [
         "application-autoscaling ListTagsForResource/TagResource/UntagResource",
         "dynamodb: one request at a time (moto's transactions are not thread-safe)",
         "dynamodb TransactWriteItems: ClientRequestToken makes a resent transaction answer as the first did",
         "apigateway PutRestApi: API-key requirements, authorizers and gateway responses from the OpenAPI body",
+        "sns: e-mail subscriptions wait for confirmation",
+        f"lambda GetAccountSettings (concurrency limit {os.environ[LAMBDA_CONCURRENCY_LIMIT]})",
         *moto_cognito_fixes.apply(),
     ]

@@ -10,6 +10,10 @@ Extra routes (moto's own paths never start with /_localaws/):
 - GET /_localaws/lambda-code?region=R&function=NAME_OR_ARN -> the deployed zip.
   moto keeps a function's code only in memory (GetFunction has no fetchable
   Code.Location for a zip upload), and the local gateway needs it to run the function.
+- POST /_localaws/sns/confirm?region=R&topic=ARN&endpoint=ADDRESS -> {"confirmed": n}: the
+  recipient follows the confirmation link SNS would have mailed (moto_fixes).
+- POST /_localaws/sns/expire-unconfirmed?region=R -> {"expired": n}: what SNS does to a
+  subscription left unconfirmed for 48 hours.
 """
 
 import argparse
@@ -42,9 +46,26 @@ def _lambda_code(query: dict[str, list[str]]) -> bytes:
     return lambda_backends[account][query["region"][0]].get_function(function).code_bytes
 
 
+def _sns_hook(path: str, query: dict[str, list[str]]) -> dict[str, int]:
+    account, region = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID), query["region"][0]
+    if path.endswith("/confirm"):
+        confirmed = moto_fixes.confirm_subscriptions(account, region, query["topic"][0], query["endpoint"][0])
+        return {"confirmed": confirmed}
+    return {"expired": moto_fixes.expire_unconfirmed_subscriptions(account, region)}
+
+
+SNS_HOOKS = ("/_localaws/sns/confirm", "/_localaws/sns/expire-unconfirmed")
+
+
 def with_localaws_routes(moto_app, fixes: list[str]):
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if path in SNS_HOOKS and environ.get("REQUEST_METHOD") == "POST":
+            try:
+                body = json.dumps(_sns_hook(path, parse_qs(environ.get("QUERY_STRING", "")))).encode()
+            except (KeyError, IndexError) as error:  # a parameter missing
+                return _respond(start_response, "400 Bad Request", repr(error).encode(), "text/plain")
+            return _respond(start_response, "200 OK", body, "application/json")
         if path == "/_localaws/health":
             body = json.dumps({"pid": os.getpid(), "fixes": fixes}).encode()
             return _respond(start_response, "200 OK", body, "application/json")

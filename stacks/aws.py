@@ -60,7 +60,6 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws import lambda_permission as lambda_permission
     from cdktf_cdktf_provider_aws import provider as provider
     from cdktf_cdktf_provider_aws import sns_topic as sns_topic
-    from cdktf_cdktf_provider_aws import sns_topic_subscription as sns_topic_subscription
     from cdktf_cdktf_provider_aws import ssm_parameter as ssm_parameter
 
 PACKAGE = "cdktf_cdktf_provider_aws"

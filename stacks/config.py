@@ -11,7 +11,7 @@ from typing import Any
 
 from handlers.reviews import contract
 
-from .settings import ENVIRONMENTS_DIR, LOCAL_STATE_BUCKET, read_settings
+from .settings import ENVIRONMENTS_DIR, LOCAL_STATE_BUCKET, LOCAL_STATE_KEY_ALIAS, read_settings
 
 # moto's account: the local target pins Terraform to it, as the aws target pins the real one.
 EMULATOR_ACCOUNT_ID = "123456789012"
@@ -70,7 +70,12 @@ class IdentityConfig:
 
 @dataclass(frozen=True)
 class MonitoringConfig:
+    name_prefix: str  # of the alarms, the dashboard, the alarm topic and its key alias
     alarm_email: str | None
+
+    @property
+    def alarm_topic_name(self) -> str:
+        return f"{self.name_prefix}-alarms"
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class BackendConfig:
     bucket: str
     key: str
     region: str
+    kms_key_id: str  # the state is written SSE-KMS with this key (an ARN; an alias on the local target)
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,11 @@ def _cross_setting_problems(v: Mapping[str, Any]) -> list[str]:
             "traffic rejects steady load"
         )
     if v.get("REVIEWS_TARGET") == "aws":
-        for name, what in (("REVIEWS_ACCOUNT_ID", "the account id"), ("REVIEWS_STATE_BUCKET", "the state bucket")):
+        for name, what in (
+            ("REVIEWS_ACCOUNT_ID", "the account id"),
+            ("REVIEWS_STATE_BUCKET", "the state bucket"),
+            ("REVIEWS_STATE_KMS_KEY", "the ARN of the state's KMS key (the bootstrap prints it)"),
+        ):
             if valid(name) and not v[name]:
                 problems.append(f"{name}='' is invalid: allowed values are {what}; required when REVIEWS_TARGET=aws")
     return problems
@@ -193,6 +203,7 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             bucket=LOCAL_STATE_BUCKET if local else v["REVIEWS_STATE_BUCKET"],
             key=v["REVIEWS_STATE_KEY"],
             region=v["REVIEWS_STATE_REGION"],
+            kms_key_id=LOCAL_STATE_KEY_ALIAS if local else v["REVIEWS_STATE_KMS_KEY"],
         ),
         table=TableConfig(
             name=f"ProductReviews-{environment}",
@@ -221,7 +232,7 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             cors_origins=v["REVIEWS_CORS_ORIGINS"],
         ),
         identity=_identity(v),
-        monitoring=MonitoringConfig(alarm_email=v["REVIEWS_ALARM_EMAIL"]),
+        monitoring=MonitoringConfig(name_prefix=f"ProductReviews-{environment}", alarm_email=v["REVIEWS_ALARM_EMAIL"]),
     )
 
 

@@ -76,6 +76,7 @@ class ProviderAndBackend(Construct):
             key=config.backend.key,
             region=config.backend.region,
             encrypt=True,
+            kms_key_id=config.backend.kms_key_id,
             **emulator_backend_settings(config.target),
         )
         # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.10 honours the override.

@@ -7,6 +7,7 @@ from .api import ReviewsApi
 from .config import StackConfig
 from .function import ReviewsFunction
 from .identity import ReviewerIdentity
+from .migrations import forget_retired_resources
 from .monitoring import ReviewsMonitoring
 from .parameters import ReviewsParameters
 from .provider import ProviderAndBackend
@@ -17,6 +18,7 @@ class ReviewsStack(TerraformStack):
     def __init__(self, scope: Construct, config: StackConfig):
         super().__init__(scope, config.stack_name)
         ProviderAndBackend(self, "target", config)
+        forget_retired_resources(self)
 
         table = ReviewsTable(self, "table", config.table)
         function = ReviewsFunction(self, "function", config.function, table.name)
@@ -27,7 +29,6 @@ class ReviewsStack(TerraformStack):
             self,
             "monitoring",
             config.monitoring,
-            environment=config.environment,
             target=config.target,
             api=api,
             function=function,
@@ -60,6 +61,14 @@ class ReviewsStack(TerraformStack):
             value=api.api_key_id,
             description="Id of the storefront API key; read its value with "
             "`aws apigateway get-api-key --include-value --api-key <id>`",
+        )
+        # Not a resource (deploy/alarm_email.py), but part of the configuration a plan is made
+        # from: a reviewed plan is applied with the address it was reviewed with.
+        TerraformOutput(
+            self,
+            "alarm_email",
+            value=config.monitoring.alarm_email or "",
+            description="Subscribed to the alarm topic by `python -m deploy apply` and `make up`",
         )
         self._sign_in_outputs(identity)
 

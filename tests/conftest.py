@@ -34,6 +34,7 @@ AWS_SETTINGS = {
     "REVIEWS_TARGET": "aws",
     "REVIEWS_ACCOUNT_ID": "111122223333",
     "REVIEWS_STATE_BUCKET": "example-terraform-state",
+    "REVIEWS_STATE_KMS_KEY": "arn:aws:kms:us-east-2:111122223333:key/0b8f6a52-7c1e-4d3a-9f2b-5e6c7d8a9b01",
     "REVIEWS_REPOSITORY": "example/product-reviews",
 }
 NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy import locks, make_up
+from deploy import alarm_email, locks, make_up
 from deploy.errors import DeployError
 from deploy.smoke import request
 from localaws import emulator
+from stacks.remembered_backend import backend_changed
 
 pytestmark = pytest.mark.emulator
 
@@ -40,6 +41,16 @@ def up(cycle) -> None:
 def test_make_up_deploys_every_resource_and_serves_the_api(cycle):
     assert "Apply complete! Resources: 45 added, 0 changed, 0 destroyed." in cycle.printed[0]
     assert re.search(r"POST /reviews -> 201", cycle.printed[0])
+
+
+def test_the_state_is_stored_sse_kms_with_the_state_key(cycle):
+    target = cycle.target()
+    backend = target.config.backend
+    stored = target.client("s3").head_object(Bucket=backend.bucket, Key=backend.key)
+    assert stored["ServerSideEncryption"] == "aws:kms"
+    assert stored["SSEKMSKeyId"] == backend.kms_key_id == "alias/product-reviews-tfstate-local"
+    key = target.client("kms").describe_key(KeyId=stored["SSEKMSKeyId"])["KeyMetadata"]
+    assert key["Enabled"] and key["KeyManager"] == "CUSTOMER"  # made with the state bucket
 
 
 def test_another_person_deploying_the_same_stack_plans_no_changes(cycle):
@@ -137,6 +148,82 @@ def test_a_moved_emulator_port_needs_no_reconfigure(cycle):
     output = cycle.up()  # init again, against the current endpoint, then nothing to do
 
     assert "Nothing to apply" in output and remembered.exists()
+
+
+def test_a_state_written_before_the_state_key_is_encrypted_with_it_by_the_next_apply(cycle):
+    target = cycle.target()
+    workspace, backend, s3 = target.workspace, target.config.backend, target.client("s3")
+    # A stack directory initialized, and a state written, by a version without the key.
+    configuration = workspace.stack_dir / "cdk.tf.json"
+    synthesized = configuration.read_text()
+    without_key = json.loads(synthesized)
+    del without_key["terraform"]["backend"]["s3"]["kms_key_id"]
+    configuration.write_text(json.dumps(without_key))
+    assert cycle.terraform("init", "-reconfigure", "-input=false").returncode == 0
+    configuration.write_text(synthesized)
+    state = {"Bucket": backend.bucket, "Key": backend.key}
+    s3.copy_object(**state, CopySource=state, ServerSideEncryption="AES256", MetadataDirective="REPLACE")
+    assert s3.head_object(**state)["ServerSideEncryption"] == "AES256"
+    assert backend_changed(workspace.stack_dir)  # Terraform would refuse to plan
+
+    workspace.initialize()  # init -reconfigure: the state stays where it is (the aws target's way)
+    assert not backend_changed(workspace.stack_dir)
+    (workspace.log_dir / "deployed.json").unlink()  # so make up applies, which writes the state
+    output = cycle.up()
+
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output
+    stored = s3.head_object(**state)
+    assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"]) == ("aws:kms", backend.kms_key_id)
+
+
+def test_a_subscription_an_earlier_version_managed_is_forgotten_not_unsubscribed(cycle):
+    target = cycle.target()
+    topic, sns = alarm_email.topic_arn(target.config), target.client("sns")
+    subscribed = sns.subscribe(
+        TopicArn=topic, Protocol="email", Endpoint="oncall@example.com", ReturnSubscriptionArn=True
+    )
+    assert emulator.confirm_subscription(target.endpoint, target.config.target.region, topic, "oncall@example.com")
+    arn = subscribed["SubscriptionArn"]
+    # The state as the version that managed it left it.
+    state = json.loads(cycle.terraform("state", "pull").stdout)
+    state["serial"] += 1
+    state["resources"].append(
+        {
+            "mode": "managed",
+            "type": "aws_sns_topic_subscription",
+            "name": "monitoring_alarm_email_49646F11",
+            "provider": state["resources"][0]["provider"],
+            "instances": [
+                {
+                    "schema_version": 0,
+                    "attributes": {
+                        "id": arn,
+                        "arn": arn,
+                        "topic_arn": topic,
+                        "protocol": "email",
+                        "endpoint": "oncall@example.com",
+                        "confirmation_timeout_in_minutes": 1,
+                        "endpoint_auto_confirms": False,
+                        "raw_message_delivery": False,
+                    },
+                    "sensitive_attributes": [],
+                }
+            ],
+        }
+    )
+    pushed = target.workspace.stack_dir / "earlier.tfstate"
+    pushed.write_text(json.dumps(state))
+    assert cycle.terraform("state", "push", str(pushed)).returncode == 0
+    pushed.unlink()
+
+    output = cycle.up()
+
+    # Terraform forgot it without unsubscribing: after the apply it was still there, confirmed,
+    # for the deploy to unsubscribe, as the cycle's settings name no alarm e-mail.
+    assert "Apply complete!" in output and "Destroying" not in output
+    assert "aws_sns_topic_subscription" not in cycle.terraform("state", "list").stdout
+    assert "unsubscribed `oncall@example.com`: not the configured address" in output
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 
 def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,10 @@ from deploy.project_env import tool_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHECKOV_CONFIG = PROJECT_ROOT / ".checkov.yaml"
+# Top-level blocks of a Terraform JSON configuration that checkov 3.3.30's terraform_json
+# parser does not know: with one present it finds no resource at all and reports a clean
+# scan. They only tell Terraform to forget resources, so the scan leaves them out.
+UNSCANNED_BLOCKS = ("removed",)
 
 
 @dataclass
@@ -119,9 +124,20 @@ def warm_scan(framework: str = "terraform_plan", config: Path = CHECKOV_CONFIG) 
 
 
 def scan(path: Path, framework: str = "terraform_plan", config: Path = CHECKOV_CONFIG) -> tuple[Scan, object]:
-    """Runs checkov on `path`; returns the findings and checkov's raw JSON."""
-    with warm_scan(framework, config) as scan_file:
-        return scan_file(path)
+    """Runs checkov on `path`; returns the findings and checkov's raw JSON. A Terraform JSON
+    configuration is scanned without UNSCANNED_BLOCKS, and a scan that checks none of its
+    resources is an error, never a pass."""
+    if framework != "terraform_json":
+        with warm_scan(framework, config) as scan_file:
+            return scan_file(path)
+    configuration = json.loads(path.read_text())
+    with tempfile.TemporaryDirectory() as directory, warm_scan(framework, config) as scan_file:
+        scanned = Path(directory) / path.name
+        scanned.write_text(json.dumps({k: v for k, v in configuration.items() if k not in UNSCANNED_BLOCKS}))
+        result, raw = scan_file(scanned)
+    if configuration.get("resource") and not (result.passed or result.failed or result.error):
+        result.error = f"checkov checked none of the resources in {path}: its parser did not read the file"
+    return result, raw
 
 
 def _results(returncode: int, stdout: str, stderr: str) -> tuple[Scan, object]:

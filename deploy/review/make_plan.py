@@ -53,10 +53,12 @@ def run_plan(
     refresh: bool = True,
     run: RunInfo = UNKNOWN_RUN,
     scan_security: bool = True,
+    notes: Sequence[str] = (),
 ) -> Planned:
     """Plans the initialized `stack` (`replace`: addresses to plan replacing; refresh=False:
-    plan from the state as it is), prints Terraform's output and the review, and writes the
-    files above into `out_dir`. Raises TerraformFailed when terraform fails."""
+    plan from the state as it is), prints Terraform's output and the review (with `notes`,
+    Markdown lines about what the plan cannot show), and writes the files above into
+    `out_dir`. Raises TerraformFailed when terraform fails."""
     out_dir = private_directory(out_dir).resolve()
     plan_bin = out_dir / "plan.bin"
     # checkov starts now and imports itself (most of a scan's time) while Terraform plans.
@@ -86,6 +88,7 @@ def run_plan(
         security=security,
         skipped=skipped_checks() if security else None,
         plan_text=plan_text,
+        notes=notes,
     )
     write_private(out_dir / "review.md", review)
     print(review)
