@@ -19,6 +19,7 @@ import boto3
 
 from localaws import emulator
 from stacks.config import StackConfig, load_config
+from stacks.provider_version import pin_of
 from stacks.remembered_backend import backend_changed, remembered_backend
 
 from . import locks, terraform
@@ -97,6 +98,8 @@ class Workspace:
         )
         if result.returncode != 0:
             raise DeployError(result.stderr.strip() or f"synth exited {result.returncode}")
+        if pin := pin_of(self.stack_dir):
+            print(f"    note: {pin}")
         return self.stack_dir
 
     def configuration_sha256(self) -> str:

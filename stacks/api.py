@@ -3,7 +3,6 @@
 import hashlib
 import json
 
-from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from constructs import Construct
 
 from .aws import (
@@ -21,6 +20,7 @@ from .aws import (
     lambda_permission,
 )
 from .config import ApiConfig, TargetConfig
+from .framework import ITerraformDependable, TerraformResourceLifecycle
 from .function import ReviewsFunction
 from .iam import assume_role_policy
 from .lifecycle import replaced_with

@@ -5,13 +5,13 @@ import hashlib
 import zipfile
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset
 from constructs import Construct
 
 from handlers.reviews import contract
 
 from .aws import cloudwatch_log_group, iam_role, iam_role_policy_attachment, lambda_function
 from .config import FunctionConfig
+from .framework import AssetType, TerraformAsset
 from .iam import assume_role_policy
 from .lifecycle import replaced_with
 

@@ -7,7 +7,7 @@ now, outside Terraform). A deployment made before forgets it without unsubscribi
 confirmed address stays subscribed, and needs no new confirmation e-mail.
 """
 
-from cdktf import TerraformStack
+from .framework import TerraformStack
 
 FORGOTTEN_ADDRESSES = ("aws_sns_topic_subscription.monitoring_alarm_email_49646F11",)
 

@@ -1,10 +1,10 @@
 """The AWS provider and the S3 state backend: the only part that differs between targets."""
 
-from cdktf import S3Backend, TerraformStack
 from constructs import Construct
 
 from .aws import provider
 from .config import StackConfig, TargetConfig
+from .framework import S3Backend, TerraformStack
 
 # Every service the stack touches; the local target points each at the emulator.
 EMULATED_SERVICES = (

@@ -1,10 +1,10 @@
 """ReviewsStack: the whole Product Reviews API, read top to bottom like its architecture."""
 
-from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from .api import ReviewsApi
 from .config import StackConfig
+from .framework import TerraformOutput, TerraformStack
 from .function import ReviewsFunction
 from .identity import ReviewerIdentity
 from .migrations import forget_retired_resources

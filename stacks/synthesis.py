@@ -1,15 +1,13 @@
 """Synthesizing the stack into a directory Terraform (and `cdktf deploy`) can use as it is."""
 
-import shutil
+import sys
 from pathlib import Path
 
-from cdktf import App
-
+from . import provider_version
 from .config import StackConfig
+from .framework import App
 from .remembered_backend import REMEMBERED_BACKEND, backend_changed
 from .reviews_stack import ReviewsStack
-
-PROVIDER_LOCK_FILE = Path(__file__).resolve().parent.parent / ".terraform.lock.hcl"
 
 
 def synthesize(app: App, config: StackConfig) -> Path:
@@ -19,7 +17,9 @@ def synthesize(app: App, config: StackConfig) -> Path:
     directory = Path(app.outdir) / "stacks" / config.stack_name
     # With the committed lock in place, init installs the pinned provider without asking the
     # registry, so the plain CLI (`cdktf deploy`) works offline without --skip-provider-lock.
-    shutil.copyfile(PROVIDER_LOCK_FILE, directory / ".terraform.lock.hcl")
+    pin = provider_version.settle(directory)
+    if pin:
+        print(f"warning: {pin.message()}", file=sys.stderr)
     if config.target.is_local:
         forget_changed_backend(directory)
     return directory

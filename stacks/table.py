@@ -3,7 +3,6 @@ lets the handler use them."""
 
 from typing import TypedDict
 
-from cdktf import Token
 from constructs import Construct
 
 from handlers.reviews import contract
@@ -18,6 +17,7 @@ from .aws import (
     iam_role_policy,
 )
 from .config import TableConfig
+from .framework import Token
 from .iam import allow, policy_document
 from .lifecycle import replaced_with
 

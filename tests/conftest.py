@@ -71,9 +71,8 @@ class Synthesized:
 
 def synth_stack(outdir: Path, environ: dict) -> Synthesized:
     """Synthesizes the stack for `environ` into `outdir`, as main.py does."""
-    from cdktf import App
-
     from stacks.config import load_config
+    from stacks.framework import App
     from stacks.synthesis import synthesize
 
     directory = synthesize(App(outdir=str(outdir)), load_config({}, environ, NO_ENVIRONMENT_FILES))
