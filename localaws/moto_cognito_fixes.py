@@ -8,12 +8,18 @@ of the pool would notice: what a sign-in accepts, and what the ID token carries.
 - A client without ReadAttributes reads every standard attribute (name, email,
   email_verified, ...), so the ID token carries them (CreateUserPoolClient ReadAttributes).
   moto put none in the ID token unless the client listed them.
+- GlobalSignOut finds the access token's pool in whichever region holds it. A browser calls it
+  unsigned, so moto cannot tell the region and looked only in its default one (us-east-1):
+  signing out of a pool elsewhere was NotAuthorizedException. moto already looks across
+  regions for the other calls a browser makes (InitiateAuth, GetUser).
 """
 
 from typing import Any
 
 from moto.cognitoidp.exceptions import InvalidParameterException
 from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPoolAttribute, CognitoIdpUserPoolClient
+from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.core.responses import EmptyResult
 
 # The auth flow of a sign-in -> the ExplicitAuthFlows values that allow it (ALLOW_*, and the
 # legacy names AWS still accepts).
@@ -65,10 +71,18 @@ def _patch_default_read_attributes() -> None:
     CognitoIdpUserPoolClient.get_readable_fields = readable_fields  # type: ignore[method-assign]  # a monkeypatch
 
 
+def _global_sign_out(self: CognitoIdpResponse) -> EmptyResult:
+    access_token = self._get_param("AccessToken")
+    self._get_region_agnostic_backend()._find_backend_by_access_token(access_token).global_sign_out(access_token)
+    return EmptyResult()
+
+
 def apply() -> list[str]:
     _patch_auth_flows()
     _patch_default_read_attributes()
+    CognitoIdpResponse.global_sign_out = _global_sign_out  # type: ignore[method-assign]  # a monkeypatch
     return [
         "cognito-idp InitiateAuth/AdminInitiateAuth: only the app client's ExplicitAuthFlows",
         "cognito-idp ID tokens: every standard attribute when the client lists no ReadAttributes",
+        "cognito-idp GlobalSignOut: the access token's pool in any region (browsers call it unsigned)",
     ]

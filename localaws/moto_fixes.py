@@ -7,6 +7,7 @@ behaviour that differs from AWS in ways the project depends on.
 import json
 import os
 import threading
+import time
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend, Authorizer
@@ -15,6 +16,7 @@ from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.awslambda import urls as lambda_urls
 from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import BaseResponse
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.responses import DynamoHandler
 from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend, Subscription, sns_backends
@@ -178,6 +180,58 @@ def _secure_methods(api: Any, api_doc: dict[str, Any], mode: str) -> None:
                 method.authorization_scopes = scopes or None
 
 
+# DynamoDB remembers a ClientRequestToken for 10 minutes after the first request using it.
+TRANSACTION_TOKEN_SECONDS = 10 * 60
+
+
+def _honour_transaction_tokens() -> None:
+    """TransactWriteItems with a ClientRequestToken, as DynamoDB documents it.
+
+    What moto 5.2.5 does wrong: it ignores the token and runs every request. An SDK that resends
+    a transaction whose answer was lost (the connection dropped after DynamoDB applied it) gets
+    it run twice: its conditions now fail on its own writes, and the caller hears "already
+    exists" or "not found" for a write that succeeded.
+
+    What DynamoDB guarantees (TransactWriteItems, ClientRequestToken): the same token with the
+    same request within 10 minutes of the first answers as the first did, without running the
+    transaction again; the same token with any other parameter is an
+    IdempotentParameterMismatchException.
+
+    What we do: remember, per account, region and token, the request (its parameters but the
+    token) and the answer of every transaction that succeeded, for 10 minutes. A cancelled
+    one changed nothing and is not remembered (what DynamoDB does with its token is not
+    documented): resending it runs it again. Runs under the serialization lock above, so
+    check and record cannot interleave.
+    """
+    applied: dict[tuple[str, str, str], tuple[str, float, Any]] = {}
+    run = DynamoHandler.transact_write_items
+
+    def transact_write_items(self: DynamoHandler) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return run(self)
+        key = (self.current_account, self.region, token)
+        request = json.dumps(
+            {k: v for k, v in self.body.items() if k != "ClientRequestToken"}, sort_keys=True, default=str
+        )
+        now = time.monotonic()
+        for stale in [k for k, (_, at, _) in applied.items() if now - at > TRANSACTION_TOKEN_SECONDS]:
+            del applied[stale]
+        if key in applied:
+            first_request, _, first_answer = applied[key]
+            if request != first_request:
+                raise DynamodbException(
+                    ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                    "ClientRequestToken was used with different parameters within the last 10 minutes",
+                )
+            return first_answer
+        answer = run(self)  # raises when the transaction is cancelled: nothing to remember
+        applied[key] = (request, now, answer)
+        return answer
+
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]  # a monkeypatch
+
+
 def _patch_put_rest_api() -> None:
     """PutRestApi (a REST API defined by an OpenAPI body, as the stack's is) creates resources,
     methods and integrations in moto, but drops three things API Gateway imports:
@@ -311,6 +365,7 @@ def apply() -> list[str]:
         setattr(ApplicationAutoScalingResponse, name, operation)  # methods the class does not declare
     _patch_register_scalable_target()
     _serialize_dynamodb_requests()
+    _honour_transaction_tokens()
     _patch_put_rest_api()
     _email_subscriptions_wait_for_confirmation()
     _add_lambda_get_account_settings()
@@ -318,6 +373,7 @@ def apply() -> list[str]:
     return [
         "application-autoscaling ListTagsForResource/TagResource/UntagResource",
         "dynamodb: one request at a time (moto's transactions are not thread-safe)",
+        "dynamodb TransactWriteItems: ClientRequestToken makes a resent transaction answer as the first did",
         "apigateway PutRestApi: API-key requirements, authorizers and gateway responses from the OpenAPI body",
         "sns: e-mail subscriptions wait for confirmation",
         f"lambda GetAccountSettings (concurrency limit {os.environ[LAMBDA_CONCURRENCY_LIMIT]})",

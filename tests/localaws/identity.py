@@ -13,6 +13,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
+from botocore.exceptions import ClientError
 from joserfc import jwk, jwt
 from moto.utilities.utils import load_resource
 
@@ -60,16 +61,33 @@ def signed_in(target: LocalTarget, email: str, display_name: str) -> dict[str, s
     return sign_in(pool, email, password)
 
 
-_WRITER_TOKENS: dict[str, str] = {}  # user pool id -> ID token
+_REVIEWER_TOKENS: dict[tuple[str, str], str] = {}  # (user pool id, reviewer) -> ID token
+
+
+def reviewer_token(target: LocalTarget, name: str, display_name: str | None = None) -> str:
+    """An ID token of the reviewer `name` (<name>@example.com) in a local deployment's user pool:
+    made for the tests on first use (or given a new password, if an earlier run made them) and
+    signed in once per test process (a token lasts an hour)."""
+    pool = deployed_pool(target)
+    if (pool.id, name) not in _REVIEWER_TOKENS:
+        email = f"{name}@example.com"
+        try:
+            password = create_user(pool, email, {"email": email, contract.DISPLAY_NAME_ATTRIBUTE: display_name or name})
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "UsernameExistsException":
+                raise
+            password = "Aa1!" + secrets.token_urlsafe(16)
+            pool.cognito().admin_set_user_password(
+                UserPoolId=pool.id, Username=email, Password=password, Permanent=True
+            )
+        _REVIEWER_TOKENS[(pool.id, name)] = sign_in(pool, email, password)["IdToken"]
+    return _REVIEWER_TOKENS[(pool.id, name)]
 
 
 def writer_token(target: LocalTarget) -> str:
     """An ID token for the writes of tests that are not about who writes: one reviewer made for
-    them per user pool, signed in once per test process (a token lasts an hour)."""
-    pool_id = target.outputs()["user_pool_id"]
-    if pool_id not in _WRITER_TOKENS:
-        _WRITER_TOKENS[pool_id] = signed_in(target, "tests@example.com", "Tests")["IdToken"]
-    return _WRITER_TOKENS[pool_id]
+    them per user pool."""
+    return reviewer_token(target, "tests", "Tests")
 
 
 def create_user_pool(endpoint: str, name: str) -> LocalPool:
