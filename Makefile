@@ -37,7 +37,7 @@ NPM_CI = $(NPM) ci --no-audit --no-fund --loglevel=error
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down watch clean-data api-key plan bench clean docs
+.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down watch clean-data api-key reviewers plan bench clean docs
 
 help:
 	@echo "CDK framework: $(CDK) (installed: $(or $(INSTALLED_CDK),none yet)); docs/framework.md"
@@ -46,6 +46,7 @@ help:
 	@echo "make watch  after make up: serve handler edits within a second of saving (stack edits: make up)"
 	@echo "make clean-data  stop the emulator and delete its saved state (tables, reviews, key, Terraform state)"
 	@echo "make api-key  print the local storefront API key (never written to a file)"
+	@echo "make reviewers  new passwords for the local demo reviewers, printed (never written to a file)"
 	@echo "make deps   install everything (CDK=cdktn: CDK Terrain instead of CDKTF, docs/framework.md)"
 	@echo "make test   install everything and run the test suite"
 	@echo "make lint   ruff (lint and format check) and mypy (--strict for handlers/)"
@@ -228,6 +229,9 @@ clean-data: deps
 
 api-key: deps
 	@$(PYTHON) -m deploy api-key
+
+reviewers: deps
+	@$(PYTHON) -m deploy reviewers
 
 # Synth from empty jsii caches vs the predecessor's AWS CDK app, handler, gateway: writes
 # benchmarks/results.md (+ .json). BENCH_RUNS, BENCH_FRESH_CACHES, BENCH_COLD_START_RUNS,

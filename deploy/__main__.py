@@ -1,7 +1,9 @@
-"""python -m deploy up | down | clean-data | api-key | emulator | plan | seal | apply | drift | bootstrap
+"""python -m deploy up | down | clean-data | api-key | reviewers | emulator | plan | seal | apply
+                 | drift | bootstrap
 
-    up, down, watch, clean-data, api-key
-                         the local target: make up, make down, ... (deploy/make_up.py)
+    up, down, watch, clean-data, api-key, reviewers
+                         the local target: make up, make down, ... (deploy/make_up.py,
+                         deploy/reviewers.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
     plan, seal, apply,   one environment on either target, as make plan and CI run them
     drift                (deploy/ci.py, deploy/sealed_plan.py, docs/ci.md)
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import bootstrap, ci, make_up, watch
+from . import bootstrap, ci, make_up, reviewers, watch
 from .emulator_lifecycle import start_emulator
 from .errors import DeployError
 from .local_target import LocalTarget
@@ -28,7 +30,7 @@ from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
 from .workspace import Workspace
 
-MAKE_TARGETS = ("up", "down", "api-key", "plan", "clean-data", "watch")
+MAKE_TARGETS = ("up", "down", "api-key", "reviewers", "plan", "clean-data", "watch")
 DRIFT = 2  # exit status of drift when the environment differs from the code
 
 
@@ -73,6 +75,11 @@ def _clean_data(args) -> int:
 
 def _api_key(args) -> int:
     print(LocalTarget.load().api_key())
+    return 0
+
+
+def _reviewers(args) -> int:
+    print(reviewers.reviewers_text(LocalTarget.load()))
     return 0
 
 
@@ -146,6 +153,9 @@ def _parser() -> argparse.ArgumentParser:
         run=_down
     )
     commands.add_parser("api-key", help="print the local storefront API key (make api-key)").set_defaults(run=_api_key)
+    commands.add_parser(
+        "reviewers", help="set new passwords for the local demo reviewers and print them (make reviewers)"
+    ).set_defaults(run=_reviewers)
     commands.add_parser(
         "watch", help="after make up: handler edits go live in about a second, stack edits through make up"
     ).set_defaults(run=_watch)

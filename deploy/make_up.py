@@ -21,13 +21,14 @@ from .live_code import reconcile_pushed_code
 from .local_target import LocalTarget
 from .private_files import write_private
 from .progress import step, summary, terraform_progress
+from .reviewers import create_demo_reviewers
 from .secrets import redact_text, secrets_in_state
 from .smoke import banner, smoke_test, start_storefront
 from .terraform import NON_INTERACTIVE, TerraformFailed
 
 
 def up(target: LocalTarget) -> None:
-    deploy(target)
+    create_demo_reviewers(target, deploy(target))
     prepare_runtime(target)
     with step(f"Starting the local API gateway on 127.0.0.1:{target.config.target.gateway_port}"):
         gateway_pid = target.gateway.start()

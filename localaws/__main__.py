@@ -122,11 +122,11 @@ def _gateway(args) -> int:
 
 
 def _storefront(args) -> int:
-    from localaws.storefront import StorefrontServer, deployed_api_key
+    from localaws.storefront import StorefrontServer, deployed_page_config
 
-    api_key = deployed_api_key(args.endpoint, args.region, args.rest_api_name, args.stage)
+    page_config = deployed_page_config(args.endpoint, args.region, args.rest_api_name, args.stage)
     try:
-        server = StorefrontServer(args.port, args.api_url, api_key)
+        server = StorefrontServer(args.port, args.api_url, page_config)
     except OSError as error:  # port taken
         print(f"cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
         return 1

@@ -44,12 +44,12 @@ LOGGED_HEADERS = ("HTTP_X_AMZ_TARGET", "HTTP_AUTHORIZATION", "CONTENT_TYPE")
 
 @dataclass(frozen=True)
 class BrowserAllowance:
-    """Cross-origin calls a browser may make to the emulator: from `origin`, operations whose
-    X-Amz-Target starts with `target_prefix` (the CORS preflight names no operation)."""
+    """Cross-origin calls a browser may make to the emulator: from `origin`, the operations named
+    in `targets` (X-Amz-Target values; the CORS preflight names no operation)."""
 
     name: str
     origin: str
-    target_prefix: str
+    targets: frozenset[str]
     headers: frozenset[str] = frozenset({"content-type", "x-amz-target", "x-amz-user-agent", "amz-sdk-invocation-id"})
 
     def allows(self, environ: Environ) -> bool:
@@ -59,17 +59,22 @@ class BrowserAllowance:
             requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
             names = {name.strip().lower() for name in requested.split(",") if name.strip()}
             return environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD") == "POST" and names <= self.headers
-        return environ["REQUEST_METHOD"] == "POST" and environ.get("HTTP_X_AMZ_TARGET", "").startswith(
-            self.target_prefix
-        )
+        return environ["REQUEST_METHOD"] == "POST" and environ.get("HTTP_X_AMZ_TARGET") in self.targets
+
+
+# Exactly the Cognito calls the storefront page makes: sign-in (password, and refresh) and
+# sign-out. Never an Admin* operation: moto does not check who calls.
+STOREFRONT_COGNITO_OPERATIONS = ("InitiateAuth", "GlobalSignOut")
+COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 
 
 def browser_allowances(storefront_origin: str | None) -> tuple[BrowserAllowance, ...]:
-    """The only cross-origin browser access: the storefront demo page signs in with the
-    emulator's Cognito user pools (unsigned InitiateAuth, RespondToAuthChallenge, ...)."""
+    """The only cross-origin browser access: the storefront demo page signs in to and out of
+    the emulator's Cognito user pools, as a browser app calls Cognito (unsigned)."""
     if not storefront_origin:
         return ()
-    return (BrowserAllowance("storefront sign-in", storefront_origin, "AWSCognitoIdentityProviderService."),)
+    targets = frozenset(COGNITO_TARGET_PREFIX + operation for operation in STOREFRONT_COGNITO_OPERATIONS)
+    return (BrowserAllowance("storefront sign-in", storefront_origin, targets),)
 
 
 def guarded(app: WsgiApp, allowances: tuple[BrowserAllowance, ...]) -> WsgiApp:

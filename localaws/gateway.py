@@ -19,8 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+from handlers.reviews.contract import API_KEY_HEADER
 from localaws import deployment as deployment_module
 from localaws import gateway_http
+from localaws.cognito_authorizer import UserPoolKeys, authorize
 from localaws.deployment import Deployment, Function, Method
 from localaws.emulator import PROJECT_ROOT
 from localaws.gateway_responses import (
@@ -29,6 +31,7 @@ from localaws.gateway_responses import (
     INVALID_API_KEY,
     MISSING_AUTHENTICATION_TOKEN,
     THROTTLED,
+    UNSUPPORTED_AUTHORIZER,
     UNSUPPORTED_INTEGRATION,
     GatewayError,
     Refusal,
@@ -95,6 +98,8 @@ class LocalGateway:
         self.buckets: dict[tuple[str, str, float, int], TokenBucket] = {}
         self.lock = threading.Lock()
         self.refreshing = threading.Lock()  # one refresh at a time; other requests keep serving
+        # The emulator serves each pool's JWKS where Cognito does, below its own endpoint.
+        self.user_pool_keys = UserPoolKeys(lambda pool: f"{endpoint}/{pool.id}/.well-known/jwks.json")
         self.serving = self._load(previous_pools={})
         self.loaded_at = time.monotonic()
 
@@ -170,6 +175,7 @@ class LocalGateway:
         path_parameters = matched[1] if matched else {}
         try:
             method = _method(deployed, matched, request.method)
+            claims = self._authorize(deployed, method, request)  # before the API key, as API Gateway does
             api_key = self._check_api_key(deployed, method, request)
             if not self._take_token(deployed, method):
                 raise Refusal(THROTTLED)
@@ -187,6 +193,7 @@ class LocalGateway:
                 request_id=request_id,
                 api_key=api_key,
                 api_key_id=deployed.api_keys.get(api_key) if api_key is not None else None,
+                authorizer_claims=claims,
                 binary_media_types=deployed.binary_media_types,
             )
             status, headers, body = self._invoke_serving(pool, event, request_id)
@@ -199,6 +206,17 @@ class LocalGateway:
         """The gateway's own answer to a request it could not hand to `handle` (bad framing,
         too many connections), shaped by the deployed API's gateway responses."""
         return render(error, self.serving.deployment.gateway_responses, request, request_id)
+
+    def _authorize(self, deployed: Deployment, method: Method, request: HttpRequest) -> dict[str, str] | None:
+        """The caller's claims where the method has an authorizer (None where it has none); a
+        kind of authorizer the local gateway does not run is refused, never skipped."""
+        if method.authorization_type == "NONE":
+            return None
+        authorizer = deployed.authorizers.get(method.authorizer_id or "")
+        if method.authorization_type != "COGNITO_USER_POOLS" or authorizer is None or not authorizer.identity_header:
+            raise Refusal(UNSUPPORTED_AUTHORIZER)
+        token = _request_header(request, authorizer.identity_header)
+        return authorize(token, authorizer, method.authorization_scopes, self.user_pool_keys)
 
     def _invoke_serving(self, pool: FunctionPool, event: dict, request_id: str) -> Answer:
         try:
@@ -213,7 +231,7 @@ class LocalGateway:
         """The request's API key where the method requires one (the event carries it only then)."""
         if not method.api_key_required:
             return None
-        api_key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
+        api_key = _request_header(request, API_KEY_HEADER)
         if api_key not in deployed.api_keys:
             raise Refusal(INVALID_API_KEY)
         return api_key
@@ -230,6 +248,11 @@ class LocalGateway:
         with self.refreshing:
             for pool in self.serving.pools.values():
                 pool.close()
+
+
+def _request_header(request: HttpRequest, name: str) -> str | None:
+    """The first value of a header (names are case-insensitive)."""
+    return next((value for key, value in request.headers if key.lower() == name.lower()), None)
 
 
 def _method(deployed: Deployment, matched: tuple[str, dict] | None, http_method: str) -> Method:

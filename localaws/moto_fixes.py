@@ -7,16 +7,21 @@ behaviour that differs from AWS in ways the project depends on.
 import json
 import os
 import threading
+import time
 from typing import Any
 
-from moto.apigateway.models import APIGatewayBackend, RestAPI
+from moto.apigateway.models import APIGatewayBackend, Authorizer
+from moto.apigateway.utils import create_id
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.awslambda import urls as lambda_urls
 from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import BaseResponse
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.responses import DynamoHandler
 from moto.sns.exceptions import SNSInvalidParameter
 from moto.sns.models import SNSBackend, Subscription, sns_backends
+
+from localaws import moto_cognito_fixes
 
 # The account's concurrent-executions limit; moto's PutFunctionConcurrency enforces the same
 # variable. 1,000 is Lambda's default quota per Region (a new account's can be far lower).
@@ -108,40 +113,131 @@ def _serialize_dynamodb_requests() -> None:
     DynamoHandler._dispatch = dispatch_serialized  # type: ignore[method-assign]  # a monkeypatch
 
 
-def _import_cognito_authorizers(backend: APIGatewayBackend, api: RestAPI, api_doc: dict[str, Any]) -> None:
-    """The body's cognito_user_pools security schemes as COGNITO_USER_POOLS authorizers (token
-    from the scheme's header), and each method whose `security` names one bound to it."""
+# x-amazon-apigateway-authorizer "type" -> the authorizer's type, and the authorizationType of
+# the methods it protects (API Gateway's OpenAPI extensions reference).
+_AUTHORIZER_TYPES = {
+    "cognito_user_pools": ("COGNITO_USER_POOLS", "COGNITO_USER_POOLS"),
+    "token": ("TOKEN", "CUSTOM"),
+    "request": ("REQUEST", "CUSTOM"),
+}
+
+
+def _import_authorizers(api: Any, schemes: dict[str, Any], mode: str) -> dict[str, tuple[str, str]]:
+    """Creates (or, by name, updates) an authorizer for each security scheme carrying
+    `x-amazon-apigateway-authorizer`, as API Gateway's import does: named after the scheme, its
+    identity source the scheme's header. Overwriting deletes the authorizers the body no longer
+    defines. Returns scheme name -> (authorizer id, the methods' authorizationType)."""
+    by_name = {authorizer.name: authorizer for authorizer in api.authorizers.values()}
+    imported: dict[str, tuple[str, str]] = {}
+    for name, scheme in schemes.items():
+        extension = scheme.get("x-amazon-apigateway-authorizer")
+        if extension is None:
+            continue
+        authorizer_type, authorization_type = _AUTHORIZER_TYPES[extension["type"].lower()]
+        settings = {
+            "name": name,
+            "authorizer_type": authorizer_type,
+            "provider_arns": extension.get("providerARNs"),
+            "authorizer_uri": extension.get("authorizerUri"),
+            "identity_source": extension.get("identitySource") or f"method.request.header.{scheme['name']}",
+            "identity_validation_expression": extension.get("identityValidationExpression"),
+            "authorizer_result_ttl": extension.get("authorizerResultTtlInSeconds", 300),
+        }
+        existing = by_name.pop(name, None)
+        authorizer_id = existing.id if existing else create_id()
+        api.authorizers[authorizer_id] = Authorizer(authorizer_id=authorizer_id, **settings)
+        imported[name] = (authorizer_id, authorization_type)
+    if mode == "overwrite":
+        for stale in by_name.values():
+            del api.authorizers[stale.id]
+    return imported
+
+
+def _secure_methods(api: Any, api_doc: dict[str, Any], mode: str) -> None:
+    """Each method's API-key requirement and authorizer, from its `security` (else the API's):
+    a requirement naming an apiKey scheme requires the key; one naming an authorizer's scheme
+    sets the method's authorizationType, authorizerId and authorizationScopes (the scopes listed
+    in the requirement). A method without an authorizer is authorizationType NONE."""
     schemes = api_doc.get("components", {}).get("securitySchemes", {})
-    authorizers = {
-        name: backend.create_authorizer(
-            api.id,
-            name,
-            "COGNITO_USER_POOLS",
-            provider_arns=scheme["x-amazon-apigateway-authorizer"]["providerARNs"],
-            auth_type=scheme["x-amazon-apigateway-authtype"],
-            identity_source=f"method.request.header.{scheme['name']}",
-        )
+    authorizers = _import_authorizers(api, schemes, mode)
+    key_schemes = {
+        name
         for name, scheme in schemes.items()
-        if scheme.get("x-amazon-apigateway-authtype") == "cognito_user_pools"
+        if scheme.get("type") == "apiKey" and "x-amazon-apigateway-authorizer" not in scheme
     }
+    default_security = api_doc.get("security", [])
     for path, operations in api_doc.get("paths", {}).items():
         resource = api.get_resource_for_path(path)
         for method_type, operation in operations.items():
-            security = operation.get("security", api_doc.get("security", []))
-            named = [(n, scopes) for r in security for n, scopes in r.items() if n in authorizers]
-            if named:
-                method = resource.get_method(method_type.upper())
-                [(name, scopes)] = named
-                method.authorization_type = "COGNITO_USER_POOLS"
-                method.authorizer_id = authorizers[name].id
+            method = resource.get_method(method_type.upper())
+            security = operation.get("security", default_security)
+            method.api_key_required = any(key_schemes & set(requirement) for requirement in security)
+            protected = [(name, scopes) for req in security for name, scopes in req.items() if name in authorizers]
+            method.authorization_type, method.authorizer_id, method.authorization_scopes = "NONE", None, None
+            if protected:
+                name, scopes = protected[0]
+                method.authorizer_id, method.authorization_type = authorizers[name]
                 method.authorization_scopes = scopes or None
+
+
+# DynamoDB remembers a ClientRequestToken for 10 minutes after the first request using it.
+TRANSACTION_TOKEN_SECONDS = 10 * 60
+
+
+def _honour_transaction_tokens() -> None:
+    """TransactWriteItems with a ClientRequestToken, as DynamoDB documents it.
+
+    What moto 5.2.5 does wrong: it ignores the token and runs every request. An SDK that resends
+    a transaction whose answer was lost (the connection dropped after DynamoDB applied it) gets
+    it run twice: its conditions now fail on its own writes, and the caller hears "already
+    exists" or "not found" for a write that succeeded.
+
+    What DynamoDB guarantees (TransactWriteItems, ClientRequestToken): the same token with the
+    same request within 10 minutes of the first answers as the first did, without running the
+    transaction again; the same token with any other parameter is an
+    IdempotentParameterMismatchException.
+
+    What we do: remember, per account, region and token, the request (its parameters but the
+    token) and the answer of every transaction that succeeded, for 10 minutes. A cancelled
+    one changed nothing and is not remembered (what DynamoDB does with its token is not
+    documented): resending it runs it again. Runs under the serialization lock above, so
+    check and record cannot interleave.
+    """
+    applied: dict[tuple[str, str, str], tuple[str, float, Any]] = {}
+    run = DynamoHandler.transact_write_items
+
+    def transact_write_items(self: DynamoHandler) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return run(self)
+        key = (self.current_account, self.region, token)
+        request = json.dumps(
+            {k: v for k, v in self.body.items() if k != "ClientRequestToken"}, sort_keys=True, default=str
+        )
+        now = time.monotonic()
+        for stale in [k for k, (_, at, _) in applied.items() if now - at > TRANSACTION_TOKEN_SECONDS]:
+            del applied[stale]
+        if key in applied:
+            first_request, _, first_answer = applied[key]
+            if request != first_request:
+                raise DynamodbException(
+                    ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                    "ClientRequestToken was used with different parameters within the last 10 minutes",
+                )
+            return first_answer
+        answer = run(self)  # raises when the transaction is cancelled: nothing to remember
+        applied[key] = (request, now, answer)
+        return answer
+
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]  # a monkeypatch
 
 
 def _patch_put_rest_api() -> None:
     """PutRestApi (a REST API defined by an OpenAPI body, as the stack's is) creates resources,
     methods and integrations in moto, but drops three things API Gateway imports:
     - `security` naming an apiKey scheme: the method requires an API key (apiKeyRequired);
-    - `security` naming a cognito_user_pools scheme: the method's authorizer;
+    - security schemes with `x-amazon-apigateway-authorizer`: the API's authorizers, and the
+      methods they protect (authorizationType, authorizerId, authorizationScopes);
     - `x-amazon-apigateway-gateway-responses`: the API's gateway responses.
     It also keeps the extension's integration type as written ("aws_proxy"), where API Gateway
     reports the enum ("AWS_PROXY").
@@ -158,24 +254,9 @@ def _patch_put_rest_api() -> None:
         self: APIGatewayBackend, function_id: str, api_doc: dict[str, Any], fail_on_warnings: bool, mode: str = "merge"
     ) -> Any:
         api = original(self, function_id, api_doc, fail_on_warnings, mode)
-        schemes = api_doc.get("components", {}).get("securitySchemes", {})
-        # An authorizer's scheme is an apiKey too (the header its token comes in).
-        key_schemes = {
-            name
-            for name, scheme in schemes.items()
-            if scheme.get("type") == "apiKey" and "x-amazon-apigateway-authtype" not in scheme
-        }
-        default_security = api_doc.get("security", [])
-        for path, operations in api_doc.get("paths", {}).items():
-            resource = api.get_resource_for_path(path)
-            for method_type, operation in operations.items():
-                security = operation.get("security", default_security)
-                if any(key_schemes & set(requirement) for requirement in security):
-                    resource.get_method(method_type.upper()).api_key_required = True
-        if mode == "overwrite":  # the body is the whole definition
+        _secure_methods(api, api_doc, mode)
+        if mode == "overwrite":
             api.gateway_responses.clear()
-            api.authorizers.clear()
-        _import_cognito_authorizers(self, api, api_doc)
         for response_type, response in api_doc.get("x-amazon-apigateway-gateway-responses", {}).items():
             api.put_gateway_response(
                 response_type,
@@ -284,6 +365,7 @@ def apply() -> list[str]:
         setattr(ApplicationAutoScalingResponse, name, operation)  # methods the class does not declare
     _patch_register_scalable_target()
     _serialize_dynamodb_requests()
+    _honour_transaction_tokens()
     _patch_put_rest_api()
     _email_subscriptions_wait_for_confirmation()
     _add_lambda_get_account_settings()
@@ -291,7 +373,9 @@ def apply() -> list[str]:
     return [
         "application-autoscaling ListTagsForResource/TagResource/UntagResource",
         "dynamodb: one request at a time (moto's transactions are not thread-safe)",
-        "apigateway PutRestApi: API-key requirements, Cognito authorizers and gateway responses from the OpenAPI body",
+        "dynamodb TransactWriteItems: ClientRequestToken makes a resent transaction answer as the first did",
+        "apigateway PutRestApi: API-key requirements, authorizers and gateway responses from the OpenAPI body",
         "sns: e-mail subscriptions wait for confirmation",
         f"lambda GetAccountSettings (concurrency limit {os.environ[LAMBDA_CONCURRENCY_LIMIT]})",
+        *moto_cognito_fixes.apply(),
     ]

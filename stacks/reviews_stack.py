@@ -62,7 +62,18 @@ class ReviewsStack(TerraformStack):
             description="Id of the storefront API key; read its value with "
             "`aws apigateway get-api-key --include-value --api-key <id>`",
         )
-        # What a sign-in page needs (none of it is secret: the app client has no secret).
+        # Not a resource (deploy/alarm_email.py), but part of the configuration a plan is made
+        # from: a reviewed plan is applied with the address it was reviewed with.
+        TerraformOutput(
+            self,
+            "alarm_email",
+            value=config.monitoring.alarm_email or "",
+            description="Subscribed to the alarm topic by `python -m deploy apply` and `make up`",
+        )
+        self._sign_in_outputs(identity)
+
+    def _sign_in_outputs(self, identity: ReviewerIdentity) -> None:
+        """What a sign-in page needs (none of it is secret: the app client has no secret)."""
         TerraformOutput(
             self, "user_pool_id", value=identity.user_pool_id, description="Reviewers' Cognito user pool id"
         )
@@ -77,12 +88,4 @@ class ReviewsStack(TerraformStack):
             "user_pool_issuer",
             value=identity.issuer,
             description="`iss` of the pool's tokens; its JWKS is <issuer>/.well-known/jwks.json",
-        )
-        # Not a resource (deploy/alarm_email.py), but part of the configuration a plan is made
-        # from: a reviewed plan is applied with the address it was reviewed with.
-        TerraformOutput(
-            self,
-            "alarm_email",
-            value=config.monitoring.alarm_email or "",
-            description="Subscribed to the alarm topic by `python -m deploy apply` and `make up`",
         )

@@ -41,10 +41,9 @@ def test_a_tainted_function_and_api_key_are_replaced_keeping_every_review(cycle)
     assert "Apply complete!" in output and "0 destroyed" not in output
     assert cycle.reviews_of("recovery-tainted") == before  # the table was never touched
     assert cycle.api_key() != old_key
-    after = {"product_id": "recovery-tainted", "reviewer_id": "after-taint", "rating": 3}
-    assert cycle.call("POST", "/reviews", after)[0] == 201
-    with_old_key = {"product_id": "recovery-tainted", "reviewer_id": "old-key", "rating": 3}
-    assert cycle.call("POST", "/reviews", with_old_key, key=old_key)[0] == 403
+    after = {"product_id": "recovery-tainted", "rating": 3}
+    assert cycle.call("POST", "/reviews", after, by="after-taint")[0] == 201
+    assert cycle.call("POST", "/reviews", after, key=old_key, by="old-key")[0] == 403
     assert "(sensitive)" in (workspace.log_dir / "apply.log").read_text()  # the replaced key's value
 
 

@@ -9,6 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from botocore.exceptions import ClientError
 
 from handlers.reviews import contract
 from localaws import emulator
@@ -382,3 +383,32 @@ def test_logged_item_writes_are_replayed_exactly_once_across_restarts(own_emulat
     add_one(again.endpoint)
     third = _kill_and_restart(again, state_dir)
     assert hits(third.endpoint) == "4"
+
+
+def test_a_resent_transaction_token_answers_as_the_first_did_and_runs_once(running_emulator):
+    dynamodb = emulator.client("dynamodb", running_emulator.endpoint, REGION)
+    dynamodb.create_table(
+        TableName="tokens",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+    def add(amount: int) -> list[dict]:
+        update = {
+            "TableName": "tokens",
+            "Key": {"pk": {"S": "counter"}},
+            "UpdateExpression": "ADD n :amount",
+            "ExpressionAttributeValues": {":amount": {"N": str(amount)}},
+        }
+        return [{"Update": update}]
+
+    for _ in range(2):  # the same request with the same token: applied once
+        dynamodb.transact_write_items(TransactItems=add(1), ClientRequestToken="token-1")
+    with pytest.raises(ClientError) as mismatch:  # the same token with another request
+        dynamodb.transact_write_items(TransactItems=add(2), ClientRequestToken="token-1")
+    dynamodb.transact_write_items(TransactItems=add(1), ClientRequestToken="token-2")
+    dynamodb.transact_write_items(TransactItems=add(1))  # no token: every request runs
+
+    assert mismatch.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    assert dynamodb.get_item(TableName="tokens", Key={"pk": {"S": "counter"}})["Item"]["n"] == {"N": "3"}

@@ -69,8 +69,10 @@ def make_up_target(emulator_port: int, gateway_port: int) -> LocalTarget:
 
 @pytest.fixture
 def deployed_without_terraform(monkeypatch):
-    """`make up`'s deploy and runtime steps replaced: this is about the gateway, not Terraform."""
+    """`make up`'s deploy and runtime steps replaced: this is about the gateway, not Terraform
+    (nor the user pool it deploys)."""
     monkeypatch.setattr(make_up, "deploy", lambda target: {})
+    monkeypatch.setattr(make_up, "create_demo_reviewers", lambda target, outputs: None)
     monkeypatch.setattr(make_up, "prepare_runtime", lambda target: None)
     monkeypatch.setattr(LocalTarget, "api_key", lambda target: THE_API_KEY)
 
