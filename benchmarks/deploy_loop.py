@@ -14,10 +14,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +61,7 @@ STEP_NAMES = {
 WAITED = re.compile(r"^[ \t]*(\w+)\.\S+: (Creation|Modifications|Destruction) complete after (\d+)s", re.MULTILINE)
 PHASES = re.compile(r'^\{"exit": .*\}$', re.MULTILINE)
 COMMAND_TIMEOUT = 900
+WATCH_EDITS = 5  # handler edits per run under make watch
 
 
 @dataclass(frozen=True)
@@ -199,14 +202,50 @@ def measure(runs: int) -> dict:
                 if served != live:
                     raise RuntimeError(f"{tree.name}: after make up the gateway serves max age {served}, not {live}")
                 results[tree.name].setdefault("handler_change", []).append(changed)
+            ours = both[0]
+            results[ours.name].setdefault("watch", []).append(measure_watch(ours, WATCH_EDITS))
+            results[ours.name].setdefault("up_after_watch", []).append(ours.deploy("up"))
             for tree in both:
                 plan_dir = tree.root / "build" / "plan" / "bench"
                 results[tree.name].setdefault("plan", []).append(tree.deploy("plan", "--out", str(plan_dir)))
                 tree.stop()
     report_runs(results)
-    return {
+    summary = {
         tree: {kind: summarize_deploys(measured) for kind, measured in kinds.items()} for tree, kinds in results.items()
     }
+    each = [seconds for run in results["ours"].get("watch", []) for seconds in run["each"]]
+    summary["ours"]["watch_save_to_served"] = vars(summarize(each)) if each else {}
+    return summary
+
+
+def measure_watch(tree: Tree, edits: int) -> dict:
+    """`make watch` in the tree (after its make up): each of `edits` handler edits, from the
+    file's save to the gateway serving it (polled every 20 ms); seconds."""
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "watch"],
+        cwd=tree.root,
+        env={**clean_environment(), **tree.settings},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert watching.stdout  # the pipe just asked for (typed optional)
+        watching.stdout.readline()  # "Watching ...": it has taken its first look at the files
+        served = []
+        for _ in range(edits):
+            live = tree.change_handler()
+            saved = time.monotonic()
+            while tree.served_max_age() != live:
+                if time.monotonic() - saved > 60:
+                    raise RuntimeError(f"{tree.name}: make watch did not serve the edit within 60 s")
+                time.sleep(0.02)  # an answer other than 2xx fails the run: a developer would see it
+            served.append(time.monotonic() - saved)
+            time.sleep(0.5)  # a developer does not save ten times a second
+    finally:
+        watching.send_signal(signal.SIGINT)
+        watching.wait(timeout=30)
+    return {"seconds": sum(served), "cpu_seconds": 0.0, "steps": {}, "phases": {}, "waits": {}, "each": served}
 
 
 def report_runs(results: dict) -> None:

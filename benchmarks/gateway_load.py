@@ -23,7 +23,9 @@ from measure import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root
 from deploy.local_target import LocalTarget
+from deploy.reviewers import DEMO_REVIEWERS, id_token, reviewer_passwords
 from handlers.reviews import app as reviews_app
+from handlers.reviews.contract import API_KEY_HEADER, AUTHORIZATION_HEADER
 from tests.deployments import disposable_settings, serving
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -132,11 +134,15 @@ def direct_handler_get(endpoint: str, function_env: dict, product_id: str):
     return request
 
 
-def seed_review(host: str, api_key: str, product_id: str) -> None:
+def seed_review(target, host: str, api_key: str, product_id: str) -> None:
+    """One review for the GETs to list, posted by a demo reviewer (signed in, as writes must be)."""
+    reviewer = DEMO_REVIEWERS[0]
+    password = reviewer_passwords(target)[reviewer.email]
+    token = id_token(target.client("cognito-idp"), target.outputs()["user_pool_client_id"], reviewer, password)
+    headers = {"Content-Type": "application/json", API_KEY_HEADER: api_key, AUTHORIZATION_HEADER: token}
     connection = http.client.HTTPConnection(host, timeout=60)
-    body = json.dumps({"product_id": product_id, "reviewer_id": "bench-user", "rating": 4, "title": "Fine"})
     connection.request(
-        "POST", f"/{STAGE}/reviews", body=body, headers={"Content-Type": "application/json", "x-api-key": api_key}
+        "POST", f"/{STAGE}/reviews", body=json.dumps({"product_id": product_id, "rating": 4}), headers=headers
     )
     response = connection.getresponse()
     if response.status != 201:
@@ -156,11 +162,11 @@ def measure(seconds: int) -> dict:
             host, endpoint = f"127.0.0.1:{target.config.target.gateway_port}", target.endpoint
             api_key, function_env = api_key_and_function_env(target)
             product_id = f"bench-{uuid.uuid4().hex[:8]}"
-            seed_review(host, api_key, product_id)
+            seed_review(target, host, api_key, product_id)
             through_gateway = http_get(
                 host,
                 f"/{STAGE}/reviews?product_id={product_id}&limit=10",
-                {"x-api-key": api_key, "Accept": "application/json"},
+                {API_KEY_HEADER: api_key, "Accept": "application/json"},
             )
             direct = direct_handler_get(endpoint, function_env, product_id)
             result: dict[str, Any] = {"deploy_seconds": deploy_seconds, "gateway": {}, "direct_handler": {}}

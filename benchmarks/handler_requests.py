@@ -29,12 +29,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EVENTS = PROJECT_ROOT / "tests" / "events"
 TABLE_NAME = "ProductReviews-bench"
 INDEX_NAME = "ReviewerIdIndex"
-PRODUCT_ID, REVIEWER_ID = "sku-123", "user-42"
 PAGE_SIZE = 10
 
 
 def _event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
+
+
+# The signed-in reviewer of tests/events/post_review.json, and the product it reviews.
+_CLAIMS = _event("post_review.json")["requestContext"]["authorizer"]["claims"]
+PRODUCT_ID, REVIEWER_ID, REVIEWER_NAME = "sku-123", _CLAIMS["sub"], _CLAIMS["nickname"]
 
 
 def _reviewer_listing_event() -> dict:
@@ -88,7 +92,11 @@ def _listing_params(key: str, owner: str, index: str | None) -> dict:
 
 def _post_params() -> dict:
     """The transaction the handler writes for tests/events/post_review.json (no Idempotency-Key)."""
-    review = _review_item(1) | {"reviewer_id": {"S": REVIEWER_ID}, "rating": {"N": "5"}}
+    review = _review_item(1) | {
+        "reviewer_id": {"S": REVIEWER_ID},
+        "reviewer_name": {"S": REVIEWER_NAME},
+        "rating": {"N": "5"},
+    }
     guard = {
         "product_id": {"S": PRODUCT_ID},
         "review_id": {"S": f"#REVIEWER#{REVIEWER_ID}"},
@@ -107,11 +115,12 @@ def _post_params() -> dict:
                 "Update": {
                     "TableName": TABLE_NAME,
                     "Key": {"product_id": {"S": PRODUCT_ID}, "review_id": {"S": "#SUMMARY"}},
-                    "UpdateExpression": "ADD review_count :one, rating_total :rating, rating_5 :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":rating": {"N": "5"}},
+                    "UpdateExpression": "ADD rating_5 :d0, rating_total :d1, review_count :d2",
+                    "ExpressionAttributeValues": {":d0": {"N": "1"}, ":d1": {"N": "5"}, ":d2": {"N": "1"}},
                 }
             },
-        ]
+        ],
+        "ClientRequestToken": "5b1f6c3e-7c1a-4d2e-9f0b-1a2b3c4d5e6f",
     }
 
 

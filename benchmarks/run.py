@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""`make bench`: measures synth, handler cold start, handler overhead, the local gateway, the
-local deploy loop (make up, a handler change until it is live, make plan) and (optionally)
-`make test`, each against a baseline measured in the same run, and writes
+"""`make bench`: measures synth (on each framework: CDKTF and CDK Terrain), handler cold start,
+handler overhead, the local gateway, the local deploy loop (make up, a handler change until it
+is live, make plan) and (optionally) `make test`, each against a baseline measured in the same run, and writes
 benchmarks/results.md (for people) and benchmarks/results.json (for tools).
 
 Targets are reported as pass/miss; a miss never fails the run. Settings (environment):
   BENCH_RUNS=5              later synths (after the first) per app, and phase-timed synths
   BENCH_FRESH_CACHES=3      empty jsii caches, each set up and synthesized once: the first synth
+  BENCH_FRAMEWORKS="cdktf cdktn"  the frameworks synth is measured on, each installed in turn
+                            (make deps CDK=..., timed) and the tree's own put back at the end
   BENCH_COLD_START_RUNS=15  fresh interpreters per cold-start variant
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
-  BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 skips the section
+  BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 keeps the last figures
   BENCH_DEPLOY_RUNS=5       make up / handler change / make plan runs per tree; 0 keeps the last figures
   BENCH_BASELINE=<rev>      the revision the deploy loop, make test and .ci/run are compared with
                             (default: main before the test-speed work, deploy_loop.BASELINE)
@@ -47,10 +49,13 @@ SYNTH_ENV = {
     "REVIEWS_TARGET": "aws",
     "REVIEWS_ACCOUNT_ID": "111122223333",
     "REVIEWS_STATE_BUCKET": "example-bucket",
+    "REVIEWS_STATE_KMS_KEY": "arn:aws:kms:us-east-2:111122223333:key/0b8f6a52-7c1e-4d3a-9f2b-5e6c7d8a9b01",
     "ENVIRONMENT_SUFFIX": "bench",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     "CHECKPOINT_DISABLE": "1",
 }
+# The project's Node.js (make deps links it there) for the predecessor's jsii kernel too, so
+# that both apps run on the same node.
+PROJECT_NODE_PATH = f"{PROJECT_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
 # Fake credentials and no config files: creating a client must not look for real ones or call IMDS.
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -77,6 +82,7 @@ TARGETS = {
     "handler_live_seconds": 5,
     "make_plan_seconds": 8,
     "ci_bare_seconds": 360,
+    "watch_save_to_served_seconds": 1,
 }
 
 
@@ -131,7 +137,7 @@ def synth_apps(scratch: Path) -> dict[str, SynthApp]:
         "predecessor": SynthApp(
             [str(predecessor.python()), predecessor.ENTRY_POINT],
             scratch / "predecessor",
-            clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}),
+            clean_env({"PATH": PROJECT_NODE_PATH}),
             "CDK_OUTDIR",
             predecessor.STACK_TEMPLATE,
         ),
@@ -151,10 +157,19 @@ def run_figures(timed: TimedRun) -> dict:
 def set_up(cache: Path) -> dict:
     """The README's set-up, `make deps`, as a fresh clone runs it: with everything else installed,
     only the jsii cache step has work to do."""
-    env = clean_env({"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+    env = clean_env({})
     figures = run_figures(
         run_measured(
-            ["make", "--no-print-directory", "deps", f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}"], env, PROJECT_ROOT
+            # A machine cache of its own too: make deps keeps the jsii cache there, keyed.
+            [
+                "make",
+                "--no-print-directory",
+                "deps",
+                f"JSII_RUNTIME_PACKAGE_CACHE_ROOT={cache}",
+                f"MACHINE_CACHE={cache}-machine",
+            ],
+            env,
+            PROJECT_ROOT,
         )
     )
     print(f"  set-up (make deps, empty jsii cache): {figures['seconds']:.1f} s", flush=True)
@@ -189,6 +204,27 @@ def measure_synth(fresh_caches: int, later_runs: int) -> dict:
         ours, predecessor = result["ours"][kind]["seconds"], result["predecessor"][kind]["seconds"]
         result[f"ratio_{kind}"] = ours["median"] / predecessor["median"]
     return result
+
+
+def measure_synth_on_each_framework(fresh_caches: int, later_runs: int) -> dict:
+    """measure_synth() on each framework of BENCH_FRAMEWORKS, installed in turn by `make deps
+    CDK=...` (how long that took is reported beside it); the tree's own goes back at the end."""
+    [marker] = (PROJECT_ROOT / ".venv").glob(".cdk-*")  # written by make deps
+    installed = marker.name.removeprefix(".cdk-")
+    results = {}
+    try:
+        for framework in os.environ.get("BENCH_FRAMEWORKS", "cdktf cdktn").split():
+            print(f"  installing {framework} (make deps CDK={framework}) ...", flush=True)
+            install = run_figures(switch_framework(framework))
+            results[framework] = {**measure_synth(fresh_caches, later_runs), "install": install}
+    finally:
+        switch_framework(installed)
+    return results
+
+
+def switch_framework(framework: str) -> TimedRun:
+    command = ["make", "--no-print-directory", "deps", f"CDK={framework}"]
+    return run_measured(command, clean_env({}), PROJECT_ROOT, timeout=1800)
 
 
 def report_run(name: str, kind: str, figures: dict) -> dict:
@@ -298,29 +334,31 @@ def measure_deploy_loop(previous: dict) -> dict:
 
 
 def measure_make_test(previous: dict) -> dict:
-    if os.environ.get("BENCH_MAKE_TEST") != "1":
-        kept = previous.get("make_test")
-        return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_MAKE_TEST=1 (takes an hour)"}
-    import deploy_loop
     import suite_runs
 
-    return {
-        "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
-        "trees": suite_runs.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 3)),
-    }
+    return _suite_measure(
+        previous,
+        "make_test",
+        "BENCH_MAKE_TEST",
+        "takes an hour",
+        lambda: suite_runs.measure_make_test(setting("BENCH_MAKE_TEST_RUNS", 3)),
+    )
 
 
 def measure_ci_run(previous: dict) -> dict:
-    if os.environ.get("BENCH_CI_RUN") != "1":
-        kept = previous.get("ci_run")
-        return kept if kept and "trees" in kept else {"not_measured": "run with BENCH_CI_RUN=1 (four CI runs)"}
-    import deploy_loop
     import suite_runs
 
-    return {
-        "baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE),
-        "trees": suite_runs.measure_ci_run(),
-    }
+    return _suite_measure(previous, "ci_run", "BENCH_CI_RUN", "four CI runs", suite_runs.measure_ci_run)
+
+
+def _suite_measure(previous: dict, key: str, switch: str, cost: str, measure: Any) -> dict:
+    """Both trees measured when `switch`=1; otherwise the figures of the last run that measured them."""
+    if os.environ.get(switch) != "1":
+        kept = previous.get(key)
+        return kept if kept and "trees" in kept else {"not_measured": f"run with {switch}=1 ({cost})"}
+    import deploy_loop
+
+    return {"baseline_revision": os.environ.get("BENCH_BASELINE", deploy_loop.BASELINE), "trees": measure()}
 
 
 # --- machine -----------------------------------------------------------------------------
@@ -345,7 +383,7 @@ def describe_machine() -> dict:
         "memory_gib": round(mem_kb / 1024**2, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "node": version_of(["node", "--version"]),
+        "node": version_of([str(PROJECT_ROOT / ".venv" / "bin" / "node"), "--version"]),  # the project's
         "terraform": version_of(["terraform", "version"]) if shutil.which("terraform") else "not found",
         "load_average_at_start": os.getloadavg(),
         "cpu_probe_ms_at_start": cpu_probe_ms(),
@@ -370,8 +408,10 @@ def main() -> None:
     results = {"machine": describe_machine(), "targets": TARGETS}
     print("machine:", json.dumps(results["machine"]), flush=True)
 
-    print("synth, ours vs the predecessor's AWS CDK app, from empty jsii caches ...", flush=True)
-    results["synth"] = measure_synth(max(1, setting("BENCH_FRESH_CACHES", 3)), setting("BENCH_RUNS", 5))
+    print("synth on each framework, ours vs the predecessor's AWS CDK app, from empty jsii caches ...", flush=True)
+    results["synth"] = measure_synth_on_each_framework(
+        max(1, setting("BENCH_FRESH_CACHES", 3)), setting("BENCH_RUNS", 5)
+    )
     print("handler cold start ...", flush=True)
     results["cold_start_ms"] = measure_cold_start(setting("BENCH_COLD_START_RUNS", 15))
     print("handler overhead per request ...", flush=True)
@@ -379,7 +419,13 @@ def main() -> None:
     print("local gateway ...", flush=True)
     import gateway_load
 
-    results["gateway"] = gateway_load.measure(setting("BENCH_GATEWAY_SECONDS", 5))
+    gateway_seconds = setting("BENCH_GATEWAY_SECONDS", 5)
+    kept = previous.get("gateway") if gateway_seconds == 0 else None
+    results["gateway"] = kept or gateway_load.measure(gateway_seconds)
+    print("emulator persistence: a write saved vs not ...", flush=True)
+    import emulator_persistence
+
+    results["emulator_persistence"] = emulator_persistence.measure(setting("BENCH_PERSISTENCE_REQUESTS", 200))
     print("local deploy loop, ours vs the baseline ...", flush=True)
     results["deploy_loop"] = measure_deploy_loop(previous)
     results["make_test"] = measure_make_test(previous)

@@ -1,6 +1,9 @@
-"""python -m deploy up | down | api-key | emulator | plan | seal | apply | drift | bootstrap
+"""python -m deploy up | down | clean-data | api-key | reviewers | emulator | plan | seal | apply
+                 | drift | bootstrap
 
-    up, down, api-key    the local target: make up, make down, make api-key (deploy/make_up.py)
+    up, down, watch, clean-data, api-key, reviewers
+                         the local target: make up, make down, ... (deploy/make_up.py,
+                         deploy/reviewers.py)
     emulator             only the emulator and its state bucket, for the plain cdktf CLI
     plan, seal, apply,   one environment on either target, as make plan and CI run them
     drift                (deploy/ci.py, deploy/sealed_plan.py, docs/ci.md)
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from stacks.config import ConfigError
 
-from . import bootstrap, ci, make_up
+from . import bootstrap, ci, make_up, reviewers, watch
 from .emulator_lifecycle import start_emulator
 from .errors import DeployError
 from .local_target import LocalTarget
@@ -27,7 +30,7 @@ from .review.render import RunInfo
 from .terraform import Interrupted, TerraformFailed
 from .workspace import Workspace
 
-MAKE_TARGETS = ("up", "down", "api-key", "plan")
+MAKE_TARGETS = ("up", "down", "api-key", "reviewers", "plan", "clean-data", "watch")
 DRIFT = 2  # exit status of drift when the environment differs from the code
 
 
@@ -57,8 +60,26 @@ def _down(args) -> int:
     return 0
 
 
+def _watch(args) -> int:
+    try:
+        watch.watch(LocalTarget.load())
+    except KeyboardInterrupt:
+        print("stopped watching")
+    return 0
+
+
+def _clean_data(args) -> int:
+    make_up.clean_data(LocalTarget.load())
+    return 0
+
+
 def _api_key(args) -> int:
     print(LocalTarget.load().api_key())
+    return 0
+
+
+def _reviewers(args) -> int:
+    print(reviewers.reviewers_text(LocalTarget.load()))
     return 0
 
 
@@ -109,7 +130,7 @@ def _drift(args) -> int:
 
 
 def _bootstrap(args) -> int:
-    workspace = _workspace(args)
+    workspace = Workspace.load(os.environ, target=args.target, environment=args.environment, bootstrapping=True)
     print(bootstrap.next_steps(workspace, bootstrap.bootstrap(workspace)))
     return 0
 
@@ -132,6 +153,15 @@ def _parser() -> argparse.ArgumentParser:
         run=_down
     )
     commands.add_parser("api-key", help="print the local storefront API key (make api-key)").set_defaults(run=_api_key)
+    commands.add_parser(
+        "reviewers", help="set new passwords for the local demo reviewers and print them (make reviewers)"
+    ).set_defaults(run=_reviewers)
+    commands.add_parser(
+        "watch", help="after make up: handler edits go live in about a second, stack edits through make up"
+    ).set_defaults(run=_watch)
+    commands.add_parser(
+        "clean-data", help="stop the emulator and delete its saved state, without Terraform (make clean-data)"
+    ).set_defaults(run=_clean_data)
     commands.add_parser(
         "emulator",
         help="start only the emulator and its state bucket, for the plain cdktf CLI (docs/cli.md); make down stops it",

@@ -16,7 +16,7 @@ applied and moved again, and Terraform itself stops safely on Ctrl-C. Run the fi
 of an account where .bootstrap/ survives until it finishes (not a throwaway CI machine).
 
 On the local target it starts the emulator unless it runs, and leaves it running, as `make up`
-does (`make down` stops it, and moto forgets everything).
+does (`make down` stops it).
 """
 
 import json
@@ -33,6 +33,8 @@ from stacks.bootstrap.config import (
     account_configs,
     environment_config,
 )
+from stacks.config import StackConfig
+from stacks.remembered_backend import initialized
 
 from .emulator_lifecycle import start_emulator
 from .failures import explain
@@ -41,7 +43,7 @@ from .private_files import private_directory
 from .progress import step, terraform_progress
 from .provider_server import shared_provider
 from .terraform import NON_INTERACTIVE, Stack, TerraformFailed
-from .workspace import DeployError, Workspace, initialized_for_its_backend
+from .workspace import DeployError, Workspace
 
 LOCAL_STATE_DIR = ".bootstrap"  # under the project: the first account stack's state, until it moves
 PLAN_FILE = "bootstrap.tfplan"
@@ -137,7 +139,7 @@ def _synthesize(workspace: Workspace, local_state_dir: Path | None) -> None:
 def _apply(stack: BootstrapStack) -> None:
     """Plans the stack and applies that plan, unless it changes nothing."""
     with step(f"Bootstrapping {stack.name}: terraform init, plan, apply"), _explained(stack):
-        if not initialized_for_its_backend(stack.directory):
+        if not initialized(stack.directory):
             stack.terraform().run("init", "-reconfigure", *NON_INTERACTIVE, log_name="init")
         with stack.session() as session:
             _keep_what_must_never_be_replaced(stack, session)
@@ -209,6 +211,7 @@ def next_steps(workspace: Workspace, done: Bootstrapped) -> str:
     """What to set in GitHub (once per environment) for CI to use what the bootstrap created."""
     config = workspace.config
     environment = config.environment
+    state_key_step = _state_key_step(config, done)
     return f"""
 Bootstrapped {environment} in account {config.target.account_id} ({config.target.region}).
 
@@ -218,7 +221,7 @@ Next, in the GitHub repository {config.ci.repository} (docs/bootstrap.md):
   2. GitHub environment "{environment}" (Settings > Environments > {environment}):
        environment variable AWS_DEPLOY_ROLE_ARN = {done.environment["deploy_role_arn"]}
        Deployment branches and tags: "Selected branches and tags", main only
-       Required reviewers: who approves an apply of {environment} (and "Prevent self-review")
+       Required reviewers: who approves an apply of {environment} (and "Prevent self-review"){state_key_step}
 
 For reference:
   state bucket key (KMS):  {done.account["state_kms_key_arn"]}
@@ -226,3 +229,14 @@ For reference:
   permissions boundary:    {done.environment["permissions_boundary_arn"]}
   GitHub OIDC provider:    {done.account["github_oidc_provider_arn"]}
   API Gateway logging:     {done.account["api_gateway_cloudwatch_role_arn"]}"""
+
+
+def _state_key_step(config: StackConfig, done: Bootstrapped) -> str:
+    """On a real account, the app's state must be encrypted with the key the bootstrap made."""
+    key = done.account["state_kms_key_arn"]
+    if config.target.is_local or config.backend.kms_key_id == key:
+        return ""
+    return (
+        f"\n  3. environments/{config.environment}.json (the app's state is encrypted with the state key):"
+        f'\n       "stateKmsKey": "{key}"'
+    )

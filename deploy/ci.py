@@ -14,6 +14,11 @@ reviewer approves is exactly what gets applied.
   deployed never changes a plan.
 - `drift` plans what is deployed against the code: True (exit 2) when they differ.
 
+What no plan shows is handled around Terraform: each first checks the credentials' account,
+and `plan` and `apply` that the account's Lambda concurrency limit can hold the reservation
+(deploy/account_limits.py); the alarm e-mail subscription is kept outside Terraform: `apply`
+subscribes it, the plan and drift reviews say where it stands (deploy/alarm_email.py).
+
 On the local target each starts the emulator if it is not running, as `make up` does, and
 stops it again afterwards.
 """
@@ -28,10 +33,12 @@ from pathlib import Path
 
 from stacks.bootstrap.config import plan_key_alias
 
-from . import sealed_plan
+from . import alarm_email, sealed_plan
+from .account_limits import check_credentials_account, check_reserved_concurrency
 from .emulator_lifecycle import emulator_running
 from .errors import DeployError
 from .failures import explain
+from .live_code import reconcile_pushed_code
 from .local_target import LocalTarget
 from .private_files import private_directory, write_private
 from .progress import step
@@ -82,14 +89,17 @@ def plan(
     for name in (PLAN_FILE, PLAN_RECORD):
         (out_dir / name).unlink(missing_ok=True)
     with _target_ready(workspace):
+        _check_account(workspace)
         configuration = synthesize(workspace)
         _initialize(workspace)
         with step(f"Planning {workspace.config.stack_name} (terraform plan) and reviewing the plan"):
             # On the local target, make up's proof that nothing else touched the deployment.
             target = LocalTarget(workspace)
-            refresh = not workspace.config.target.is_local or refresh_needed(target, target.state())
+            local = workspace.config.target.is_local
+            refresh = not local or refresh_needed(target, reconcile_pushed_code(target, target.state()))
+            notes = _alarm_email_review(workspace)
             with workspace.terraform_session() as stack:
-                planned = run_plan(stack, out_dir, lock=lock, replace=replace, refresh=refresh, run=run)
+                planned = run_plan(stack, out_dir, lock=lock, replace=replace, refresh=refresh, run=run, notes=notes)
     record = PlanRecord(workspace.config.stack_name, configuration, file_sha256(out_dir / PLAN_FILE))
     write_private(out_dir / PLAN_RECORD, json.dumps(asdict(record), indent=1) + "\n")
     return planned
@@ -126,24 +136,39 @@ def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
                 f"{record.configuration_sha256}): the code, environments/{workspace.config.environment}.json "
                 "or a setting changed since the plan. Nothing was applied: plan again and review the new plan."
             )
+        _check_account(workspace)
         _initialize(workspace)
         with step(f"Applying {plan_file} to {workspace.config.stack_name} (terraform apply)"):
             _apply_saved_plan(workspace, plan_file)
+        alarm_email.keep_subscribed(workspace.client("sns"), workspace.config)
         with step("Recording the deployment"):
             _record_deployment(workspace, run)
 
 
 def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInfo) -> bool:
     """Plans the deployed environment against the code, writing the review into out_dir;
-    True when they differ. No security scan: drift is about what is deployed."""
+    True when they differ. No security scan: drift is about what is deployed. The alarm
+    e-mail's subscription is reported, never drift."""
     with _target_ready(workspace):
+        _check_account(workspace, concurrency=False)  # drift plans, but changes nothing
         synthesize(workspace)
         _initialize(workspace)
-        with (
-            step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"),
-            workspace.terraform_session() as stack,
-        ):
-            return run_plan(stack, out_dir, lock=lock, run=run, scan_security=False).has_changes
+        with step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"):
+            notes = _alarm_email_review(workspace)
+            with workspace.terraform_session() as stack:
+                return run_plan(stack, out_dir, lock=lock, run=run, scan_security=False, notes=notes).has_changes
+
+
+def _check_account(workspace: Workspace, *, concurrency: bool = True) -> None:
+    """The credentials' account, and whether its Lambda concurrency limit holds the reservation."""
+    with step("Checking the account: credentials, Lambda concurrency limit"):
+        check_credentials_account(workspace)
+        if concurrency:
+            check_reserved_concurrency(workspace.client("lambda"), workspace.config)
+
+
+def _alarm_email_review(workspace: Workspace) -> list[str]:
+    return alarm_email.review_section(alarm_email.read(workspace.client("sns"), workspace.config))
 
 
 def _initialize(workspace: Workspace) -> None:

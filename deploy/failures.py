@@ -30,13 +30,18 @@ def explain(
         )
     account = re.search(r"AWS account ID not allowed: (\d+)", output)
     if account:
-        config = workspace.config
-        return (
-            f"the AWS credentials belong to account {account[1]}, but {config.stack_name} deploys only to "
-            f"account {config.target.account_id} (REVIEWS_ACCOUNT_ID, or accountId in "
-            f"environments/{config.environment}.json). Nothing was changed. Use credentials for that "
-            "account, or correct the setting."
-        )
+        return wrong_account(account[1], workspace)
     errors = [line.strip("│ ").strip() for line in output.splitlines() if line.lstrip("│ ").startswith("Error")]
     summary = "; ".join(errors[:3]) or f"exit {failure.returncode}"
     return f"terraform {failure.command} failed: {summary}. Full log in {log_dir or workspace.log_dir}/"
+
+
+def wrong_account(account: str, workspace: Workspace) -> str:
+    """Credentials of `account`, which is not the one the workspace's environment deploys to."""
+    config = workspace.config
+    return (
+        f"the AWS credentials belong to account {account}, but {config.stack_name} deploys only to "
+        f"account {config.target.account_id} (REVIEWS_ACCOUNT_ID, or accountId in "
+        f"environments/{config.environment}.json). Nothing was changed. Use credentials for that "
+        "account, or correct the setting."
+    )

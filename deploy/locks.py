@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .errors import DeployError
 
 
@@ -46,6 +48,7 @@ class StateLock:
     who: str
     operation: str
     created: str
+    etag: str  # of the lock object as read: it is released only if it is still this object
 
     @property
     def host(self) -> str:
@@ -57,11 +60,12 @@ class StateLock:
 
 def read_lock(s3: Any, backend: Backend) -> StateLock | None:
     try:
-        body = s3.get_object(Bucket=backend.bucket, Key=backend.lock_key)["Body"].read()
+        found = s3.get_object(Bucket=backend.bucket, Key=backend.lock_key)
     except s3.exceptions.NoSuchKey:
         return None
-    info = json.loads(body)
-    return StateLock(info.get("ID", "?"), info.get("Who", "?"), info.get("Operation", "?"), info.get("Created", "?"))
+    info = json.loads(found["Body"].read())
+    lock_id, who, operation, created = (info.get(name, "?") for name in ("ID", "Who", "Operation", "Created"))
+    return StateLock(lock_id, who, operation, created, etag=found["ETag"])
 
 
 def holders(backend: Backend, proc: Path = Path("/proc")) -> list[str]:
@@ -106,10 +110,20 @@ def stale_reason(lock: StateLock, backend: Backend, proc: Path = Path("/proc")) 
 
 
 def release(s3: Any, backend: Backend, lock: StateLock) -> None:
-    """Deletes the lock file, only if it is still the same lock."""
-    current = read_lock(s3, backend)
-    if current and current.id == lock.id:
-        s3.delete_object(Bucket=backend.bucket, Key=backend.lock_key)
+    """Deletes the lock object only if it is still the object judged stale (a conditional
+    delete on its ETag): a run that took the lock meanwhile keeps it. S3 answers 412 when the
+    ETag no longer matches, and 404 when the lock is gone already."""
+    try:
+        s3.delete_object(Bucket=backend.bucket, Key=backend.lock_key, IfMatch=lock.etag)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in ("PreconditionFailed", "412"):
+            raise DeployError(
+                f"the Terraform state lock changed while make up judged it stale ({lock.describe()}): another "
+                "run took it. Nothing was released; wait for that run, then run make up again."
+            ) from None
+        if code not in ("NoSuchKey", "404"):
+            raise
 
 
 def release_stale_lock(s3: Any, backend: Backend, stack_dir: Path) -> None:

@@ -50,6 +50,11 @@ def remember_deploy(target: LocalTarget, state: dict[str, Any]) -> None:
         write_private(_record(target), json.dumps(record))
 
 
+def deployed(target: LocalTarget) -> bool:
+    """Whether a deploy of ours is remembered (until a destroy or make clean-data)."""
+    return _record(target).exists()
+
+
 def forget_deploy(target: LocalTarget) -> None:
     _record(target).unlink(missing_ok=True)
 

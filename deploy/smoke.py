@@ -3,12 +3,16 @@ the storefront demo page (with a warning when the API's CORS settings would refu
 the banner saying where everything is."""
 
 import json
-import time
 import urllib.error
 import urllib.request
 
+from botocore.exceptions import ClientError
+
+from handlers.reviews import contract
+
 from .local_target import LocalTarget
 from .progress import step
+from .reviewers import PASSWORD_SIGN_IN_SETTING, SMOKE_REVIEWER, ensure_reviewers, id_token, set_password
 
 SMOKE_PRODUCT = "demo-product"
 
@@ -28,15 +32,24 @@ def request(
 
 
 def smoke_test(target: LocalTarget, gateway_pid: int) -> None:
-    """POSTs a review and lists the product's reviews through the gateway started as `gateway_pid`."""
+    """Through the gateway started as `gateway_pid`: a reviewer of its own signs in and posts a
+    review (on later runs: 409, theirs is there), then the product's reviews are listed."""
     url = target.gateway.url
-    with step("Smoke test: POST a review, then list the product's reviews"):
-        target.gateway.require_ours(gateway_pid)  # the key goes only to the gateway make up started
-        review = {"product_id": SMOKE_PRODUCT, "reviewer_id": f"smoke-{int(time.time())}", "rating": 5}
-        status, body = request(
-            "POST", f"{url}/reviews", {**review, "title": "Works locally"}, {"x-api-key": target.api_key()}
-        )
-        print(f"    POST /reviews -> {status} {body}")
+    with step("Smoke test: a reviewer signs in and posts a review, then the product's reviews are listed"):
+        target.gateway.require_ours(gateway_pid)  # the key and the token go only to the gateway make up started
+        cognito, outputs = target.client("cognito-idp"), target.outputs()
+        ensure_reviewers(cognito, outputs["user_pool_id"], (SMOKE_REVIEWER,))
+        password = set_password(cognito, outputs["user_pool_id"], SMOKE_REVIEWER)
+        try:
+            token = id_token(cognito, outputs["user_pool_client_id"], SMOKE_REVIEWER, password)
+        except ClientError as error:  # e.g. USER_PASSWORD_AUTH not enabled for this environment's app client
+            print(f"    cannot sign in, so no POST: {error.response['Error']['Message']} ({PASSWORD_SIGN_IN_SETTING})")
+        else:
+            headers = {contract.API_KEY_HEADER: target.api_key(), contract.AUTHORIZATION_HEADER: token}
+            review = {"product_id": SMOKE_PRODUCT, "rating": 5, "title": "Works locally"}
+            status, body = request("POST", f"{url}/reviews", review, headers)
+            earlier = "  (one review per reviewer and product: an earlier make up's is there)" if status == 409 else ""
+            print(f"    POST /reviews -> {status} {body}{earlier}")
         status, body = request("GET", f"{url}/reviews?product_id={SMOKE_PRODUCT}&limit=2")
         print(f"    GET /reviews?product_id={SMOKE_PRODUCT}&limit=2 -> {status} {body}")
 
@@ -61,13 +74,12 @@ def banner(target: LocalTarget, storefront: str) -> None:
 The Product Reviews API is up (deployed to the emulator at {target.endpoint}).
   API URL:  {url}
   API key:  `make api-key` prints it (it is never written to a file or log)
-  Storefront demo:  {storefront}  (a page calling the API from another origin: docs/storefront.md)
+  Reviewers:  `make reviewers` sets new passwords for the demo reviewers and prints them, with
+              curl lines that sign in and post a review (no password is written to a file or log)
+  Storefront demo:  {storefront}  (sign in, post, edit and delete reviews: docs/storefront.md)
 
 Try it:
-  curl -s -X POST {url}/reviews -H "x-api-key: $(make -s api-key)" -H 'Content-Type: application/json' \\
-       -d '{{"product_id": "p-1", "reviewer_id": "r-1", "rating": 4, "comment": "Sturdy"}}'
-  curl -s '{url}/reviews?product_id=p-1'
-  curl -s '{url}/reviews?reviewer_id=r-1'
-  curl -s '{url}/products/p-1/rating'
+  curl -s '{url}/reviews?product_id={SMOKE_PRODUCT}'
+  curl -s '{url}/products/{SMOKE_PRODUCT}/rating'
 
 Logs: {target.state_dir}/ (apply, gateway, storefront). Everything stays up until `make down`.""")

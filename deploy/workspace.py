@@ -19,6 +19,8 @@ import boto3
 
 from localaws import emulator
 from stacks.config import StackConfig, load_config
+from stacks.provider_version import pin_of
+from stacks.remembered_backend import initialized, remembered_backend
 
 from . import locks, terraform
 from .errors import DeployError
@@ -30,24 +32,6 @@ from .secrets import redact_text
 def file_sha256(path: Path) -> str:
     with path.open("rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
-
-
-def initialized_for_its_backend(stack_dir: Path) -> bool:
-    """Whether `terraform init` already ran in `stack_dir` for the backend its cdk.tf.json
-    configures now (Terraform remembers the backend's settings in .terraform/terraform.tfstate,
-    unset ones as null)."""
-    remembered = stack_dir / ".terraform" / "terraform.tfstate"
-    if not (remembered.exists() and (stack_dir / ".terraform" / "providers").exists()):
-        return False
-    [(kind, configured)] = json.loads((stack_dir / "cdk.tf.json").read_text())["terraform"]["backend"].items()
-    cached = json.loads(remembered.read_text()).get("backend", {})
-    return cached.get("type") == kind and _includes(cached.get("config") or {}, configured)
-
-
-def _includes(cached: Any, configured: Any) -> bool:
-    if isinstance(configured, dict):
-        return isinstance(cached, dict) and all(_includes(cached.get(k), v) for k, v in configured.items())
-    return bool(cached == configured)
 
 
 def is_setting(name: str) -> bool:
@@ -70,16 +54,17 @@ class Workspace:
         target: str | None = None,
         environment: str | None = None,
         project_dir: Path = PROJECT_ROOT,
+        bootstrapping: bool = False,
     ) -> "Workspace":
         """The workspace `environ`'s settings select; `target` and `environment` override
-        REVIEWS_TARGET and ENVIRONMENT_SUFFIX."""
+        REVIEWS_TARGET and ENVIRONMENT_SUFFIX (`bootstrapping`: see stacks.config.load_config)."""
         settings = {name: value for name, value in environ.items() if is_setting(name)}
         if target:
             settings["REVIEWS_TARGET"] = target
         if environment:
             settings["ENVIRONMENT_SUFFIX"] = environment
         context = json.loads((project_dir / "cdktf.json").read_text()).get("context", {})
-        config = load_config(context, settings, project_dir / "environments")
+        config = load_config(context, settings, project_dir / "environments", bootstrapping=bootstrapping)
         return cls(config, settings, project_dir, environ)
 
     @property
@@ -115,6 +100,8 @@ class Workspace:
         )
         if result.returncode != 0:
             raise DeployError(result.stderr.strip() or f"synth exited {result.returncode}")
+        if pin := pin_of(self.stack_dir):
+            print(f"    note: {pin}")
         return self.stack_dir
 
     def configuration_sha256(self) -> str:
@@ -147,9 +134,16 @@ class Workspace:
         return terraform.Stack(self.stack_dir, self.log_dir, self.process_environment(), redact)
 
     def initialize(self) -> None:
-        """`terraform init`, unless this directory is already initialized for this backend."""
-        if not initialized_for_its_backend(self.stack_dir):
-            self.terraform().run("init", *terraform.NON_INTERACTIVE, log_name="init")
+        """`terraform init`, unless this directory is already initialized for this backend.
+        When only how the state is kept changed (a KMS key added), not where, init runs with
+        -reconfigure: there is nothing to migrate, and Terraform refuses to run until then."""
+        if initialized(self.stack_dir):
+            return
+        remembered = remembered_backend(self.stack_dir)
+        location = (self.backend.bucket, self.backend.key)
+        same_state = remembered is not None and (remembered.get("bucket"), remembered.get("key")) == location
+        options = ("-reconfigure",) if same_state else ()
+        self.terraform().run("init", *terraform.NON_INTERACTIVE, *options, log_name="init")
 
     @property
     def backend(self) -> locks.Backend:

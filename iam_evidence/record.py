@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import make_up
+from deploy.emulator_lifecycle import start_emulator, stop_emulator
 from deploy.local_target import LocalTarget
 from deploy.project_copy import copy_project
 from deploy.workspace import is_setting
@@ -91,12 +92,10 @@ def record(echo=print) -> Recording:
     """Runs LIFECYCLE on a fresh emulator in a copy of the project; returns what it recorded."""
     with tempfile.TemporaryDirectory(prefix="iam-evidence-") as scratch:
         project = copy_project(Path(scratch))
-        port = emulator.free_port()
-        running = emulator.start(port, Path(scratch) / ".local")
+        settings = {**SETTINGS, "ENVIRONMENT_SUFFIX": ENVIRONMENT, "REVIEWS_EMULATOR_PORT": str(emulator.free_port())}
+        target = LocalTarget.load({**settings, "REVIEWS_TARGET": "local"}, project_dir=project)
+        running = start_emulator(target)  # with the state bucket and its key, as deploys start it
         try:
-            settings = {**SETTINGS, "ENVIRONMENT_SUFFIX": ENVIRONMENT, "REVIEWS_EMULATOR_PORT": str(port)}
-            target = LocalTarget.load({**settings, "REVIEWS_TARGET": "local"}, project_dir=project)
-            emulator.ensure_state_bucket(running.endpoint, target.config.backend.bucket, target.config.target.region)
             _run(BOOTSTRAP, project, settings, Path(scratch) / "build")  # before any recording starts
             recording = Recording()
             for step in LIFECYCLE:
@@ -110,7 +109,7 @@ def record(echo=print) -> Recording:
             recording.calls = _label(running.endpoint, None)
             return recording
         finally:
-            emulator.stop(port, Path(scratch) / ".local")
+            stop_emulator(target)
 
 
 def _run(step: Step, project: Path, settings: Mapping[str, str], out: Path) -> None:

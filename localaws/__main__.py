@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         default=5.0,
         help="re-read the deployment at most this often; 0: only at start (default 5)",
     )
+    gw.add_argument(
+        "--runtimes-dir", type=Path, help="where the declared runtimes' environments are (localaws.runtimes)"
+    )
 
     shop = commands.add_parser("storefront", help="serve the storefront demo page, which calls the API cross-origin")
     shop.add_argument("--endpoint", default=emulator.endpoint_for(emulator.DEFAULT_PORT))
@@ -93,7 +96,13 @@ def _gateway(args) -> int:
 
     try:
         gateway = LocalGateway(
-            args.endpoint, args.region, args.rest_api_name, args.stage, args.workers, args.refresh_seconds
+            args.endpoint,
+            args.region,
+            args.rest_api_name,
+            args.stage,
+            args.workers,
+            args.refresh_seconds,
+            args.runtimes_dir,
         )
     except (LookupError, OSError, BotoCoreError, ClientError) as error:
         print(f"cannot read the deployment from {args.endpoint}: {error}", file=sys.stderr)
@@ -113,11 +122,11 @@ def _gateway(args) -> int:
 
 
 def _storefront(args) -> int:
-    from localaws.storefront import StorefrontServer, deployed_api_key
+    from localaws.storefront import StorefrontServer, deployed_page_config
 
-    api_key = deployed_api_key(args.endpoint, args.region, args.rest_api_name, args.stage)
+    page_config = deployed_page_config(args.endpoint, args.region, args.rest_api_name, args.stage)
     try:
-        server = StorefrontServer(args.port, args.api_url, api_key)
+        server = StorefrontServer(args.port, args.api_url, page_config)
     except OSError as error:  # port taken
         print(f"cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ class Function:
     memory_mb: int
     environment: tuple[tuple[str, str], ...]
     code_sha256: str  # a redeploy with new code changes it
+    runtime: str = ""  # python3.13: which Python its workers run (localaws.runtimes)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,32 @@ class Method:
     http_method: str
     api_key_required: bool
     function_arn: str | None  # None unless the integration is AWS_PROXY to Lambda
+    authorization_type: str = "NONE"  # NONE, COGNITO_USER_POOLS, CUSTOM or AWS_IAM
+    authorizer_id: str | None = None
+    authorization_scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserPool:
+    """A Cognito user pool an authorizer trusts, and the ids of its app clients."""
+
+    id: str  # <region>_<suffix>
+    region: str
+    client_ids: frozenset[str]
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of the pool's tokens: always Cognito's public URL, in the emulator too."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.id}"
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    id: str
+    name: str
+    type: str  # COGNITO_USER_POOLS, TOKEN or REQUEST
+    identity_header: str | None  # from identitySource method.request.header.<name>
+    user_pools: tuple[UserPool, ...]  # COGNITO_USER_POOLS only
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,7 @@ class Deployment:
     rate_limit: float | None  # stage method settings */*; None: not throttled
     burst_limit: int | None
     functions: dict[str, Function]  # ARN -> Function
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)  # id -> Authorizer
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)  # response type -> customization
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
@@ -115,7 +143,14 @@ def load(endpoint: str, region: str, rest_api_name: str, stage: str) -> Deployme
                 found = _FUNCTION_IN_URI.search(integration.get("uri", ""))
                 function_arn = found.group(1) if found else None
             methods.setdefault(resource["path"], {})[http_method] = Method(
-                resource["id"], resource["path"], http_method, method.get("apiKeyRequired", False), function_arn
+                resource["id"],
+                resource["path"],
+                http_method,
+                method.get("apiKeyRequired", False),
+                function_arn,
+                method.get("authorizationType") or "NONE",
+                method.get("authorizerId"),
+                tuple(method.get("authorizationScopes") or ()),
             )
 
     throttle = stage_info.get("methodSettings", {}).get("*/*", {})
@@ -129,7 +164,8 @@ def load(endpoint: str, region: str, rest_api_name: str, stage: str) -> Deployme
         api_keys=_stage_api_keys(apigateway, api["id"], stage),
         rate_limit=throttle.get("throttlingRateLimit"),
         burst_limit=throttle.get("throttlingBurstLimit"),
-        functions={arn: _load_function(endpoint, arn) for arn in function_arns},
+        functions={arn: load_function(endpoint, arn) for arn in function_arns},
+        authorizers=_authorizers(apigateway, api["id"], endpoint),
         gateway_responses=_gateway_responses(apigateway, api["id"]),
     )
 
@@ -138,6 +174,13 @@ def stage_api_keys(endpoint: str, region: str, rest_api_name: str, stage: str) -
     """Value -> id of the enabled API keys in usage plans bound to the stage."""
     apigateway = client("apigateway", endpoint, region)
     return _stage_api_keys(apigateway, _rest_api(apigateway, rest_api_name, region)["id"], stage)
+
+
+def stage_user_pools(endpoint: str, region: str, rest_api_name: str) -> tuple[UserPool, ...]:
+    """The user pools the API's Cognito authorizers trust, each once, in authorizer order."""
+    apigateway = client("apigateway", endpoint, region)
+    authorizers = _authorizers(apigateway, _rest_api(apigateway, rest_api_name, region)["id"], endpoint)
+    return tuple(dict.fromkeys(pool for authorizer in authorizers.values() for pool in authorizer.user_pools))
 
 
 def _rest_api(apigateway, rest_api_name: str, region: str) -> dict:
@@ -160,6 +203,37 @@ def _gateway_responses(apigateway, rest_api_id: str) -> dict[str, GatewayRespons
     }
 
 
+def _authorizers(apigateway, rest_api_id: str, endpoint: str) -> dict[str, Authorizer]:
+    found = {}
+    for item in apigateway.get_authorizers(restApiId=rest_api_id, limit=500)["items"]:
+        header = _IDENTITY_HEADER.fullmatch(item.get("identitySource") or "")
+        pools = item.get("providerARNs", []) if item["type"] == "COGNITO_USER_POOLS" else []
+        found[item["id"]] = Authorizer(
+            item["id"],
+            item["name"],
+            item["type"],
+            header[1] if header else None,
+            tuple(_user_pool(endpoint, arn) for arn in pools),
+        )
+    return found
+
+
+_IDENTITY_HEADER = re.compile(r"method\.request\.header\.(.+)")
+
+
+def _user_pool(endpoint: str, arn: str) -> UserPool:
+    """The pool an ARN names (arn:aws:cognito-idp:<region>:<account>:userpool/<id>); a pool that
+    does not exist has no clients, so no token passes."""
+    region, pool_id = arn.split(":")[3], arn.rpartition("/")[2]
+    cognito = client("cognito-idp", endpoint, region)
+    try:
+        pages = cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id)
+        client_ids = frozenset(c["ClientId"] for page in pages for c in page["UserPoolClients"])
+    except cognito.exceptions.ResourceNotFoundException:
+        client_ids = frozenset()
+    return UserPool(pool_id, region, client_ids)
+
+
 def _stage_api_keys(apigateway, rest_api_id: str, stage: str) -> dict[str, str]:
     plan_ids = [
         plan["id"]
@@ -178,7 +252,7 @@ def _stage_api_keys(apigateway, rest_api_id: str, stage: str) -> dict[str, str]:
     }
 
 
-def _load_function(endpoint: str, arn: str) -> Function:
+def load_function(endpoint: str, arn: str) -> Function:
     region = arn.split(":")[3]
     config = client("lambda", endpoint, region).get_function_configuration(FunctionName=arn)
     return Function(
@@ -190,6 +264,7 @@ def _load_function(endpoint: str, arn: str) -> Function:
         memory_mb=config.get("MemorySize", 128),
         environment=tuple(sorted(config.get("Environment", {}).get("Variables", {}).items())),
         code_sha256=config["CodeSha256"],
+        runtime=config.get("Runtime", ""),
     )
 
 

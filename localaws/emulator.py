@@ -1,19 +1,25 @@
 """Start, find and stop the emulator process (moto server + `moto_fixes`).
 
 The state directory (default `.local/` in the project root) holds `emulator.json`
-({"pid", "port"}) and `emulator-<port>.log`. moto keeps everything in memory: a
-restart loses what was deployed, including the Terraform state bucket
-(see `ensure_state_bucket`).
+({"pid", "port", "start_ticks"}), `emulator-<port>.log` and `emulator-<port>.data/`: the
+state of every service, saved after each write and loaded when the emulator starts again
+(`persistence`). Only `discard_data` deletes it, and with it the Terraform state bucket and
+its key (see `ensure_state_bucket`, `ensure_state_key`).
+
+The emulator is stopped only when it is provably the process started here (`processes`):
+this user's `python -m localaws.moto_server --port <port>`, listening on that port.
 """
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +29,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from localaws.processes import Identity, listening_pids, signal_if_same
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 4566
@@ -74,22 +82,52 @@ def _state_file(state_dir: Path) -> Path:
     return Path(state_dir) / "emulator.json"
 
 
-def start(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> Emulator:
-    """Start the emulator on 127.0.0.1:port, or reuse ours if it already runs there."""
+def data_dir(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> Path:
+    """Where the emulator on `port` saves the state of every service."""
+    return Path(state_dir) / f"emulator-{port}.data"
+
+
+def discard_data(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> bool:
+    """Deletes the saved state of the emulator on `port` (stop it first); False if there was none."""
+    found = data_dir(port, state_dir)
+    existed = found.exists()
+    shutil.rmtree(found, ignore_errors=True)
+    return existed
+
+
+def _command(port: int) -> tuple[str, ...]:
+    return ("-m", "localaws.moto_server", "--port", str(port))
+
+
+def ours(pid: int, port: int) -> Identity | None:
+    """The emulator process `pid`, if it is provably ours on `port`: this user's moto_server
+    for that port, holding the socket that listens there."""
+    found = Identity.of(pid)
+    if found and found.runs(*_command(port)) and pid in listening_pids(port):
+        return found
+    return None
+
+
+def start(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR, browser_origin: str | None = None) -> Emulator:
+    """Start the emulator on 127.0.0.1:port, or reuse ours if it already runs there. A
+    browser may call its Cognito from `browser_origin` (emulator_app.BROWSER_ALLOWANCES)."""
     running = health(endpoint_for(port))
-    if running:
-        _write_state(state_dir, running["pid"], port)
-        return Emulator(running["pid"], port, reused=True)
-    if port_in_use(port):
-        raise RuntimeError(f"port {port} is taken by something that is not the emulator")
+    identity = ours(running["pid"], port) if running else None
+    if identity:
+        _write_state(state_dir, identity, port)
+        return Emulator(identity.pid, port, reused=True)
+    if running or port_in_use(port):
+        raise RuntimeError(f"port {port} is taken by something that is not this project's emulator")
 
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / f"emulator-{port}.log"
-    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_DISABLE_GLOBAL_CORS": "true"}
+    options = ["--data-dir", str(data_dir(port, state_dir))]
+    options += ["--storefront-origin", browser_origin] if browser_origin else []
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "localaws.moto_server", "--port", str(port)],
+            [sys.executable, *_command(port), *options],
             cwd=PROJECT_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -100,15 +138,23 @@ def start(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> Emul
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         answer = health(endpoint_for(port))
-        if answer and answer["pid"] == process.pid:
-            _write_state(state_dir, process.pid, port)
+        identity = Identity.of(process.pid)
+        if answer and answer["pid"] == process.pid and identity:
+            _write_state(state_dir, identity, port)
             return Emulator(process.pid, port)
         if process.poll() is not None:
-            raise RuntimeError(f"emulator exited with {process.returncode}; see {log_path}")
+            raise RuntimeError(
+                f"the emulator exited with {process.returncode}: {_last_line(log_path)} (log: {log_path})"
+            )
         time.sleep(0.1)
     process.kill()
     process.wait()
     raise RuntimeError(f"emulator did not answer within {START_TIMEOUT_SECONDS}s; see {log_path}")
+
+
+def _last_line(log_path: Path) -> str:
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
 
 
 def status(port: int = DEFAULT_PORT) -> Emulator | None:
@@ -117,18 +163,22 @@ def status(port: int = DEFAULT_PORT) -> Emulator | None:
 
 
 def stop(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> bool:
-    """Stop the emulator on `port`; returns False if none was running."""
+    """Stop our emulator on `port`; returns False if none was running. Whatever else answers
+    there (a health route can name any pid) is never signalled: that is an error."""
     running = health(endpoint_for(port))
+    identity = ours(running["pid"], port) if running else None
+    if running and not identity:
+        raise RuntimeError(
+            f"the process answering on port {port} (it says pid {running['pid']}) is not this project's "
+            "emulator: nothing was stopped"
+        )
     _clear_state(state_dir, port)
-    if not running:
+    if not identity:
         return False
-    # The pid comes from the process answering on the port, so we never signal a
-    # stranger that reused a stale pid from the state file.
-    pid = running["pid"]
-    os.kill(pid, signal.SIGTERM)
-    if not wait_until(lambda: not pid_alive(pid) and not port_in_use(port)):
-        os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not pid_alive(pid))
+    signal_if_same(identity, signal.SIGTERM)
+    if not wait_until(lambda: not pid_alive(identity.pid) and not port_in_use(port)):
+        signal_if_same(identity, signal.SIGKILL)
+        wait_until(lambda: not pid_alive(identity.pid))
     return True
 
 
@@ -163,9 +213,10 @@ def _zombie(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] == "Z"  # the state follows the (command name)
 
 
-def _write_state(state_dir: Path, pid: int, port: int) -> None:
+def _write_state(state_dir: Path, identity: Identity, port: int) -> None:
     Path(state_dir).mkdir(parents=True, exist_ok=True)
-    _state_file(state_dir).write_text(json.dumps({"pid": pid, "port": port}) + "\n")
+    record = {"pid": identity.pid, "port": port, "start_ticks": identity.start_ticks}
+    _state_file(state_dir).write_text(json.dumps(record) + "\n")
 
 
 def _clear_state(state_dir: Path, port: int) -> None:
@@ -189,21 +240,57 @@ def client(service: str, endpoint: str, region: str) -> Any:
     )
 
 
-def ensure_state_bucket(endpoint: str, bucket: str, region: str = "us-east-1") -> bool:
-    """Create the Terraform state bucket if missing; True if it had to be created.
-
-    True after Terraform has deployed means the emulator restarted and lost the
-    state along with everything deployed: the caller should redeploy from scratch.
-    """
-    s3 = client("s3", endpoint, region)
+def state_bucket_exists(endpoint: str, bucket: str, region: str = "us-east-1") -> bool:
     try:
-        s3.head_bucket(Bucket=bucket)
-        return False
+        client("s3", endpoint, region).head_bucket(Bucket=bucket)
+        return True
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
             raise
+    return False
+
+
+def ensure_state_bucket(endpoint: str, bucket: str, region: str = "us-east-1") -> bool:
+    """Create the Terraform state bucket if missing; True if it had to be created (a new
+    emulator, or one whose saved state was discarded)."""
+    if state_bucket_exists(endpoint, bucket, region):
+        return False
+    s3 = client("s3", endpoint, region)
     if region == "us-east-1":
         s3.create_bucket(Bucket=bucket)
     else:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     return True
+
+
+def ensure_state_key(endpoint: str, alias: str, region: str = "us-east-1") -> bool:
+    """Create the KMS key the Terraform state is encrypted with, known by `alias`, if missing;
+    True if it had to be created (the emulator is new or restarted, as for the bucket)."""
+    kms = client("kms", endpoint, region)
+    try:
+        kms.describe_key(KeyId=alias)
+        return False
+    except kms.exceptions.NotFoundException:
+        pass
+    key = kms.create_key(Description="Encrypts the local Terraform state (the bootstrap's state key on AWS)")
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
+    return True
+
+
+def confirm_subscription(endpoint: str, region: str, topic_arn: str, address: str) -> bool:
+    """What the recipient does by following the link SNS mails: confirms `address`'s pending
+    subscription to the topic (tests; moto_fixes). False if there was none."""
+    query = {"region": region, "topic": topic_arn, "endpoint": address}
+    return _sns_hook(endpoint, "confirm", query)["confirmed"] == 1
+
+
+def expire_unconfirmed_subscriptions(endpoint: str, region: str) -> int:
+    """What SNS does 48 hours after a subscription nobody confirmed: deletes it (tests;
+    moto_fixes). Returns how many."""
+    return _sns_hook(endpoint, "expire-unconfirmed", {"region": region})["expired"]
+
+
+def _sns_hook(endpoint: str, action: str, query: dict[str, str]) -> dict[str, int]:
+    url = f"{endpoint}/_localaws/sns/{action}?{urllib.parse.urlencode(query)}"
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10) as reply:
+        return json.load(reply)

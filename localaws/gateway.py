@@ -15,12 +15,15 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import parse_qsl
 
+from handlers.reviews.contract import API_KEY_HEADER
 from localaws import deployment as deployment_module
 from localaws import gateway_http
-from localaws.deployment import Deployment, Method
+from localaws.cognito_authorizer import UserPoolKeys, authorize
+from localaws.deployment import Deployment, Function, Method
 from localaws.emulator import PROJECT_ROOT
 from localaws.gateway_responses import (
     FUNCTION_FAILED,
@@ -28,6 +31,7 @@ from localaws.gateway_responses import (
     INVALID_API_KEY,
     MISSING_AUTHENTICATION_TOKEN,
     THROTTLED,
+    UNSUPPORTED_AUTHORIZER,
     UNSUPPORTED_INTEGRATION,
     GatewayError,
     Refusal,
@@ -35,7 +39,8 @@ from localaws.gateway_responses import (
     render,
 )
 from localaws.proxy_events import HttpRequest, MalformedResponse, build_event, to_http_response
-from localaws.workers import FunctionPool, InvocationFailed, InvocationTimeout
+from localaws.runtimes import interpreter_for
+from localaws.workers import FunctionPool, InvocationFailed, InvocationTimeout, PoolClosed
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 OPENAPI_FILE = PROJECT_ROOT / "docs" / "openapi.json"
@@ -83,14 +88,18 @@ class LocalGateway:
         stage: str,
         workers_per_function: int = 2,
         refresh_seconds: float = 5.0,
+        runtimes_dir: Path | None = None,
     ):
         self.source = (endpoint, region, rest_api_name, stage)
         self.workers_per_function = workers_per_function
         self.refresh_seconds = refresh_seconds
+        self.runtimes_dir = runtimes_dir  # where the declared runtimes' environments are (None: our Python)
         # Per method, as */* settings apply, and per limits: a redeploy with new limits starts fresh.
         self.buckets: dict[tuple[str, str, float, int], TokenBucket] = {}
         self.lock = threading.Lock()
         self.refreshing = threading.Lock()  # one refresh at a time; other requests keep serving
+        # The emulator serves each pool's JWKS where Cognito does, below its own endpoint.
+        self.user_pool_keys = UserPoolKeys(lambda pool: f"{endpoint}/{pool.id}/.well-known/jwks.json")
         self.serving = self._load(previous_pools={})
         self.loaded_at = time.monotonic()
 
@@ -101,27 +110,49 @@ class LocalGateway:
         pools: dict[str, FunctionPool] = {}
         for arn, function in deployed.functions.items():
             warm = unchanged.pop(function, None)
-            pools[arn] = warm or FunctionPool(
-                function,
-                deployment_module.fetch_code(deployed.endpoint, function),
-                deployed.endpoint,
-                self.workers_per_function,
-            )
-        for retired in unchanged.values():
-            retired.close()
+            pools[arn] = warm or self._pool(function, deployed.endpoint)
         return Serving(deployed, pools)
+
+    def _swap(self, serving: Serving) -> None:
+        """Serves `serving` from now on, then retires the pools it no longer has."""
+        retired = [pool for pool in self.serving.pools.values() if pool not in serving.pools.values()]
+        self.serving, self.loaded_at = serving, time.monotonic()
+        for pool in retired:
+            pool.close()
+
+    def _pool(self, function: Function, endpoint: str) -> FunctionPool:
+        interpreter, warning = interpreter_for(function.runtime, self.runtimes_dir)
+        if warning:
+            print(f"{function.name}: {warning}", flush=True)
+        code = deployment_module.fetch_code(endpoint, function)
+        return FunctionPool(function, code, endpoint, self.workers_per_function, interpreter)
 
     def current(self) -> Serving:
         due = self.refresh_seconds and time.monotonic() - self.loaded_at > self.refresh_seconds
         if due and self.refreshing.acquire(blocking=False):
             try:
                 self.loaded_at = time.monotonic()
-                self.serving = self._load(self.serving.pools)
+                self._swap(self._load(self.serving.pools))
             except Exception as error:  # noqa: BLE001 - e.g. emulator restarting or gone: keep serving, retry later
                 print(f"deployment refresh failed, serving the previous one: {error!r}", flush=True)
             finally:
                 self.refreshing.release()
         return self.serving
+
+    def reload(self, function_name: str | None = None) -> None:
+        """Re-reads the deployment now, or only the function named (make watch, after it
+        updated that function's code): the next request runs the new code, in fresh workers."""
+        with self.refreshing:
+            serving = self.serving
+            arn = next((arn for arn in serving.pools if arn.rpartition(":")[2] == function_name), None)
+            if arn is None:
+                self._swap(self._load(serving.pools))
+                return
+            function = deployment_module.load_function(serving.deployment.endpoint, arn)
+            if function != serving.pools[arn].function:
+                deployed = replace(serving.deployment, functions={**serving.deployment.functions, arn: function})
+                pools = {**serving.pools, arn: self._pool(function, deployed.endpoint)}
+                self._swap(Serving(deployed, pools))
 
     def identity(self) -> dict:
         """Who answers on this port: `make up` checks it before sending anything secret."""
@@ -144,6 +175,7 @@ class LocalGateway:
         path_parameters = matched[1] if matched else {}
         try:
             method = _method(deployed, matched, request.method)
+            claims = self._authorize(deployed, method, request)  # before the API key, as API Gateway does
             api_key = self._check_api_key(deployed, method, request)
             if not self._take_token(deployed, method):
                 raise Refusal(THROTTLED)
@@ -161,9 +193,10 @@ class LocalGateway:
                 request_id=request_id,
                 api_key=api_key,
                 api_key_id=deployed.api_keys.get(api_key) if api_key is not None else None,
+                authorizer_claims=claims,
                 binary_media_types=deployed.binary_media_types,
             )
-            status, headers, body = _invoke(pool, event, request_id)
+            status, headers, body = self._invoke_serving(pool, event, request_id)
             return status, headers + [("x-amzn-RequestId", request_id)], body
         except Refusal as refusal:
             values = RequestValues(request.headers, dict(parse_qsl(request.query)), path_parameters)
@@ -174,11 +207,31 @@ class LocalGateway:
         too many connections), shaped by the deployed API's gateway responses."""
         return render(error, self.serving.deployment.gateway_responses, request, request_id)
 
+    def _authorize(self, deployed: Deployment, method: Method, request: HttpRequest) -> dict[str, str] | None:
+        """The caller's claims where the method has an authorizer (None where it has none); a
+        kind of authorizer the local gateway does not run is refused, never skipped."""
+        if method.authorization_type == "NONE":
+            return None
+        authorizer = deployed.authorizers.get(method.authorizer_id or "")
+        if method.authorization_type != "COGNITO_USER_POOLS" or authorizer is None or not authorizer.identity_header:
+            raise Refusal(UNSUPPORTED_AUTHORIZER)
+        token = _request_header(request, authorizer.identity_header)
+        return authorize(token, authorizer, method.authorization_scopes, self.user_pool_keys)
+
+    def _invoke_serving(self, pool: FunctionPool, event: dict, request_id: str) -> Answer:
+        try:
+            return _invoke(pool, event, request_id)
+        except PoolClosed:  # a reload retired it while this request was on its way: the new code serves it
+            replacement = self.serving.pools.get(pool.function.arn)
+            if replacement is None:
+                raise Refusal(UNSUPPORTED_INTEGRATION) from None
+            return _invoke(replacement, event, request_id)
+
     def _check_api_key(self, deployed: Deployment, method: Method, request: HttpRequest) -> str | None:
         """The request's API key where the method requires one (the event carries it only then)."""
         if not method.api_key_required:
             return None
-        api_key = next((value for name, value in request.headers if name.lower() == "x-api-key"), None)
+        api_key = _request_header(request, API_KEY_HEADER)
         if api_key not in deployed.api_keys:
             raise Refusal(INVALID_API_KEY)
         return api_key
@@ -197,6 +250,11 @@ class LocalGateway:
                 pool.close()
 
 
+def _request_header(request: HttpRequest, name: str) -> str | None:
+    """The first value of a header (names are case-insensitive)."""
+    return next((value for key, value in request.headers if key.lower() == name.lower()), None)
+
+
 def _method(deployed: Deployment, matched: tuple[str, dict] | None, http_method: str) -> Method:
     methods = deployed.methods.get(matched[0], {}) if matched else {}
     method = methods.get(http_method) or (methods.get("ANY") if http_method in HTTP_METHODS else None)
@@ -210,6 +268,8 @@ def _invoke(pool: FunctionPool, event: dict, request_id: str) -> Answer:
         return to_http_response(pool.invoke(event, request_id))
     except InvocationTimeout:
         raise Refusal(INTEGRATION_TIMEOUT) from None
+    except PoolClosed:
+        raise  # the caller retries with the pool that replaced it
     except (InvocationFailed, MalformedResponse) as error:
         print(f"[{request_id}] {type(error).__name__}: {str(error).strip()[-500:]}", flush=True)
         raise Refusal(FUNCTION_FAILED) from None

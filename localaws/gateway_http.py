@@ -13,6 +13,7 @@ answered once and its connection closed, never read on as a second request.
 """
 
 import http
+import io
 import json
 import socket
 import socketserver
@@ -21,6 +22,7 @@ import time
 import traceback
 import uuid
 from email.utils import formatdate
+from urllib.parse import parse_qsl
 
 from localaws.gateway_responses import (
     INTERNAL_ERROR,
@@ -28,19 +30,25 @@ from localaws.gateway_responses import (
     THROTTLED,
     Refusal,
     RequestValues,
+    bad_request,
 )
 from localaws.http_framing import ConnectionClosed, RequestHead, read_body, read_head
+from localaws.loopback import is_loopback_host
 from localaws.proxy_events import HttpRequest
 
 MAX_CONNECTIONS = 128
 LISTEN_BACKLOG = 1024
 CLIENT_TIMEOUT_SECONDS = 20  # a client silent this long loses its connection (408 if mid-request)
+# From a request's first byte until its body is read, however slowly it trickles in (one byte
+# every 19 s would pass any per-read timeout): past this, 408 and the connection is closed.
+REQUEST_DEADLINE_SECONDS = 30
 OVER_LIMIT_TIMEOUT_SECONDS = 2  # how long a connection beyond the limit may take to send its head
 # After refusing a request whose body was not read, how long to read and drop what the client
 # still sends: closing with unread data resets the connection, and the client's kernel then
 # discards the answer before the client has read it.
 LINGER_SECONDS = 2
 IDENTITY_PATH = "/_localaws/health"  # like the emulator's: who answers on this port
+RELOAD_PATH = "/_localaws/reload"  # POST [?function=NAME]: re-read the deployment (or one function) now
 OPENAPI_PATH = "/openapi.json"  # the API's OpenAPI document (docs/openapi.md)
 BODYLESS_STATUSES = (204, 304)
 HOP_BY_HOP_HEADERS = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive"})
@@ -66,6 +74,35 @@ class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
                 self.connection_slots.release()
 
 
+class DeadlineReader(io.RawIOBase):
+    """The connection's bytes, each read bounded by what is left of the request's deadline
+    (once its first byte came) or by the idle timeout (while waiting for that byte)."""
+
+    def __init__(self, connection: socket.socket, idle_seconds: float):
+        self.connection, self.idle_seconds = connection, idle_seconds
+        self.deadline: float | None = None
+        self.budget = 0.0
+
+    def next_request(self, seconds: float) -> None:
+        self.deadline, self.budget = None, seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.deadline is None:
+            self.connection.settimeout(self.idle_seconds)
+        else:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the request's deadline passed")
+            self.connection.settimeout(remaining)
+        received = self.connection.recv_into(buffer)
+        if self.deadline is None and received:
+            self.deadline = time.monotonic() + self.budget
+        return received
+
+
 class GatewayConnection(socketserver.StreamRequestHandler):
     disable_nagle_algorithm = True
     server: GatewayServer
@@ -76,7 +113,10 @@ class GatewayConnection(socketserver.StreamRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.connection.settimeout(OVER_LIMIT_TIMEOUT_SECONDS if self.over_limit else CLIENT_TIMEOUT_SECONDS)
+        idle = OVER_LIMIT_TIMEOUT_SECONDS if self.over_limit else CLIENT_TIMEOUT_SECONDS
+        self.rfile.close()  # the plain reader StreamRequestHandler made: replaced by one with a deadline
+        self.reader = DeadlineReader(self.connection, idle)
+        self.rfile = io.BufferedReader(self.reader)
 
     def handle(self) -> None:
         try:
@@ -90,10 +130,13 @@ class GatewayConnection(socketserver.StreamRequestHandler):
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         head = None
+        self.reader.next_request(REQUEST_DEADLINE_SECONDS)
         try:
             head = read_head(self.rfile)
             if head is None:  # closed, or idle past the timeout, between requests
                 return False
+            if not is_loopback_host(next(iter(head.values("host")), "localhost")):  # browsers always send one
+                raise Refusal(bad_request("Misdirected Request: the Host is not this machine", 421))
             if self.over_limit:
                 raise Refusal(THROTTLED)
             body = read_body(self.rfile, head, self._send_continue)
@@ -111,6 +154,9 @@ class GatewayConnection(socketserver.StreamRequestHandler):
         if path == IDENTITY_PATH and head.method == "GET":
             identity = json.dumps(gateway.identity()).encode()
             return 200, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], identity
+        if path == RELOAD_PATH and head.method == "POST":
+            gateway.reload(dict(parse_qsl(query)).get("function"))
+            return 204, [("x-amzn-RequestId", request_id)], b""
         if path == OPENAPI_PATH and head.method in ("GET", "HEAD"):
             document = gateway.openapi_document(self.connection.getsockname()[1])
             return 200, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], document

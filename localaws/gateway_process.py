@@ -29,4 +29,4 @@ class GatewayProcess(ServerProcess):
 
     def arguments(self) -> list[str]:
         deployed = deployment_options(self.emulator_endpoint, self.region, self.rest_api_name, self.stage)
-        return ["gateway", *deployed, "--port", str(self.port)]
+        return ["gateway", *deployed, "--port", str(self.port), "--runtimes-dir", str(self.state_dir)]

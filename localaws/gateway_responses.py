@@ -31,6 +31,10 @@ class GatewayError:
 MISSING_AUTHENTICATION_TOKEN = GatewayError(
     "MISSING_AUTHENTICATION_TOKEN", 403, "MissingAuthenticationTokenException", "Missing Authentication Token"
 )
+# A Cognito user-pool authorizer refusing the token (missing, malformed, forged, another pool's,
+# the wrong kind); an expired one gets its own message, of the same type.
+UNAUTHORIZED = GatewayError("UNAUTHORIZED", 401, "UnauthorizedException", "Unauthorized")
+EXPIRED_TOKEN = GatewayError("UNAUTHORIZED", 401, "UnauthorizedException", "The incoming token has expired")
 # A missing key and a wrong key get the same answer.
 INVALID_API_KEY = GatewayError("INVALID_API_KEY", 403, "ForbiddenException", "Forbidden")
 THROTTLED = GatewayError("THROTTLED", 429, "TooManyRequestsException", "Too Many Requests")
@@ -45,6 +49,12 @@ UNSUPPORTED_INTEGRATION = GatewayError(
     500,
     "InternalServerErrorException",
     "Local gateway serves only AWS_PROXY Lambda integrations",
+)
+UNSUPPORTED_AUTHORIZER = GatewayError(
+    "API_CONFIGURATION_ERROR",
+    500,
+    "InternalServerErrorException",
+    "Local gateway enforces only Cognito user-pool authorizers",
 )
 # Not documented by AWS: the error type is a guess in AWS's naming style.
 REQUEST_TOO_LARGE = GatewayError("REQUEST_TOO_LARGE", 413, "RequestTooLargeException", "Request Too Long")

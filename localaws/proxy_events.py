@@ -11,6 +11,7 @@ import fnmatch
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 
@@ -40,13 +41,16 @@ def build_event(
     request_id: str,
     api_key: str | None,
     api_key_id: str | None,
+    authorizer_claims: dict[str, str] | None,
     binary_media_types: tuple[str, ...],
 ) -> dict:
+    """The event; `authorizer_claims` (a Cognito user-pool authorizer's) go to
+    requestContext.authorizer.claims, and a method without an authorizer has no `authorizer`."""
     headers, multi_headers = _single_and_multi(request.headers)
     query, multi_query = _single_and_multi(parse_qsl(request.query, keep_blank_values=True))
     body, is_base64 = _event_body(request.body, headers, binary_media_types)
     now = time.time()
-    return {
+    event: dict[str, Any] = {
         "resource": resource,
         "path": request.path,
         "httpMethod": request.method,
@@ -80,6 +84,9 @@ def build_event(
         "body": body,
         "isBase64Encoded": is_base64,
     }
+    if authorizer_claims is not None:
+        event["requestContext"]["authorizer"] = {"claims": authorizer_claims}
+    return event
 
 
 # Identity fields API Gateway sends as null when the caller is not IAM- or Cognito-authorized.

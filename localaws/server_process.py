@@ -1,12 +1,13 @@
 """A local server of ours running in the background (the gateway, the storefront): start it,
 recognize it, stop it.
 
-The state directory holds <name>-<port>.json ({"pid"}) and <name>-<port>.log. Each server
-answers GET /_localaws/health with {"service", "pid"}: only the process we started is trusted
-(sent anything secret, stopped), never whatever else answers on its port.
+The state directory holds <name>-<port>.json ({"pid", "start_ticks"}) and <name>-<port>.log.
+Each server answers GET /_localaws/health with {"service", "pid"}: only the process we started
+is trusted (sent anything secret), never whatever else answers on its port; and only the
+process recorded in the state file, if /proc still shows that very process (`processes`), is
+ever stopped.
 """
 
-import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from localaws.emulator import PROJECT_ROOT, health, pid_alive, port_in_use, wait_until
+from localaws.processes import Identity, listening_pids, signal_if_same
 
 START_TIMEOUT_SECONDS = 30
 
@@ -59,13 +61,16 @@ class ServerProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab", opener=_owner_only) as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "localaws", *self.arguments()],
+                [sys.executable, *self._command()],
                 cwd=PROJECT_ROOT,
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
             )
-        self.state_file.write_text(json.dumps({"pid": process.pid}))
+        started = Identity.of(process.pid)
+        self.state_file.write_text(
+            json.dumps({"pid": process.pid, "start_ticks": started.start_ticks if started else 0})
+        )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -98,19 +103,31 @@ class ServerProcess:
             )
 
     def stop(self) -> bool:
-        """Stops the server we started on this port (and its children); waits until it is gone."""
+        """Stops the server we started on this port (and its children); waits until it is gone.
+        A pid in the state file that is now another process (the pid was reused) is left alone."""
         if not self.state_file.exists():
             return False
-        pid = json.loads(self.state_file.read_text())["pid"]
+        recorded = json.loads(self.state_file.read_text())
         self.state_file.unlink()
-        try:
-            os.killpg(pid, signal.SIGTERM)  # the server and its children (the gateway's warm workers)
-        except ProcessLookupError:
+        identity = Identity.of(recorded["pid"])
+        if not (identity and self._started_here(identity, recorded.get("start_ticks"))):
             return False
-        if not wait_until(lambda: not pid_alive(pid)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+        # The server and its children (the gateway's warm workers): its process group.
+        if not signal_if_same(identity, signal.SIGTERM, group=True):
+            return False
+        if not wait_until(lambda: not pid_alive(identity.pid)):
+            signal_if_same(identity, signal.SIGKILL, group=True)
         return True
+
+    def _started_here(self, identity: Identity, start_ticks: int | None) -> bool:
+        """The process we started: its command line, and its start time as recorded (or, for a
+        record without one, the socket listening on our port)."""
+        if not identity.runs(*self._command()):
+            return False
+        return identity.start_ticks == start_ticks or identity.pid in listening_pids(self.port)
+
+    def _command(self) -> tuple[str, ...]:
+        return ("-m", "localaws", *self.arguments())
 
     def _last_log_line(self) -> str:
         lines = [line for line in self.log_file.read_text(errors="replace").splitlines() if line.strip()]

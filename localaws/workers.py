@@ -34,8 +34,12 @@ class InvocationFailed(Exception):
     """The function raised, or its worker died: `str(error)` says which."""
 
 
+class PoolClosed(InvocationFailed):
+    """The pool was retired (a reload brought new code) before the invocation got a worker."""
+
+
 class Worker:
-    def __init__(self, function: Function, code_dir: Path, emulator_endpoint: str):
+    def __init__(self, function: Function, code_dir: Path, emulator_endpoint: str, interpreter: str):
         # Built from scratch, as in Lambda: nothing (credentials, profiles) leaks from ours.
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -56,7 +60,7 @@ class Worker:
         self.process = subprocess.Popen(
             # Run by path, not -m: the function must import only what its zip holds (and the
             # interpreter's packages), not this project's modules.
-            [sys.executable, str(RUNTIME_SCRIPT)],
+            [interpreter, str(RUNTIME_SCRIPT)],
             cwd=code_dir,
             env=env,
             stdin=subprocess.PIPE,
@@ -97,8 +101,16 @@ class Worker:
 
 
 class FunctionPool:
-    def __init__(self, function: Function, code_zip: bytes, emulator_endpoint: str, size: int = 2):
+    def __init__(
+        self,
+        function: Function,
+        code_zip: bytes,
+        emulator_endpoint: str,
+        size: int = 2,
+        interpreter: str = sys.executable,
+    ):
         self.function = function
+        self._interpreter = interpreter  # the Python the function's runtime declares (localaws.runtimes)
         self._emulator_endpoint = emulator_endpoint
         self._size = size
         self._code = tempfile.TemporaryDirectory(prefix=f"localaws-{function.name}-")
@@ -130,12 +142,12 @@ class FunctionPool:
             if not free:
                 raise InvocationTimeout(f"no worker free within {self.function.timeout_seconds}s")
             if self._closed:
-                raise InvocationFailed("function pool closed")
+                raise PoolClosed("function pool closed")
             if self._idle:
                 return self._idle.pop()
             self._started += 1
         try:
-            return Worker(self.function, Path(self._code.name), self._emulator_endpoint)
+            return Worker(self.function, Path(self._code.name), self._emulator_endpoint, self._interpreter)
         except Exception:
             with self._available:
                 self._started -= 1
@@ -150,9 +162,11 @@ class FunctionPool:
                 worker.stop()
                 self._started -= 1
             self._available.notify()
+            self._clean_up_when_retired()
 
     def close(self) -> None:
-        """Stop idle workers now; busy ones stop when their invocation returns."""
+        """Stop idle workers now; busy ones (and ones starting) stop when their invocation
+        returns, and the unpacked code is deleted after the last of them."""
         with self._available:
             self._closed = True
             for worker in self._idle:
@@ -160,4 +174,10 @@ class FunctionPool:
             self._started -= len(self._idle)
             self._idle.clear()
             self._available.notify_all()
-        self._code.cleanup()
+            self._clean_up_when_retired()
+
+    def _clean_up_when_retired(self) -> None:
+        """Deletes the unpacked code once the pool is closed and no worker runs from it (a
+        worker starting from a deleted folder fails to import the handler). Called locked."""
+        if self._closed and self._started == 0:
+            self._code.cleanup()

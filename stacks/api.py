@@ -3,7 +3,6 @@
 import hashlib
 import json
 
-from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from .aws import (
@@ -18,6 +17,7 @@ from .aws import (
     lambda_permission,
 )
 from .config import ApiConfig, TargetConfig
+from .framework import TerraformResourceLifecycle
 from .function import ReviewsFunction
 from .lifecycle import replaced_with
 from .openapi import api_gateway_definition, invoke_uri

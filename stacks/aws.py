@@ -1,16 +1,17 @@
-"""The AWS provider bindings, loaded one submodule at a time.
+"""The AWS provider bindings of the installed framework (stacks/framework.py: CDKTF's
+`cdktf_cdktf_provider_aws` or CDK Terrain's `cdktn_provider_aws`), loaded one submodule at a time.
 
 `import cdktf_cdktf_provider_aws` executes a package `__init__` that imports all 2,135
 resource submodules (~8.5 s and hundreds of MB before any construct exists;
-hashicorp/terraform-cdk#3753). Each submodule only needs the shared `_jsii` assembly
-loader, so this module registers the package without running its `__init__` and imports
-just the submodules the stacks ask for:
+hashicorp/terraform-cdk#3753; CDK Terrain's bindings import them lazily). Each submodule only
+needs the shared `_jsii` assembly loader, so this module registers the package without
+running its `__init__` and imports just the submodules the stacks ask for:
 
     from stacks.aws import dynamodb_table
     dynamodb_table.DynamoDbTable(...)
 
-The node side has the same problem: the jsii kernel require()s the package's lib/index.js,
-which loads every resource module. enable_fast_provider_loading() preloads
+The node side has the same problem in both frameworks: the jsii kernel require()s the
+package's lib/index.js, which loads every resource module. enable_fast_provider_loading() preloads
 lazy_provider_index.js into the kernel through NODE_OPTIONS, so node too loads only the
 modules used. The kernel copies the environment once, when cdktf is first imported: call it
 before that (stacks.jsii_kernel.enable_fast_synth() does, for main.py and the tests), or only
@@ -28,6 +29,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+from . import framework
 
 if TYPE_CHECKING:
     # For the type checker, the submodules the stacks use (add one here when a stack starts
@@ -73,10 +76,9 @@ if TYPE_CHECKING:
     )
     from cdktf_cdktf_provider_aws import s3_bucket_versioning as s3_bucket_versioning
     from cdktf_cdktf_provider_aws import sns_topic as sns_topic
-    from cdktf_cdktf_provider_aws import sns_topic_subscription as sns_topic_subscription
     from cdktf_cdktf_provider_aws import ssm_parameter as ssm_parameter
 
-PACKAGE = "cdktf_cdktf_provider_aws"
+PACKAGE = framework.installed().provider_package
 LAZY_PROVIDER_INDEX = Path(__file__).with_name("lazy_provider_index.js")
 
 

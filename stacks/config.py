@@ -11,7 +11,7 @@ from typing import Any
 
 from handlers.reviews import contract
 
-from .settings import ENVIRONMENTS_DIR, LOCAL_STATE_BUCKET, read_settings
+from .settings import ENVIRONMENTS_DIR, LOCAL_STATE_BUCKET, LOCAL_STATE_KEY_ALIAS, read_settings
 
 # moto's account: the local target pins Terraform to it, as the aws target pins the real one.
 EMULATOR_ACCOUNT_ID = "123456789012"
@@ -73,6 +73,10 @@ class MonitoringConfig:
     name_prefix: str  # of the alarms, the dashboard, the alarm topic and its key alias
     alarm_email: str | None
 
+    @property
+    def alarm_topic_name(self) -> str:
+        return f"{self.name_prefix}-alarms"
+
 
 @dataclass(frozen=True)
 class CiConfig:
@@ -90,6 +94,7 @@ class BackendConfig:
     bucket: str
     key: str
     region: str
+    kms_key_id: str  # the state is written SSE-KMS with this key (an ARN; an alias on the local target)
 
 
 @dataclass(frozen=True)
@@ -154,18 +159,27 @@ def permissions_boundary_name(environment: str) -> str:
     return f"ProductReviews-{environment}-boundary"
 
 
+# Settings whose value the bootstrap creates: required of every plan, never of the bootstrap.
+MADE_BY_THE_BOOTSTRAP = ("REVIEWS_STATE_KMS_KEY",)
+
+
 def load_config(
-    context: Mapping[str, object], environ: Mapping[str, str], environments_dir: Path = ENVIRONMENTS_DIR
+    context: Mapping[str, object],
+    environ: Mapping[str, str],
+    environments_dir: Path = ENVIRONMENTS_DIR,
+    *,
+    bootstrapping: bool = False,
 ) -> StackConfig:
-    """Builds the StackConfig from the settings, or raises ConfigError listing every problem."""
+    """Builds the StackConfig from the settings, or raises ConfigError listing every problem.
+    `bootstrapping`: for the bootstrap, which creates what MADE_BY_THE_BOOTSTRAP names."""
     values, problems = read_settings(context, environ, environments_dir)
-    problems += _cross_setting_problems(values)
+    problems += _cross_setting_problems(values, bootstrapping)
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return _assemble(values)
 
 
-def _cross_setting_problems(v: Mapping[str, Any]) -> list[str]:
+def _cross_setting_problems(v: Mapping[str, Any], bootstrapping: bool = False) -> list[str]:
     """Rules between settings, checked where each involved setting is valid on its own."""
 
     def valid(*names: str) -> bool:
@@ -186,8 +200,12 @@ def _cross_setting_problems(v: Mapping[str, Any]) -> list[str]:
             "traffic rejects steady load"
         )
     if v.get("REVIEWS_TARGET") == "aws":
-        for name, what in (("REVIEWS_ACCOUNT_ID", "the account id"), ("REVIEWS_STATE_BUCKET", "the state bucket")):
-            if valid(name) and not v[name]:
+        for name, what in (
+            ("REVIEWS_ACCOUNT_ID", "the account id"),
+            ("REVIEWS_STATE_BUCKET", "the state bucket"),
+            ("REVIEWS_STATE_KMS_KEY", "the ARN of the state's KMS key (the bootstrap prints it)"),
+        ):
+            if valid(name) and not v[name] and not (bootstrapping and name in MADE_BY_THE_BOOTSTRAP):
                 problems.append(f"{name}='' is invalid: allowed values are {what}; required when REVIEWS_TARGET=aws")
     return problems
 
@@ -213,6 +231,7 @@ def _assemble(v: Mapping[str, Any]) -> StackConfig:
             bucket=LOCAL_STATE_BUCKET if local else v["REVIEWS_STATE_BUCKET"],
             key=v["REVIEWS_STATE_KEY"],
             region=v["REVIEWS_STATE_REGION"],
+            kms_key_id=LOCAL_STATE_KEY_ALIAS if local else v["REVIEWS_STATE_KMS_KEY"],
         ),
         table=TableConfig(
             name=f"ProductReviews-{environment}",

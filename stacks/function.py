@@ -1,23 +1,16 @@
 """ReviewsFunction: the handler's code package, execution role, log group and Lambda function."""
 
-import base64
-import hashlib
-import zipfile
-from pathlib import Path
-
-from cdktf import AssetType, TerraformAsset
 from constructs import Construct
 
 from handlers.reviews import contract
 
 from .aws import cloudwatch_log_group, iam_role, iam_role_policy_attachment, lambda_function
 from .config import FunctionConfig
+from .framework import AssetType, TerraformAsset
+from .handler_package import package_handler, source_code_hash
 from .iam import assume_role_policy
 from .lifecycle import replaced_with
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HANDLER_SOURCE = PROJECT_ROOT / "handlers"
-HANDLER_PACKAGE = PROJECT_ROOT / "build" / "reviews-handler.zip"
 HANDLER = "reviews.app.handler"
 # Supported by AWS until mid-2029 and accepted by provider 5.100.0.
 RUNTIME = "python3.13"
@@ -26,22 +19,6 @@ MANAGED_POLICIES = {
     "basic_execution": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "xray_write": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
 }
-# A zip entry's timestamp is part of its bytes: a fixed one makes the package, its hash
-# and therefore the synthesized JSON depend on the code alone.
-ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-
-
-def package_handler(source: Path = HANDLER_SOURCE, destination: Path = HANDLER_PACKAGE) -> Path:
-    """Zips the handler's .py files reproducibly: same code, same bytes, same hash."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    files = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
-    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            entry = zipfile.ZipInfo(path.relative_to(source).as_posix(), ZIP_TIMESTAMP)
-            entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, path.read_bytes())
-    return destination
 
 
 class ReviewsFunction(Construct):
@@ -83,7 +60,7 @@ class ReviewsFunction(Construct):
             runtime=RUNTIME,
             handler=HANDLER,
             filename=asset.path,
-            source_code_hash=base64.b64encode(hashlib.sha256(package.read_bytes()).digest()).decode(),
+            source_code_hash=source_code_hash(package),
             memory_size=config.memory_mb,
             timeout=config.timeout_seconds,
             reserved_concurrent_executions=(-1 if config.reserved_concurrency is None else config.reserved_concurrency),

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from stacks import aws
+from stacks import aws, framework
 from stacks.jsii_kernel import enable_fast_synth
 
 INDEX_FILES = (".jsii.runtime-defs.v1.jsonl", ".jsii.runtime-index.v1", ".jsii.runtime.v1.json")
@@ -61,9 +61,8 @@ def check_index_is_possible(environ: Mapping[str, str]) -> None:
 
 
 def load_synth_assemblies() -> None:
-    """Starts a kernel and loads constructs, cdktf and the provider into it, as a synth does."""
-    import cdktf  # noqa: F401 - loads the constructs and cdktf assemblies
-
+    """Starts a kernel and loads constructs, the framework and the provider into it, as a synth does."""
+    framework.package()  # loads the constructs and framework assemblies
     aws.load_assembly()
 
 

@@ -1,6 +1,6 @@
 """Lifecycle rules Terraform cannot infer on its own."""
 
-from cdktf import TerraformResource, TerraformResourceLifecycle
+from .framework import TerraformResource, TerraformResourceLifecycle
 
 
 def replaced_with(*parents: TerraformResource) -> TerraformResourceLifecycle:

@@ -9,10 +9,9 @@ from constructs import Construct
 from handlers.reviews import contract
 
 from .api import ReviewsApi
-from .aws import cloudwatch_dashboard, cloudwatch_metric_alarm, kms_alias, kms_key, sns_topic, sns_topic_subscription
+from .aws import cloudwatch_dashboard, cloudwatch_metric_alarm, kms_alias, kms_key, sns_topic
 from .config import MonitoringConfig, TargetConfig
 from .function import ReviewsFunction
-from .lifecycle import replaced_with
 from .table import ReviewsTable
 
 PERIOD_SECONDS = 300
@@ -72,18 +71,10 @@ class ReviewsMonitoring(Construct):
         self.topic = sns_topic.SnsTopic(
             self,
             "alarm_topic",
-            name=f"{self.name_prefix}-alarms",
+            name=config.alarm_topic_name,
             kms_master_key_id=self._alarm_topic_key().arn,
         )
-        if config.alarm_email:
-            sns_topic_subscription.SnsTopicSubscription(
-                self,
-                "alarm_email",
-                topic_arn=self.topic.arn,
-                protocol="email",
-                endpoint=config.alarm_email,
-                lifecycle=replaced_with(self.topic),
-            )
+        # The e-mail subscription is not a Terraform resource: deploy/alarm_email.py says why.
         table_dims = {"TableName": table.name}
         metrics = Metrics(
             api={"ApiName": api.name, "Stage": api.stage_name},

@@ -58,9 +58,14 @@ def parameters_field(parameters: list[dict[str, object]]) -> dict[str, object]:
     return {"parameters": parameters} if parameters else {}
 
 
-def path_parameters(path: str, schema: Mapping[str, object]) -> list[dict[str, object]]:
+def path_parameters(
+    path: str, schema: Mapping[str, object], by_name: Mapping[str, Mapping[str, object]] | None = None
+) -> list[dict[str, object]]:
+    """The path's parameters, each with its schema in `by_name`, else `schema`."""
     names = [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
-    return [{"name": name, "in": "path", "required": True, "schema": schema} for name in names]
+    return [
+        {"name": name, "in": "path", "required": True, "schema": (by_name or {}).get(name, schema)} for name in names
+    ]
 
 
 API_KEY_SECURITY_SCHEME = {"type": "apiKey", "name": contract.API_KEY_HEADER, "in": "header"}
@@ -145,12 +150,13 @@ per product. All bodies are JSON (UTF-8).
 
 - **Signed-in reviewers write**: every write needs the reviewer's Cognito ID token in the
   `Authorization` header (the `reviewer` scheme); the reviewer is the token's subject
-  (`sub`), never a field of the body. Reading is public.
+  (`sub`), never a field of the body, and only a review's author may edit or delete it.
+  Reading is public.
 - **API key**: every write also carries the storefront's key in the `x-api-key` header. It
   identifies the storefront application (its usage plan: quota and throttling), not a person.
 - **Errors**: the function answers every error with `{{"error", "message", "details"}}`;
-  API Gateway's own answers (missing or invalid API key, throttling, a failed or timed-out
-  function) are `{{"message"}}`. A path or method the API does not define is a 403
+  API Gateway's own answers (no valid ID token, missing or invalid API key, throttling, a
+  failed or timed-out function) are `{{"message"}}`. A path or method the API does not define is a 403
   `{{"message": "Missing Authentication Token"}}` from API Gateway.
 - **Throttling**: the stage allows a steady rate with a burst ({RATE} requests/s, burst {BURST} by
   default); beyond that, any operation answers 429.
@@ -176,7 +182,7 @@ def public_document() -> dict[str, object]:
     security: list[dict[str, list[str]]] = [{REVIEWER_SCHEME: [], API_KEY_SCHEME: []}]
 
     def operation(route: contract.Route) -> Operation:
-        parameters = path_parameters(route.path, components.ref("schemas", "Id"))
+        parameters = path_parameters(route.path, components.ref("schemas", "Id"), components.PATH_PARAMETERS)
         return {
             **route_operation(route, parameters + components.PARAMETERS[route.operation_id], security),
             **components.OPERATIONS[route.operation_id],

@@ -51,6 +51,14 @@ def error_body(*codes: str) -> dict[str, object]:
 # --- Schemas -------------------------------------------------------------------------------
 
 STARS = [str(star) for star in range(contract.MIN_RATING, contract.MAX_RATING + 1)]
+RATING_FIELD = {**ref("schemas", "Rating"), "description": 'A JSON integer; 5.0 counts as 5, "5" and 4.5 do not'}
+# A request's text must hold something besides whitespace.
+REQUEST_TEXT = {field: {**text(field), "pattern": r"\S"} for field in contract.TEXT_LIMITS}
+TIMESTAMP = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+}
 SCHEMAS: dict[str, dict[str, object]] = {
     "Id": {
         "type": "string",
@@ -68,35 +76,59 @@ SCHEMAS: dict[str, dict[str, object]] = {
     "NewReview": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["product_id", "reviewer_id", "rating"],
+        "required": ["product_id", "rating"],
+        "description": "The reviewer is the signed-in user: a `reviewer_id` in the body is a 400.",
         "properties": {
             "product_id": ref("schemas", "Id"),
-            "reviewer_id": ref("schemas", "Id"),
-            "rating": {
-                **ref("schemas", "Rating"),
-                "description": 'A JSON integer; 5.0 counts as 5, "5" and 4.5 do not',
-            },
-            # A request's text must hold something besides whitespace.
-            "title": {**text("title"), "pattern": r"\S"},
-            "comment": {**text("comment"), "pattern": r"\S"},
+            "rating": RATING_FIELD,
+            "title": REQUEST_TEXT["title"],
+            "comment": REQUEST_TEXT["comment"],
         },
+    },
+    "ReviewEdit": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": "What to change: an absent field keeps its value, a null title or comment clears it. "
+        "Nothing to change is a 400.",
+        "properties": {"rating": RATING_FIELD, "title": REQUEST_TEXT["title"], "comment": REQUEST_TEXT["comment"]},
     },
     "Review": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["product_id", "review_id", "reviewer_id", "rating", "title", "comment", "created_at"],
+        "required": [
+            "product_id",
+            "review_id",
+            "reviewer_id",
+            "reviewer_name",
+            "rating",
+            "title",
+            "comment",
+            "created_at",
+            "updated_at",
+        ],
         "properties": {
             "product_id": ref("schemas", "Id"),
             "review_id": ref("schemas", "ReviewId"),
-            "reviewer_id": ref("schemas", "Id"),
+            "reviewer_id": {
+                **ref("schemas", "Id"),
+                "description": "The author: the `sub` of their ID token (list their reviews with it)",
+            },
+            "reviewer_name": {
+                "type": ["string", "null"],
+                "minLength": 1,
+                "maxLength": contract.DISPLAY_NAME_MAX_CHARS,
+                "description": "The author's display name when they wrote or last edited the review; "
+                "null for reviews stored before reviewers signed in",
+            },
             "rating": ref("schemas", "Rating"),
             "title": text("title"),
             "comment": text("comment"),
-            "created_at": {
-                "type": "string",
-                "format": "date-time",
-                "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
-                "description": "When the review was stored: ISO-8601 UTC with milliseconds",
+            "created_at": {**TIMESTAMP, "description": "When the review was stored: ISO-8601 UTC with milliseconds"},
+            "updated_at": {
+                **TIMESTAMP,
+                "type": ["string", "null"],
+                "description": "When its author last edited it (each edit later than the one before); null if never",
             },
         },
     },
@@ -162,6 +194,8 @@ SCHEMAS: dict[str, dict[str, object]] = {
 
 # --- Parameters ----------------------------------------------------------------------------
 
+PATH_PARAMETERS = {"review_id": ref("schemas", "ReviewId")}  # the others are Ids
+
 ONE_OWNER = "Exactly one of `product_id` and `reviewer_id` is required."
 PARAMETERS: dict[str, list[dict[str, object]]] = {  # by operation id, besides path parameters
     "listReviews": [
@@ -205,6 +239,9 @@ PARAMETERS: dict[str, list[dict[str, object]]] = {  # by operation id, besides p
             "first 201 again; with a different review, 422. Use a random value (a UUID).",
         },
     ],
+    "getReview": [],
+    "editReview": [],
+    "deleteReview": [],
     "getRating": [],
 }
 
@@ -266,14 +303,39 @@ def error_example(code: str, message: str, details: list[dict[str, object]] | No
     return {"error": code, "message": message, "details": details or []}
 
 
+def contract_error(answer: contract.ErrorAnswer) -> dict[str, object]:
+    """The function's answer for one of the contract's errors."""
+    return {"schema": error_body(answer.code), "example": error_example(answer.code, answer.message)}
+
+
+def gateway_or_function(description: str, gateway_message: str, answer: contract.ErrorAnswer) -> dict[str, object]:
+    """A status API Gateway answers itself ({"message"}) and the function answers too."""
+    function = contract_error(answer)
+    return {
+        "description": description,
+        **headers(),
+        "content": {
+            JSON: {
+                "schema": {"anyOf": [ref("schemas", "GatewayMessage"), function["schema"]]},
+                "examples": {
+                    "API Gateway": {"value": {"message": gateway_message}},
+                    "the function": {"value": function["example"]},
+                },
+            }
+        },
+    }
+
+
 REVIEW_EXAMPLE = {
     "product_id": "sku-123",
     "review_id": "01JDQ3Z8M4X7V2K9T6B1N5R0CE",
-    "reviewer_id": "user-42",
+    "reviewer_id": "6d0f2d3c-8b1e-4a5f-9c7d-2e3f4a5b6c7d",
+    "reviewer_name": "Kettle Fan",
     "rating": 5,
     "title": "Great kettle",
     "comment": None,
     "created_at": "2025-11-26T23:30:10.123Z",
+    "updated_at": None,
 }
 RESPONSES: dict[str, dict[str, object]] = {
     "ReviewCreated": answer(
@@ -307,18 +369,43 @@ RESPONSES: dict[str, dict[str, object]] = {
     },
     "BadRequest": answer(
         "`invalid_json`: the body is not UTF-8 JSON or not a JSON object. `bad_request`: invalid or unknown "
-        "fields, query parameters (each at most once), path parameter, next_token or Idempotency-Key; "
-        "`details` names each problem.",
+        "fields (a `reviewer_id` among them: the reviewer is the signed-in user), nothing to change, query "
+        "parameters (each at most once), path parameters, next_token or Idempotency-Key; `details` names "
+        "each problem.",
         error_body("invalid_json", "bad_request"),
         error_example(
             "bad_request", "The review is invalid.", [{"field": "rating", "message": "must be an integer from 1 to 5"}]
         ),
     ),
-    "Unauthorized": gateway_answer(
-        "API Gateway's Cognito authorizer: the `Authorization` header is missing, or holds no valid, "
-        "unexpired ID token of the stack's user pool",
-        "Unauthorized",
+    "Review": answer("The review", ref("schemas", "Review"), REVIEW_EXAMPLE),
+    "ReviewEdited": answer(
+        "The review as stored after the edit: `created_at` and the id kept, `updated_at` new",
+        ref("schemas", "Review"),
+        {**REVIEW_EXAMPLE, "rating": 4, "updated_at": "2025-11-27T08:02:45.310Z"},
     ),
+    "ReviewDeleted": {
+        "description": "Deleted: the product's summary no longer counts it, and its author may review the "
+        "product again",
+        **headers(),
+    },
+    "Unauthorized": gateway_or_function(
+        "No signed-in reviewer. API Gateway's Cognito authorizer: the `Authorization` header is missing, or "
+        "holds no valid, unexpired ID token of the stack's user pool. The function (`unauthorized`): the "
+        "request reached it without the authorizer's claims, a stage misconfiguration.",
+        "Unauthorized",
+        contract.NOT_SIGNED_IN,
+    ),
+    "NotTheAuthor": gateway_or_function(
+        "API Gateway: the `x-api-key` header is missing or not a key of this stage. The function "
+        "(`not_the_author`): the signed-in reviewer did not write this review.",
+        "Forbidden",
+        contract.NOT_THE_AUTHOR,
+    ),
+    "ReviewNotFound": {
+        "description": "No review has this product id and review id (or it was deleted)",
+        **headers(),
+        "content": {JSON: contract_error(contract.REVIEW_NOT_FOUND)},
+    },
     "Forbidden": gateway_answer(
         "API Gateway: the `x-api-key` header is missing or not a key of this stage", "Forbidden"
     ),
@@ -362,7 +449,7 @@ RESPONSES: dict[str, dict[str, object]] = {
         error_example("unsupported_media_type", "Send the review as application/json."),
     ),
     "IdempotencyKeyReused": answer(
-        f"The {contract.IDEMPOTENCY_KEY_HEADER} was first used with a different review",
+        f"The signed-in reviewer first used this {contract.IDEMPOTENCY_KEY_HEADER} with a different review",
         error_body("idempotency_key_reused"),
         error_example(
             "idempotency_key_reused", f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with a different request."
@@ -396,6 +483,21 @@ def responses(**by_status: str) -> dict[str, object]:
 
 
 READ_ERRORS = {"status_400": "BadRequest", "status_503": "ServiceUnavailable"}
+
+
+def request_body(schema: str, examples: dict[str, dict[str, object]]) -> dict[str, object]:
+    return {
+        "required": True,
+        "description": f"At most {contract.MAX_BODY_BYTES} bytes",
+        "content": {
+            JSON: {
+                "schema": ref("schemas", schema),
+                "examples": {name: {"value": value} for name, value in examples.items()},
+            }
+        },
+    }
+
+
 OPERATIONS: dict[str, dict[str, object]] = {  # by operation id
     "listReviews": {
         "description": "Newest first, by product or by reviewer, a page at a time.",
@@ -404,27 +506,18 @@ OPERATIONS: dict[str, dict[str, object]] = {  # by operation id
     "createReview": {
         "description": "One review per reviewer and product. The review, the product's rating summary and "
         "the idempotency record are written together or not at all.",
-        "requestBody": {
-            "required": True,
-            "description": f"At most {contract.MAX_BODY_BYTES} bytes",
-            "content": {
-                JSON: {
-                    "schema": ref("schemas", "NewReview"),
-                    "examples": {
-                        "full": {
-                            "value": {
-                                "product_id": "sku-123",
-                                "reviewer_id": "user-42",
-                                "rating": 5,
-                                "title": "Great kettle",
-                                "comment": "Boils a litre in two minutes.",
-                            }
-                        },
-                        "rating only": {"value": {"product_id": "sku-123", "reviewer_id": "user-7", "rating": 3}},
-                    },
-                }
+        "requestBody": request_body(
+            "NewReview",
+            {
+                "full": {
+                    "product_id": "sku-123",
+                    "rating": 5,
+                    "title": "Great kettle",
+                    "comment": "Boils a litre in two minutes.",
+                },
+                "rating only": {"product_id": "sku-123", "rating": 3},
             },
-        },
+        ),
         **responses(
             status_201="ReviewCreated",
             status_401="Unauthorized",
@@ -433,6 +526,34 @@ OPERATIONS: dict[str, dict[str, object]] = {  # by operation id
             status_413="PayloadTooLarge",
             status_415="UnsupportedMediaType",
             status_422="IdempotencyKeyReused",
+            **READ_ERRORS,
+        ),
+    },
+    "getReview": responses(status_200="Review", status_404="ReviewNotFound", **READ_ERRORS),
+    "editReview": {
+        "description": "Only the review's author. The review and the product's rating summary change together.",
+        "requestBody": request_body(
+            "ReviewEdit",
+            {"new rating, comment cleared": {"rating": 4, "comment": None}, "new title": {"title": "Still great"}},
+        ),
+        **responses(
+            status_200="ReviewEdited",
+            status_401="Unauthorized",
+            status_403="NotTheAuthor",
+            status_404="ReviewNotFound",
+            status_413="PayloadTooLarge",
+            status_415="UnsupportedMediaType",
+            **READ_ERRORS,
+        ),
+    },
+    "deleteReview": {
+        "description": "Only the review's author. The review leaves the product's rating summary in the same "
+        "transaction, and its author may review the product again.",
+        **responses(
+            status_204="ReviewDeleted",
+            status_401="Unauthorized",
+            status_403="NotTheAuthor",
+            status_404="ReviewNotFound",
             **READ_ERRORS,
         ),
     },

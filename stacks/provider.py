@@ -3,11 +3,11 @@
 from collections.abc import Mapping
 from typing import Any
 
-from cdktf import S3Backend, TerraformStack
 from constructs import Construct
 
 from .aws import provider
 from .config import StackConfig, TargetConfig
+from .framework import S3Backend, TerraformStack
 
 # Every service the stack touches; the local target points each at the emulator.
 EMULATED_SERVICES = (
@@ -97,4 +97,12 @@ class ProviderAndBackend(Construct):
         super().__init__(scope, id)
         aws_provider(self, "aws", config.target, config.tags)
         backend = config.backend
-        s3_backend(self, config.target, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)
+        s3_backend(
+            self,
+            config.target,
+            bucket=backend.bucket,
+            key=backend.key,
+            region=backend.region,
+            encrypt=True,
+            kms_key_id=backend.kms_key_id,
+        )

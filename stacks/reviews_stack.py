@@ -1,12 +1,13 @@
 """ReviewsStack: the whole Product Reviews API, read top to bottom like its architecture."""
 
-from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from .api import ReviewsApi
 from .config import StackConfig
+from .framework import TerraformOutput, TerraformStack
 from .function import ReviewsFunction
 from .identity import ReviewerIdentity
+from .migrations import forget_retired_resources
 from .monitoring import ReviewsMonitoring
 from .parameters import ReviewsParameters
 from .provider import ProviderAndBackend
@@ -17,6 +18,7 @@ class ReviewsStack(TerraformStack):
     def __init__(self, scope: Construct, config: StackConfig):
         super().__init__(scope, config.stack_name)
         ProviderAndBackend(self, "target", config)
+        forget_retired_resources(self)
 
         table = ReviewsTable(self, "table", config.table)
         function = ReviewsFunction(self, "function", config.function, table.name)
@@ -60,7 +62,18 @@ class ReviewsStack(TerraformStack):
             description="Id of the storefront API key; read its value with "
             "`aws apigateway get-api-key --include-value --api-key <id>`",
         )
-        # What a sign-in page needs (none of it is secret: the app client has no secret).
+        # Not a resource (deploy/alarm_email.py), but part of the configuration a plan is made
+        # from: a reviewed plan is applied with the address it was reviewed with.
+        TerraformOutput(
+            self,
+            "alarm_email",
+            value=config.monitoring.alarm_email or "",
+            description="Subscribed to the alarm topic by `python -m deploy apply` and `make up`",
+        )
+        self._sign_in_outputs(identity)
+
+    def _sign_in_outputs(self, identity: ReviewerIdentity) -> None:
+        """What a sign-in page needs (none of it is secret: the app client has no secret)."""
         TerraformOutput(
             self, "user_pool_id", value=identity.user_pool_id, description="Reviewers' Cognito user pool id"
         )

@@ -44,6 +44,15 @@ LOG_RETENTION_DAYS = (
 )  # the only values CloudWatch Logs accepts
 REGION_PATTERN = r"[a-z]{2}-[a-z]+-\d"
 LOCAL_STATE_BUCKET = "product-reviews-tfstate-local"
+# The local target's state key in the emulator, by alias: its id changes whenever the emulator
+# starts afresh, and synth runs before (or while) it starts.
+LOCAL_STATE_KEY_ALIAS = "alias/product-reviews-tfstate-local"
+# A KMS key ARN as Terraform's S3 backend accepts it for kms_key_id (a key id, or a multi-Region
+# key's); an alias ARN would be resolved in the caller's account, not the bucket's.
+KMS_KEY_ARN_PATTERN = (
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+)
 
 Parser = Callable[[str], Any]
 # A default computed from settings read before it (earlier rows), e.g. the state key.
@@ -214,6 +223,14 @@ SETTINGS: tuple[Setting, ...] = (
         "`aws`: state bucket region",
         default_doc="the region",
     ),
+    Setting(
+        "REVIEWS_STATE_KMS_KEY",
+        "stateKmsKey",
+        "",
+        optional(matching(KMS_KEY_ARN_PATTERN, ""), "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)"),
+        "`aws`: ARN of the KMS key the state is encrypted with (SSE-KMS; the bootstrap prints it); **required**. "
+        f"`local` always uses `{LOCAL_STATE_KEY_ALIAS}` in the emulator",
+    ),
     Setting("REVIEWS_EMULATOR_PORT", "emulatorPort", "4566", port, "local: the emulator's port on 127.0.0.1"),
     Setting(
         "REVIEWS_GATEWAY_PORT",
@@ -344,7 +361,8 @@ SETTINGS: tuple[Setting, ...] = (
         "reservedConcurrency",
         "50",
         off_or(integer(1, 10000)),
-        "reserved concurrency, or `off` for accounts with a small concurrency limit",
+        "reserved concurrency, or `off`. Plan, apply and `make up` stop first when the account's concurrency "
+        "limit cannot hold it plus the 100 that Lambda keeps unreserved (new accounts start with a lower limit)",
     ),
     Setting(
         "REVIEWS_LOG_RETENTION_DAYS",
@@ -386,7 +404,8 @@ SETTINGS: tuple[Setting, ...] = (
         "alarmEmail",
         "",
         optional(matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", ""), "an e-mail address, or empty for none"),
-        "e-mail subscribed to the alarm topic",
+        "e-mail subscribed to the alarm topic by `python -m deploy apply` and `make up`, outside Terraform: "
+        "an unconfirmed subscription is no drift (docs/deploying.md#the-alarm-e-mail)",
     ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -1,16 +1,13 @@
 """Synthesizing the stack into a directory Terraform (and `cdktf deploy`) can use as it is."""
 
-import json
-import shutil
+import sys
 from pathlib import Path
 
-from cdktf import App
-
+from . import provider_version
 from .config import StackConfig
-from .migrations import write_removed_blocks
+from .framework import App
+from .remembered_backend import REMEMBERED_BACKEND, backend_changed
 from .reviews_stack import ReviewsStack
-
-PROVIDER_LOCK_FILE = Path(__file__).resolve().parent.parent / ".terraform.lock.hcl"
 
 
 def synthesize(app: App, config: StackConfig) -> Path:
@@ -20,24 +17,18 @@ def synthesize(app: App, config: StackConfig) -> Path:
     directory = Path(app.outdir) / "stacks" / config.stack_name
     # With the committed lock in place, init installs the pinned provider without asking the
     # registry, so the plain CLI (`cdktf deploy`) works offline without --skip-provider-lock.
-    shutil.copyfile(PROVIDER_LOCK_FILE, directory / ".terraform.lock.hcl")
-    write_removed_blocks(directory)
+    pin = provider_version.settle(directory)
+    if pin:
+        print(f"warning: {pin.message()}", file=sys.stderr)
     if config.target.is_local:
-        forget_moved_emulator(directory)
+        forget_changed_backend(directory)
     return directory
 
 
-def forget_moved_emulator(directory: Path) -> None:
-    """Terraform remembers the backend's settings in .terraform/ and refuses a changed endpoint
-    (another REVIEWS_EMULATOR_PORT) unless init is given -reconfigure, which `cdktf deploy`
-    cannot pass. The local state lives in the emulator, so forgetting the remembered settings
-    when the endpoint moved is exactly that -reconfigure."""
-    remembered = directory / ".terraform" / "terraform.tfstate"
-    if not remembered.exists():
-        return
-    configured = json.loads((directory / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
-    cached = json.loads(remembered.read_text()).get("backend", {}).get("config", {})
-    # Terraform remembers every endpoint the backend knows, unset ones as null.
-    cached_endpoints = {service: url for service, url in (cached.get("endpoints") or {}).items() if url}
-    if cached_endpoints != configured.get("endpoints", {}):
-        remembered.unlink()
+def forget_changed_backend(directory: Path) -> None:
+    """Terraform remembers the backend's settings in .terraform/ and refuses to run once they
+    changed (another REVIEWS_EMULATOR_PORT, a state key added) until init is given
+    -reconfigure, which `cdktf deploy` cannot pass. The local state lives in the emulator, so
+    forgetting the remembered settings is exactly that -reconfigure."""
+    if backend_changed(directory):
+        (directory / REMEMBERED_BACKEND).unlink()

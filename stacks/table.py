@@ -3,7 +3,6 @@ lets the handler use them."""
 
 from typing import TypedDict
 
-from cdktf import Token
 from constructs import Construct
 
 from handlers.reviews import contract
@@ -18,6 +17,7 @@ from .aws import (
     iam_role_policy,
 )
 from .config import TableConfig
+from .framework import Token
 from .iam import allow, policy_document
 from .lifecycle import replaced_with
 
@@ -135,7 +135,7 @@ class LiveCapacity(Construct):
     index), and the provider cannot ignore capacity inside that block alone. So the table's
     configuration carries the live capacity instead: an autoscaled value never shows as drift,
     and every other index change plans and applies. Before the table exists (and for a new
-    index) the value is the configured minimum.
+    index, or a table that was billed per request) the value is the configured minimum.
     """
 
     def __init__(self, scope: Construct, id: str, config: TableConfig):
@@ -158,11 +158,16 @@ class LiveCapacity(Construct):
         )
 
     def _expression(self, operation: str, index_name: str | None) -> str:
+        """The live capacity, never below the configured minimum. With no live capacity, the
+        minimum: `try` catches the error of a table that does not exist yet, and `coalesce`
+        the null of an index that does not (`one([])` is null, which `try` passes through);
+        `max` lifts the 0 that a table billed per request reports when it switches to
+        provisioned."""
         current = f"{self.current.fqn}[0]"
-        if index_name is None:
-            return f"${{try({current}.{operation}_capacity, {self.minimum})}}"
-        live = (
-            f"[for index in {current}.global_secondary_index : "
-            f'index.{operation}_capacity if index.name == "{index_name}"]'
-        )
-        return f"${{try(one({live}), {self.minimum})}}"
+        live = f"{current}.{operation}_capacity"
+        if index_name is not None:
+            live = (
+                f"one([for index in {current}.global_secondary_index : "
+                f'index.{operation}_capacity if index.name == "{index_name}"])'
+            )
+        return f"${{max({self.minimum}, try(coalesce({live}, 0), 0))}}"

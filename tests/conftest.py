@@ -34,6 +34,7 @@ AWS_SETTINGS = {
     "REVIEWS_TARGET": "aws",
     "REVIEWS_ACCOUNT_ID": "111122223333",
     "REVIEWS_STATE_BUCKET": "example-terraform-state",
+    "REVIEWS_STATE_KMS_KEY": "arn:aws:kms:us-east-2:111122223333:key/0b8f6a52-7c1e-4d3a-9f2b-5e6c7d8a9b01",
     "REVIEWS_REPOSITORY": "example/product-reviews",
 }
 NO_ENVIRONMENT_FILES = PROJECT_ROOT / "tests" / "events"  # a folder with no <environment>.json
@@ -71,9 +72,8 @@ class Synthesized:
 
 def synth_stack(outdir: Path, environ: dict) -> Synthesized:
     """Synthesizes the stack for `environ` into `outdir`, as main.py does."""
-    from cdktf import App
-
     from stacks.config import load_config
+    from stacks.framework import App
     from stacks.synthesis import synthesize
 
     directory = synthesize(App(outdir=str(outdir)), load_config({}, environ, NO_ENVIRONMENT_FILES))
@@ -103,13 +103,12 @@ def synth_default_into():
 def synth_bootstrap(outdir: Path, environ: dict) -> dict[str, dict]:
     """The bootstrap stacks for `environ` (stacks/bootstrap), synthesized into `outdir` as
     `python -m stacks.bootstrap` does: their parsed cdk.tf.json by stack name."""
-    from cdktf import App
-
     from stacks.bootstrap.config import account_configs, environment_config
     from stacks.bootstrap.stacks import AccountStack, EnvironmentCiStack
     from stacks.config import load_config
+    from stacks.framework import App
 
-    config = load_config({}, environ, NO_ENVIRONMENT_FILES)
+    config = load_config({}, environ, NO_ENVIRONMENT_FILES, bootstrapping=True)
     app = App(outdir=str(outdir))
     stacks = [
         *(AccountStack(app, account) for account in account_configs(config, None)),
@@ -161,6 +160,16 @@ def shared_deployment(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("shared-deployment"))
     with serving(LocalTarget.load({**disposable_settings("shared"), **SHARED_SETTINGS}, project)) as target:
         yield target
+
+
+@pytest.fixture(scope="module")
+def cycle(request, tmp_path_factory):
+    """tests.cycle.Cycle: a deployment of the module's own (environment CYCLE_ENVIRONMENT, a
+    module constant) by `make up`, for tests that change, interrupt or destroy it."""
+    from tests.cycle import deployed
+
+    with deployed(tmp_path_factory, request.module.CYCLE_ENVIRONMENT) as cycle:
+        yield cycle
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,10 @@ from pathlib import Path
 from deploy import make_up
 from deploy.local_target import LocalTarget
 from deploy.smoke import request
+from handlers.reviews import contract
 from localaws import emulator
 from tests.deployments import disposable_settings, stop_serving
+from tests.localaws.identity import reviewer_token, writer_token
 from tests.support import copy_project
 
 # Requests stay under the stage's 10 requests/s (make up's default); only a burst test exceeds it.
@@ -59,17 +61,24 @@ class Cycle:
     def api_key(self) -> str:
         return self.target().api_key()
 
-    def call(self, method: str, path: str, body: dict | None = None, key: str | None = "current"):
+    def call(
+        self, method: str, path: str, body: dict | None = None, key: str | None = "current", by: str | None = None
+    ):
+        """A request with the API key (or `key`, or none); a write also signed in (as the reviewer
+        `by`, or the tests' writer)."""
         time.sleep(REQUEST_INTERVAL_SECONDS)
         headers = {"x-api-key": self.api_key() if key == "current" else key} if key else {}
+        if method != "GET":
+            token = reviewer_token(self.target(), by) if by else writer_token(self.target())
+            headers[contract.AUTHORIZATION_HEADER] = token
         status, text = request(method, self.target().gateway.url + path, body, headers)
         return status, json.loads(text) if text else None
 
     def seed(self, product: str, count: int = 2) -> list[str]:
         """`count` reviews of `product`, posted through the API; their ids, newest first."""
-        for n in range(count):
-            review = {"product_id": product, "reviewer_id": f"{product}-reviewer-{n}", "rating": 1 + n % 5}
-            assert self.call("POST", "/reviews", review)[0] == 201
+        for n in range(count):  # one review per reviewer and product: a reviewer each
+            review = {"product_id": product, "rating": 1 + n % 5}
+            assert self.call("POST", "/reviews", review, by=f"{product}-reviewer-{n}")[0] == 201
         return self.reviews_of(product)
 
     def terraform(self, *args: str) -> subprocess.CompletedProcess:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from deploy.emulator_lifecycle import stop_emulator
 from deploy.local_target import LocalTarget
 from deploy.make_up import deploy
+from deploy.reviewers import create_demo_reviewers
 from deploy.smoke import start_storefront
 from localaws import emulator
 
@@ -27,6 +28,9 @@ def disposable_settings(environment: str) -> dict[str, str]:
         "REVIEWS_EMULATOR_PORT": str(emulator.free_port()),
         "REVIEWS_GATEWAY_PORT": str(emulator.free_port()),
         "REVIEWS_STOREFRONT_PORT": str(emulator.free_port()),
+        # Its reviewers sign in with a password, as in dev (the tests, make up's smoke test and
+        # the storefront page do): off by default outside dev.
+        "REVIEWS_USER_PASSWORD_AUTH": "true",
     }
 
 
@@ -40,7 +44,7 @@ def serving(target: LocalTarget) -> Iterator[LocalTarget]:
     """Emulator, deployment, gateway and storefront for as long as the block runs; stops them
     afterwards, which discards the deployment."""
     try:
-        deploy(target)
+        create_demo_reviewers(target, deploy(target))
         target.gateway.start()
         start_storefront(target)
         yield target
@@ -49,7 +53,9 @@ def serving(target: LocalTarget) -> Iterator[LocalTarget]:
 
 
 def stop_serving(target: LocalTarget) -> None:
-    """Stops the storefront, gateway and emulator of `target` (the deployment goes with it)."""
+    """Stops the storefront, gateway and emulator of `target`, and deletes the emulator's saved
+    state: the deployment is discarded."""
     target.storefront.stop()
     target.gateway.stop()
     stop_emulator(target)
+    emulator.discard_data(target.config.target.emulator_port, target.state_dir)

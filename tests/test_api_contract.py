@@ -1,7 +1,10 @@
 """Contract tests: schemathesis generates requests from docs/openapi.json (valid and invalid
 ones) against the real stack, deployed into the emulator and served by the local gateway (the
-shared deployment: these tests only read the stack), and checks that every answer is
-documented: its status, headers, media type and body schema, and never a server error.
+shared deployment: these tests only read the stack, or write products of their own), and
+checks that every answer is documented: its status, headers, media type and body schema, and
+never a server error. Every request carries the API key and a signed-in reviewer's ID token,
+so the writes reach the function (the authorizer's 401 is tested in
+tests/localaws/test_cognito_authorizer.py and tests/test_signed_in_reviews.py).
 
 Bounded and repeatable: a fixed seed and number of examples per operation, no example
 database. The shared deployment's stage allows 1,000 requests a second, so that every request
@@ -19,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from handlers.reviews import contract
+from tests.localaws.identity import signed_in
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.emulator
@@ -45,9 +50,12 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def live_api(shared_deployment) -> tuple[str, dict[str, str]]:
-    """(the stage URL, the API-key header) of the shared deployment (it allows 1,000 requests a
-    second, so every request reaches the function)."""
-    return shared_deployment.gateway.url, {"x-api-key": shared_deployment.api_key()}
+    """(the stage URL, the API-key and Authorization headers) of the shared deployment (it allows
+    1,000 requests a second, so every request reaches the function), signed in as a reviewer of
+    this module's own (an ID token lasts an hour: longer than the module)."""
+    tokens = signed_in(shared_deployment, "contract@example.com", "Contract")
+    headers = {contract.API_KEY_HEADER: shared_deployment.api_key(), contract.AUTHORIZATION_HEADER: tokens["IdToken"]}
+    return shared_deployment.gateway.url, headers
 
 
 # Parametrized only to give each operation's test a node id of its own: under pytest 9,
@@ -56,5 +64,5 @@ def live_api(shared_deployment) -> tuple[str, dict[str, str]]:
 @schema.parametrize()
 @pytest.mark.parametrize("checks", [CHECKS], ids=["all-checks"])
 def test_every_answer_is_documented(case, checks, live_api):
-    url, api_key = live_api
-    case.call_and_validate(base_url=url, headers=api_key, checks=checks)
+    url, headers = live_api
+    case.call_and_validate(base_url=url, headers=headers, checks=checks)

@@ -30,14 +30,14 @@ import yaml
 
 from deploy import make_up
 from deploy.bootstrap import LOCAL_STATE_DIR
+from deploy.emulator_lifecycle import start_emulator
 from deploy.local_target import LocalTarget
 from deploy.workspace import Workspace
 from localaws import emulator
 from stacks.bootstrap.api_gateway_logging import PUSH_TO_CLOUDWATCH_POLICY, cloudwatch_role_name
 from stacks.bootstrap.config import STATE_KEY_ALIAS
 from stacks.iam import assume_role_policy
-from stacks.migrations import FORGOTTEN_ADDRESSES, MIGRATIONS_FILE
-from stacks.settings import LOCAL_STATE_BUCKET
+from stacks.migrations import ACCOUNT_LOGGING_ADDRESSES
 from tests.support import (
     DEPLOY_TIMEOUT_SECONDS,
     PROJECT_ROOT,
@@ -122,7 +122,7 @@ def account(tmp_path_factory):
 def legacy_account_logging(environment: str) -> dict[str, dict]:
     """The account-wide logging resources as earlier versions of the app stack synthesized them,
     at the addresses stacks/migrations.py forgets."""
-    addresses = {address.split(".")[0]: address.split(".")[1] for address in FORGOTTEN_ADDRESSES}
+    addresses = {address.split(".")[0]: address.split(".")[1] for address in ACCOUNT_LOGGING_ADDRESSES}
     role = f"aws_iam_role.{addresses['aws_iam_role']}"
     return {
         "aws_iam_role": {
@@ -146,12 +146,12 @@ def legacy_bravo(account) -> Workspace:
     """bravo as an earlier version deployed it: today's stack plus the account logging resources."""
     workspace = account.workspace("bravo")
     workspace.synthesize()
-    (workspace.stack_dir / MIGRATIONS_FILE).unlink()
     configuration = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
+    configuration["removed"] = [b for b in configuration["removed"] if b["from"] not in ACCOUNT_LOGGING_ADDRESSES]
     for resource_type, resources in legacy_account_logging("bravo").items():
         configuration["resource"].setdefault(resource_type, {}).update(resources)
     (workspace.stack_dir / "cdk.tf.json").write_text(json.dumps(configuration))
-    emulator.ensure_state_bucket(emulator.endpoint_for(account.port), LOCAL_STATE_BUCKET, REGION)
+    start_emulator(account.local("bravo"))  # reused; its state bucket and key as deploys make them
     workspace.initialize()
     with workspace.terraform_session() as stack:
         stack.run("apply", "-auto-approve", "-input=false", "-no-color", log_name="legacy-apply")
@@ -282,8 +282,8 @@ def uploaded_files(project: Path, environment: str) -> list[Path]:
 def test_the_upgrade_plan_forgets_the_old_logging_role_and_destroys_nothing(bravo_planned):
     changes = json.loads((bravo_planned / "plan.json").read_text())["resource_changes"]
     actions = {change["address"]: change["change"]["actions"] for change in changes}
-    assert {address: actions.get(address) for address in FORGOTTEN_ADDRESSES} == dict.fromkeys(
-        FORGOTTEN_ADDRESSES, ["forget"]
+    assert {address: actions.get(address) for address in ACCOUNT_LOGGING_ADDRESSES} == dict.fromkeys(
+        ACCOUNT_LOGGING_ADDRESSES, ["forget"]
     )
     assert not [address for address, action in actions.items() if "delete" in action]
 

@@ -11,8 +11,8 @@ import pytest
 from stacks.bootstrap import docs
 from stacks.bootstrap.api_gateway_logging import PUSH_TO_CLOUDWATCH_POLICY
 from stacks.bootstrap.config import STATE_KEY_ALIAS, plan_key_alias
-from stacks.config import ConfigError
-from stacks.migrations import FORGOTTEN_ADDRESSES, MIGRATIONS_FILE
+from stacks.config import ConfigError, load_config
+from stacks.migrations import ACCOUNT_LOGGING_ADDRESSES
 from tests.support import PROJECT_ROOT, terraform_validate
 
 ACCOUNT = "111122223333"  # tests/conftest.py AWS_SETTINGS
@@ -174,17 +174,26 @@ def test_the_bootstrap_stacks_are_valid_terraform(dev, tmp_path_factory):
         assert result["valid"] is True, (name, result["diagnostics"])
 
 
+def test_the_bootstrap_creates_the_state_key_every_plan_then_needs(bootstrap_synth, tmp_path):
+    assert HOME in bootstrap_synth(REVIEWS_STATE_KMS_KEY="")  # there is none before the first bootstrap
+    planning = {"REVIEWS_TARGET": "aws", "REVIEWS_ACCOUNT_ID": ACCOUNT, "REVIEWS_STATE_BUCKET": BUCKET}
+    with pytest.raises(ConfigError, match="REVIEWS_STATE_KMS_KEY='' is invalid: .*the bootstrap prints it"):
+        load_config({}, planning, tmp_path)  # no environments/ files there
+
+
 def test_the_bootstrap_needs_the_repository_as_owner_and_name(bootstrap_synth):
     with pytest.raises(ConfigError, match="REVIEWS_REPOSITORY='product-reviews' is invalid: .*owner/name"):
         bootstrap_synth(REVIEWS_REPOSITORY="product-reviews")
 
 
 def test_the_app_forgets_the_account_logging_role_earlier_versions_managed_without_destroying_it(synth):
-    synthesized = synth()
-    migrations = json.loads((synthesized.directory / MIGRATIONS_FILE).read_text())
-    assert migrations == {"removed": [{"from": a, "lifecycle": {"destroy": False}} for a in FORGOTTEN_ADDRESSES]}
-    resources_by_type = synthesized.terraform["resource"]
-    assert not [a for a in FORGOTTEN_ADDRESSES if a.split(".")[1] in resources_by_type.get(a.split(".")[0], {})]
+    stack = synth().terraform
+    forgotten = {block["from"]: block["lifecycle"] for block in stack["removed"]}
+    assert {address: forgotten.get(address) for address in ACCOUNT_LOGGING_ADDRESSES} == dict.fromkeys(
+        ACCOUNT_LOGGING_ADDRESSES, {"destroy": False}
+    )
+    resources_by_type = stack["resource"]
+    assert not [a for a in ACCOUNT_LOGGING_ADDRESSES if a.split(".")[1] in resources_by_type.get(a.split(".")[0], {})]
     assert [r["name"] for r in resources_by_type["aws_iam_role"].values()] == ["ReviewProcessor-dev-role"]
 
 

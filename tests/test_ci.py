@@ -8,9 +8,9 @@
    deployment of a fresh environment shared by the tests below, in file order: the saved plan
    is applied as reviewed; a plan of another configuration is refused; of two plans of one
    change, the one applied second is stale and refused with the advice to plan again; a change
-   made behind Terraform's back is drift until it is reverted. Each terraform command that
-   loads the AWS provider costs seconds of CPU here: four plans, two applies and two drift
-   checks in all.
+   made behind Terraform's back is drift until it is reverted; an alarm e-mail nobody confirms
+   never is. Each terraform command that loads the AWS provider costs seconds of CPU here:
+   four plans, two applies and three drift checks in all.
 """
 
 import json
@@ -100,6 +100,7 @@ GITHUB_RUN = {
 RUN_URL = "https://github.example/example/product-reviews/actions/runs/77"
 # A change to plan: the stage throttle, also published as an SSM parameter.
 THROTTLED = {"REVIEWS_THROTTLE_RATE": "12"}
+ALARM_EMAIL = "oncall@example.com"  # subscribed by apply, never confirmed
 
 
 @dataclass
@@ -118,6 +119,7 @@ class LocalEnvironment:
             **GITHUB_RUN,
             "REVIEWS_EMULATOR_PORT": str(self.port),
             "REVIEWS_DELETION_PROTECTION": "false",
+            "REVIEWS_ALARM_EMAIL": ALARM_EMAIL,
             **settings,
         }
         run = run_deploy(self.project, command, ENVIRONMENT, *args, environ=environ)
@@ -135,6 +137,12 @@ class LocalEnvironment:
 
     def parameter(self, name: str) -> str:
         return self.client("ssm").get_parameter(Name=f"/productreviews/{ENVIRONMENT}/{name}")["Parameter"]["Value"]
+
+    def alarm_emails(self) -> dict[str, str]:
+        """address -> SubscriptionArn ("PendingConfirmation" while it waits) on the alarm topic."""
+        topic = f"arn:aws:sns:{REGION}:123456789012:ProductReviews-{ENVIRONMENT}-alarms"
+        listed = self.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        return {s["Endpoint"]: s["SubscriptionArn"] for s in listed if s["Protocol"] == "email"}
 
     def state_addresses(self) -> set[str]:
         state = self.client("s3").get_object(
@@ -194,7 +202,12 @@ def test_apply_makes_exactly_the_changes_reviewed_and_records_the_deployment(dep
     assert len(created) > 30 and len(created) == len(planned)
     assert local.state_addresses() == created
     assert f"Apply complete! Resources: {len(created)} added, 0 changed, 0 destroyed." in apply.stdout
-    assert f"**{len(created)} to add, 0 to change, 0 to replace, 0 to destroy.**" in (out / "review.md").read_text()
+    review = (out / "review.md").read_text()
+    assert f"**{len(created)} to add, 0 to change, 0 to replace, 0 to destroy.**" in review
+    # The alarm e-mail is no resource: apply subscribes it after Terraform, and it waits.
+    assert f"- `{ALARM_EMAIL}`: the apply creates the alarm topic, then subscribes this address" in review
+    assert f"subscribed `{ALARM_EMAIL}`: SNS e-mailed it a confirmation link" in apply.stdout
+    assert local.alarm_emails() == {ALARM_EMAIL: "PendingConfirmation"}
     # Outside the Terraform state: who deployed never changes a plan.
     deployment = json.loads(local.parameter("deployment"))
     assert deployment["commit"] == GITHUB_RUN["GITHUB_SHA"] and deployment["run_url"] == RUN_URL
@@ -248,6 +261,23 @@ def test_drift_check_finds_a_change_made_behind_terraforms_back_until_it_is_reve
     reverted = local.deploy("drift", "--out", str(out), **THROTTLED)
     assert reverted.returncode == 0, reverted.stdout[-3000:] + reverted.stderr
     assert "**No changes.**" in (out / "review.md").read_text()
+
+
+@pytest.mark.emulator
+def test_an_unconfirmed_alarm_email_is_waiting_for_confirmation_in_reviews_and_never_drift(
+    change_planned_twice, change_applied, local
+):
+    waiting = f"- `{ALARM_EMAIL}`: **waiting for confirmation**"
+    assert waiting in (change_planned_twice[1] / "review.md").read_text()
+    # 48 hours later SNS deletes the subscription nobody confirmed: still no change, no drift.
+    assert emulator.expire_unconfirmed_subscriptions(emulator.endpoint_for(local.port), REGION) == 1
+    out = local.project / "build" / "drift-expired"
+    checked = local.deploy("drift", "--out", str(out), **THROTTLED)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr
+    review = (out / "review.md").read_text()
+    assert "**No changes.**" in review
+    assert f"- `{ALARM_EMAIL}`: not subscribed (SNS deletes a subscription left unconfirmed for 48 hours)" in review
+    assert "**waiting for confirmation**" in review and "None of this is drift." in review
 
 
 @pytest.mark.emulator

@@ -2,7 +2,7 @@
 `output`, `diff` and `destroy` against the emulator, in a copy of the project as `make deps`
 leaves it (docs/cli.md).
 
-pipenv loads .env, and .env alone must make the CLI quiet (no Node end-of-life banner, no
+pipenv loads .env, and .env alone must make the CLI quiet (no Node.js banner, no
 checkpoint call home), offline-safe (the committed provider lock: cdktf runs no `providers
 lock` against the registry) and aimed at REVIEWS_EMULATOR_PORT. So the commands run without
 this test process's own copy of those settings (tests/conftest.py loads them).
@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,13 @@ import pytest
 from deploy.project_env import tool_settings
 from deploy.workspace import is_setting
 from localaws import emulator
+from stacks import framework
 from tests.support import PROJECT_ROOT, copy_project
 
 pytestmark = pytest.mark.emulator
 
+# The installed framework's CLI: cdktf, or cdktn on a tree switched to CDK Terrain.
+CLI = framework.installed().name
 NOISE = re.compile(r"!!|end-of-life|checkpoint|ENOTFOUND", re.IGNORECASE)
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 COMMAND_TIMEOUT_SECONDS = 240
@@ -37,7 +41,12 @@ def shell_environment(project: Path, settings: dict[str, str]) -> dict[str, str]
         for name, value in os.environ.items()
         if name not in dropped and not is_setting(name) and not name.startswith("AWS_")
     }
-    path = [entry for entry in os.environ["PATH"].split(os.pathsep) if not entry.endswith("node_modules/.bin")]
+    activated = {str(Path(sys.prefix) / "bin")}  # tests/conftest.py puts it first (stacks.jsii_kernel)
+    path = [
+        entry
+        for entry in os.environ["PATH"].split(os.pathsep)
+        if not entry.endswith("node_modules/.bin") and entry not in activated
+    ]
     return {**inherited, "PATH": os.pathsep.join(path), "PWD": str(project), "PIPENV_VENV_IN_PROJECT": "1", **settings}
 
 
@@ -81,18 +90,18 @@ def test_pipenv_run_cdktf_deploys_outputs_diffs_and_destroys_on_the_emulator(tmp
     try:
         pipenv_run(project, environ, "python", "-m", "deploy", "emulator")
 
-        assert "Apply complete!" in pipenv_run(project, environ, "cdktf", "deploy", "--auto-approve")
+        assert "Apply complete!" in pipenv_run(project, environ, CLI, "deploy", "--auto-approve")
         assert [f["FunctionName"] for f in functions.list_functions()["Functions"]] == ["ReviewProcessor-cli"]
         stack_dir = project / "cdktf.out" / "stacks" / "product-reviews-cli-local"
         lock = (stack_dir / ".terraform.lock.hcl").read_text()
-        assert lock == (PROJECT_ROOT / ".terraform.lock.hcl").read_text(), "cdktf changed the provider lock"
+        assert lock == (PROJECT_ROOT / ".terraform.lock.hcl").read_text(), "the CLI changed the provider lock"
 
-        outputs = pipenv_run(project, environ, "cdktf", "output")
+        outputs = pipenv_run(project, environ, CLI, "output")
         assert f"api_url = http://127.0.0.1:{gateway_port}/v1" in outputs
 
-        assert "No changes." in pipenv_run(project, environ, "cdktf", "diff")
+        assert "No changes." in pipenv_run(project, environ, CLI, "diff")
 
-        assert "Destroy complete!" in pipenv_run(project, environ, "cdktf", "destroy", "--auto-approve")
+        assert "Destroy complete!" in pipenv_run(project, environ, CLI, "destroy", "--auto-approve")
         assert functions.list_functions()["Functions"] == []
     finally:
         emulator.stop(emulator_port, project / ".local")

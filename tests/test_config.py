@@ -13,7 +13,13 @@ from stacks.config import ConfigError, load_config
 from stacks.settings import SETTINGS, markdown_table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-AWS = {"REVIEWS_TARGET": "aws", "REVIEWS_ACCOUNT_ID": "111122223333", "REVIEWS_STATE_BUCKET": "example-terraform-state"}
+PROD_STATE_KEY = "arn:aws:kms:eu-west-1:444455556666:key/2dab8c74-9e30-4f5c-b14d-708e9fab1c23"
+AWS = {
+    "REVIEWS_TARGET": "aws",
+    "REVIEWS_ACCOUNT_ID": "111122223333",
+    "REVIEWS_STATE_BUCKET": "example-terraform-state",
+    "REVIEWS_STATE_KMS_KEY": "arn:aws:kms:us-east-2:111122223333:key/0b8f6a52-7c1e-4d3a-9f2b-5e6c7d8a9b01",
+}
 
 
 @pytest.fixture
@@ -99,6 +105,7 @@ def test_an_environment_file_is_the_environments_one_source_of_settings(environm
                 "region": "eu-west-1",
                 "accountId": "444455556666",
                 "stateBucket": "prod-state",
+                "stateKmsKey": PROD_STATE_KEY,
                 "throttleRate": 50,
                 "throttleBurst": 100,
                 "deletionProtection": True,
@@ -109,6 +116,7 @@ def test_an_environment_file_is_the_environments_one_source_of_settings(environm
     config = load({"ENVIRONMENT_SUFFIX": "prod", "REVIEWS_TARGET": "aws"}, environments)
     assert config.target.region == config.backend.region == "eu-west-1"
     assert (config.target.account_id, config.backend.bucket) == ("444455556666", "prod-state")
+    assert config.backend.kms_key_id == PROD_STATE_KEY
     assert (config.api.throttle_rate, config.api.throttle_burst) == (50, 100)
     assert config.function.cors_origins == ("https://shop.example.com",)
     # The file wins over the cdktf context, and an environment variable over the file.
@@ -120,9 +128,12 @@ def test_an_environment_file_is_the_environments_one_source_of_settings(environm
 
 
 def test_the_local_target_keeps_state_and_account_in_the_emulator(environments):
-    (environments / "prod.json").write_text(json.dumps({"accountId": "444455556666", "stateBucket": "prod-state"}))
+    (environments / "prod.json").write_text(
+        json.dumps({"accountId": "444455556666", "stateBucket": "prod-state", "stateKmsKey": PROD_STATE_KEY})
+    )
     config = load({"ENVIRONMENT_SUFFIX": "prod"}, environments)
     assert (config.target.account_id, config.backend.bucket) == ("123456789012", "product-reviews-tfstate-local")
+    assert config.backend.kms_key_id == "alias/product-reviews-tfstate-local"  # the emulator's state key
 
 
 def test_a_bad_value_in_an_environment_file_names_the_file_and_key(environments):
@@ -163,6 +174,12 @@ def test_who_deploys_never_reaches_the_configuration(environments):
         ({"REVIEWS_MIN_CAPACITY": "200"}, "REVIEWS_MIN_CAPACITY", "at most REVIEWS_MAX_CAPACITY (100)"),
         ({"REVIEWS_LOG_RETENTION_DAYS": "10"}, "REVIEWS_LOG_RETENTION_DAYS", "1, 3, 5, 7, 14, 30"),
         ({"REVIEWS_STATE_BUCKET": ""}, "REVIEWS_STATE_BUCKET", "required when REVIEWS_TARGET=aws"),
+        ({"REVIEWS_STATE_KMS_KEY": ""}, "REVIEWS_STATE_KMS_KEY", "the bootstrap prints it); required when"),
+        (
+            {"REVIEWS_STATE_KMS_KEY": "alias/terraform-state"},
+            "REVIEWS_STATE_KMS_KEY",
+            "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)",
+        ),
         ({"REVIEWS_ACCOUNT_ID": ""}, "REVIEWS_ACCOUNT_ID", "required when REVIEWS_TARGET=aws"),
         ({"REVIEWS_ACCOUNT_ID": "1234"}, "REVIEWS_ACCOUNT_ID", "a 12-digit AWS account id"),
         ({"REVIEWS_BILLING_MODE": "serverless"}, "REVIEWS_BILLING_MODE", "provisioned or on-demand"),

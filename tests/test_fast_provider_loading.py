@@ -3,8 +3,9 @@
 stacks/aws.py loads provider submodules without the package __init__, in Python and in node,
 and the jsii kernel runs as one node process. Synthesizes the whole app twice in subprocesses,
 once the fast way and once the plain way (REVIEWS_EAGER_PROVIDER_IMPORT=1 and jsii's own
-two-process kernel, JSII_NODE=node), into separate outdirs (cdktf's App reads CDKTF_OUTDIR),
-and compares the bytes. The plain run takes ~15 s; it runs once per session.
+two-process kernel, JSII_NODE=node), into separate outdirs (the framework's App reads
+CDKTF_OUTDIR), and compares the bytes. The plain run takes ~15 s; it runs once per session.
+Both frameworks' bindings have the shape the fast path needs: CI runs this file on each.
 """
 
 import base64
@@ -13,9 +14,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+
+from stacks import aws, framework
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = Path("stacks") / "product-reviews-dev"
@@ -25,7 +29,6 @@ SYNTH_ENV = {
     "ENVIRONMENT_SUFFIX": "dev",
     "REPOSITORY": "example/repository",
     "COMMIT_AUTHOR": "example-author",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     "CHECKPOINT_DISABLE": "1",
 }
 # Every REVIEWS_* setting the caller may have exported would change the JSON: start clean.
@@ -87,12 +90,12 @@ def test_fast_synth_writes_the_same_handler_asset(synthesized):
 
 PROBE_FAST_IMPORT = textwrap.dedent("""
     import json, sys
-    from stacks.aws import dynamodb_table
-    package = sys.modules["cdktf_cdktf_provider_aws"]
+    from stacks.aws import PACKAGE, dynamodb_table
+    package = sys.modules[PACKAGE]
     print(json.dumps({
-        "init_ran": "acm_certificate" in vars(package),
+        "init_ran": "__all__" in vars(package),
         "has_table_class": hasattr(dynamodb_table, "DynamodbTable"),
-        "loaded": sorted(name for name in sys.modules if name.startswith("cdktf_cdktf_provider_aws.")),
+        "loaded": sorted(name for name in sys.modules if name.startswith(PACKAGE + ".")),
     }))
 """)
 
@@ -103,7 +106,7 @@ def test_fast_path_does_not_execute_the_package_init():
     probe = json.loads(result.stdout.strip().splitlines()[-1])
     assert probe["has_table_class"]
     assert not probe["init_ran"], "the package __init__ ran: every submodule was imported"
-    assert "cdktf_cdktf_provider_aws.dynamodb_table" in probe["loaded"]
+    assert f"{aws.PACKAGE}.dynamodb_table" in probe["loaded"]
     # dynamodb_table and the shared _jsii loader, not the 2,135 the __init__ imports.
     assert len(probe["loaded"]) < 40, probe["loaded"]
 
@@ -111,7 +114,7 @@ def test_fast_path_does_not_execute_the_package_init():
 def test_unknown_submodule_gives_a_clear_import_error():
     result = run_python(["-c", "from stacks.aws import no_such_resource"], {})
     assert result.returncode != 0
-    assert "ImportError: cdktf_cdktf_provider_aws.no_such_resource could not be loaded on its own" in result.stderr
+    assert f"ImportError: {aws.PACKAGE}.no_such_resource could not be loaded on its own" in result.stderr
     assert "REVIEWS_EAGER_PROVIDER_IMPORT=1" in result.stderr
 
 
@@ -127,22 +130,32 @@ console.log(JSON.stringify({before, names, table, after: loaded()}));
 """
 
 
-def node_require(package_dir: Path) -> dict:
+def node_require(package_dir: Path, node_path: Path | None = None) -> dict:
     result = subprocess.run(
         ["node", "--require", str(LAZY_INDEX), "-e", COUNT_LOADED, str(package_dir)],
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "NODE_PATH": str(node_path or "")},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def test_the_jsii_kernel_loads_only_the_provider_modules_a_stack_uses(synthesized):
-    # The synth above unpacked the provider into the project's jsii package cache.
+def cached_package(cache: Path, name: str, version: str) -> Path:
+    [package_dir] = cache.joinpath(name, version).glob("*/")
+    return package_dir
+
+
+def test_the_jsii_kernel_loads_only_the_provider_modules_a_stack_uses(synthesized, tmp_path):
+    # The synth above unpacked the provider and what its modules require (the framework,
+    # constructs) into the project's jsii package cache, where the kernel finds them.
     cache = Path(os.environ["JSII_RUNTIME_PACKAGE_CACHE_ROOT"])
-    [package_dir] = (cache / "@cdktf" / "provider-aws").glob("*/*/")
-    counts = node_require(package_dir)
+    installed = framework.installed()
+    for name in ("constructs", installed.name):
+        (tmp_path / name).symlink_to(cached_package(cache, name, version(name)))
+    [package_dir] = cache.joinpath(installed.provider_npm_package).glob("*/*/")
+    counts = node_require(package_dir, node_path=tmp_path)
     assert counts["names"] >= 2000, "every resource module is still exported by name"
     assert counts["table"] == "function"
     assert counts["before"] == 1 and counts["after"] == 2, counts  # the index, then one module
@@ -166,7 +179,7 @@ def test_an_index_of_another_shape_loads_unchanged(tmp_path):
 PROBE_IMPORT_SIDE_EFFECTS = textwrap.dedent("""
     import json, os
     before = dict(os.environ)
-    import stacks, stacks.aws, stacks.jsii_kernel, stacks.jsii_cache
+    import stacks, stacks.aws, stacks.framework, stacks.jsii_kernel, stacks.jsii_cache
     changed = {name for name in {*before, *os.environ} if before.get(name) != os.environ.get(name)}
     print(json.dumps(sorted(changed)))
 """)
@@ -188,7 +201,8 @@ PROBE_KERNEL_PROCESSES = textwrap.dedent("""
         return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
     enable_fast_synth()
-    import cdktf  # starts the kernel
+    from stacks import framework
+    framework.package()  # starts the kernel
     print(json.dumps([
         {"argv": Path(f"/proc/{pid}/cmdline").read_text().split("\\0")[:-1], "children": children(pid)}
         for pid in children(os.getpid())

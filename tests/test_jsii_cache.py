@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks import jsii_cache
+from stacks import framework, jsii_cache
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +71,7 @@ def test_the_step_fills_an_empty_cache_with_every_package_indexed(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     packages = {jsii_cache.package_label(tmp_path, p): p for p in jsii_cache.cached_packages(tmp_path)}
-    assert {"constructs", "cdktf", "@cdktf/provider-aws"} <= {label.split()[0] for label in packages}
+    installed = framework.installed()
+    assert {"constructs", installed.name, installed.provider_npm_package} <= {label.split()[0] for label in packages}
     assert all(jsii_cache.has_index(package) for package in packages.values())
     assert "jsii package cache ready in" in result.stdout

@@ -7,12 +7,17 @@ shared deployment in tests/test_local_api.py.
 """
 
 import json
+import os
+import queue
 import re
+import shutil
+import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
 from io import StringIO
@@ -20,21 +25,18 @@ from pathlib import Path
 
 import pytest
 
-from deploy import locks, make_up
+from deploy import alarm_email, locks, make_up
 from deploy.errors import DeployError
 from deploy.smoke import request
 from localaws import emulator
-from tests.cycle import Cycle, deployed
+from stacks.remembered_backend import backend_changed
 
 pytestmark = pytest.mark.emulator
 
 HOLDER_START_SECONDS = 10
 
 
-@pytest.fixture(scope="module")
-def cycle(tmp_path_factory) -> Iterator[Cycle]:
-    with deployed(tmp_path_factory, "cycle") as cycle:
-        yield cycle
+CYCLE_ENVIRONMENT = "cycle"  # the `cycle` fixture's deployment (tests/conftest.py)
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +47,16 @@ def up(cycle) -> None:
 def test_make_up_deploys_every_resource_and_serves_the_api(cycle):
     assert "Apply complete! Resources: 42 added, 0 changed, 0 destroyed." in cycle.printed[0]
     assert re.search(r"POST /reviews -> 201", cycle.printed[0])
+
+
+def test_the_state_is_stored_sse_kms_with_the_state_key(cycle):
+    target = cycle.target()
+    backend = target.config.backend
+    stored = target.client("s3").head_object(Bucket=backend.bucket, Key=backend.key)
+    assert stored["ServerSideEncryption"] == "aws:kms"
+    assert stored["SSEKMSKeyId"] == backend.kms_key_id == "alias/product-reviews-tfstate-local"
+    key = target.client("kms").describe_key(KeyId=stored["SSEKMSKeyId"])["KeyMetadata"]
+    assert key["Enabled"] and key["KeyManager"] == "CUSTOMER"  # made with the state bucket
 
 
 def test_another_person_deploying_the_same_stack_plans_no_changes(cycle):
@@ -142,6 +154,172 @@ def test_a_moved_emulator_port_needs_no_reconfigure(cycle):
     output = cycle.up()  # init again, against the current endpoint, then nothing to do
 
     assert "Nothing to apply" in output and remembered.exists()
+
+
+def test_a_state_written_before_the_state_key_is_encrypted_with_it_by_the_next_apply(cycle):
+    target = cycle.target()
+    workspace, backend, s3 = target.workspace, target.config.backend, target.client("s3")
+    # A stack directory initialized, and a state written, by a version without the key.
+    configuration = workspace.stack_dir / "cdk.tf.json"
+    synthesized = configuration.read_text()
+    without_key = json.loads(synthesized)
+    del without_key["terraform"]["backend"]["s3"]["kms_key_id"]
+    configuration.write_text(json.dumps(without_key))
+    assert cycle.terraform("init", "-reconfigure", "-input=false").returncode == 0
+    configuration.write_text(synthesized)
+    state = {"Bucket": backend.bucket, "Key": backend.key}
+    s3.copy_object(**state, CopySource=state, ServerSideEncryption="AES256", MetadataDirective="REPLACE")
+    assert s3.head_object(**state)["ServerSideEncryption"] == "AES256"
+    assert backend_changed(workspace.stack_dir)  # Terraform would refuse to plan
+
+    workspace.initialize()  # init -reconfigure: the state stays where it is (the aws target's way)
+    assert not backend_changed(workspace.stack_dir)
+    (workspace.log_dir / "deployed.json").unlink()  # so make up applies, which writes the state
+    output = cycle.up()
+
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output
+    stored = s3.head_object(**state)
+    assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"]) == ("aws:kms", backend.kms_key_id)
+
+
+def test_a_subscription_an_earlier_version_managed_is_forgotten_not_unsubscribed(cycle):
+    target = cycle.target()
+    topic, sns = alarm_email.topic_arn(target.config), target.client("sns")
+    subscribed = sns.subscribe(
+        TopicArn=topic, Protocol="email", Endpoint="oncall@example.com", ReturnSubscriptionArn=True
+    )
+    assert emulator.confirm_subscription(target.endpoint, target.config.target.region, topic, "oncall@example.com")
+    arn = subscribed["SubscriptionArn"]
+    # The state as the version that managed it left it.
+    state = json.loads(cycle.terraform("state", "pull").stdout)
+    state["serial"] += 1
+    state["resources"].append(
+        {
+            "mode": "managed",
+            "type": "aws_sns_topic_subscription",
+            "name": "monitoring_alarm_email_49646F11",
+            "provider": state["resources"][0]["provider"],
+            "instances": [
+                {
+                    "schema_version": 0,
+                    "attributes": {
+                        "id": arn,
+                        "arn": arn,
+                        "topic_arn": topic,
+                        "protocol": "email",
+                        "endpoint": "oncall@example.com",
+                        "confirmation_timeout_in_minutes": 1,
+                        "endpoint_auto_confirms": False,
+                        "raw_message_delivery": False,
+                    },
+                    "sensitive_attributes": [],
+                }
+            ],
+        }
+    )
+    pushed = target.workspace.stack_dir / "earlier.tfstate"
+    pushed.write_text(json.dumps(state))
+    assert cycle.terraform("state", "push", str(pushed)).returncode == 0
+    pushed.unlink()
+
+    output = cycle.up()
+
+    # Terraform forgot it without unsubscribing: after the apply it was still there, confirmed,
+    # for the deploy to unsubscribe, as the cycle's settings name no alarm e-mail.
+    assert "Apply complete!" in output and "Destroying" not in output
+    assert "aws_sns_topic_subscription" not in cycle.terraform("state", "list").stdout
+    assert "unsubscribed `oncall@example.com`: not the configured address" in output
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def _kill_emulator(cycle) -> None:
+    running = emulator.status(cycle.target().config.target.emulator_port)
+    assert running
+    os.kill(running.pid, signal.SIGKILL)  # a crash: nothing is flushed or said on the way out
+    emulator.wait_until(lambda: not emulator.pid_alive(running.pid))
+
+
+def test_after_the_emulator_is_killed_make_up_brings_everything_back_and_adds_nothing(cycle):
+    before, key = cycle.seed("cycle-kept", 3), cycle.api_key()
+    _kill_emulator(cycle)
+
+    output = cycle.up()
+
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in output
+    assert cycle.reviews_of("cycle-kept") == before
+    assert cycle.api_key() == key  # compared, never printed
+
+
+def test_make_up_refuses_to_start_afresh_when_the_saved_state_is_gone(cycle):
+    target = cycle.target()
+    saved = emulator.data_dir(target.config.target.emulator_port, target.state_dir)
+    moved = saved.with_name(saved.name + ".moved")
+    _kill_emulator(cycle)
+    saved.rename(moved)
+    try:
+        with pytest.raises(DeployError, match="holds no state: its saved state in .* is missing.*make clean-data"):
+            make_up.deploy(target)
+        backend = target.config.backend
+        assert not emulator.state_bucket_exists(target.endpoint, backend.bucket, target.config.target.region)
+    finally:
+        make_up.stop_emulator(target)
+        shutil.rmtree(saved, ignore_errors=True)
+        moved.rename(saved)
+    assert "0 added" in cycle.up()
+
+
+def served_max_age(cycle) -> str:
+    preflight = urllib.request.Request(cycle.target().gateway.url + "/reviews", method="OPTIONS")
+    with urllib.request.urlopen(preflight, timeout=10) as reply:
+        return reply.headers["Access-Control-Max-Age"]
+
+
+def lines_of(process: subprocess.Popen) -> queue.Queue:
+    """The process's output, line by line, read in a thread: a test waits for a line with a
+    timeout instead of hanging."""
+    lines: queue.Queue = queue.Queue()
+    output = process.stdout
+    assert output  # the pipe asked for (typed optional)
+
+    def read() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def test_make_watch_serves_a_handler_edit_without_terraform_and_make_up_then_uploads_nothing(cycle):
+    responses = cycle.project / "handlers" / "reviews" / "responses.py"
+    served = re.search(r'MAX_AGE_SECONDS = "(\d+)"', responses.read_text())
+    assert served, f"no MAX_AGE_SECONDS in {responses}"
+    edited = str(int(served[1]) + 1)
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "deploy", "watch"],
+        cwd=cycle.project,
+        env={**os.environ, **cycle.settings},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = lines_of(watching)
+        assert "Watching" in output.get(timeout=120)
+        responses.write_text(responses.read_text().replace(served[0], f'MAX_AGE_SECONDS = "{edited}"'))
+        assert "changed: handlers/reviews/responses.py" in output.get(timeout=120)
+        assert "live in" in output.get(timeout=120)  # pushed, and the gateway reloaded
+        assert served_max_age(cycle) == edited
+    finally:
+        watching.send_signal(signal.SIGINT)
+        watching.wait(timeout=30)
+
+    printed = cycle.up()
+
+    assert "recorded in the state, nothing to upload" in printed
+    assert "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." in printed
+    apply_log = (cycle.target().workspace.log_dir / "apply.log").read_text()
+    assert not re.search(r"aws_lambda_function\.\S+: Modifying", apply_log)
+    assert served_max_age(cycle) == edited
 
 
 def test_destroy_leaves_nothing_behind_and_down_stops_everything(cycle):

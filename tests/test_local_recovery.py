@@ -1,6 +1,7 @@
-"""`make up` after failures: a tainted function and API key, an apply interrupted halfway and an
-index changed while the autoscaler moved its capacity, each recovered by `make up` alone with
-every review kept; and through all of it, the API key is in no file or log
+"""`make up` after failures (a tainted function and API key, an apply interrupted halfway) and
+index changes (a projection changed while the autoscaler moved its capacity, a second index on
+the provisioned table), each handled by `make up` alone with every review kept; and through
+all of it, the API key is in no file or log
 (tests/cycle.py: one deployment of a copy of the project; each test seeds its own reviews).
 """
 
@@ -10,20 +11,16 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from deploy.review.render import render_review
-from tests.cycle import Cycle, deployed
+from localaws import emulator
 
 pytestmark = pytest.mark.emulator
 
 
-@pytest.fixture(scope="module")
-def cycle(tmp_path_factory) -> Iterator[Cycle]:
-    with deployed(tmp_path_factory, "recovery") as cycle:
-        yield cycle
+CYCLE_ENVIRONMENT = "recovery"  # the `cycle` fixture's deployment (tests/conftest.py)
 
 
 @pytest.fixture(autouse=True)
@@ -44,10 +41,9 @@ def test_a_tainted_function_and_api_key_are_replaced_keeping_every_review(cycle)
     assert "Apply complete!" in output and "0 destroyed" not in output
     assert cycle.reviews_of("recovery-tainted") == before  # the table was never touched
     assert cycle.api_key() != old_key
-    after = {"product_id": "recovery-tainted", "reviewer_id": "after-taint", "rating": 3}
-    assert cycle.call("POST", "/reviews", after)[0] == 201
-    with_old_key = {"product_id": "recovery-tainted", "reviewer_id": "old-key", "rating": 3}
-    assert cycle.call("POST", "/reviews", with_old_key, key=old_key)[0] == 403
+    after = {"product_id": "recovery-tainted", "rating": 3}
+    assert cycle.call("POST", "/reviews", after, by="after-taint")[0] == 201
+    assert cycle.call("POST", "/reviews", after, key=old_key, by="old-key")[0] == 403
     assert "(sensitive)" in (workspace.log_dir / "apply.log").read_text()  # the replaced key's value
 
 
@@ -132,9 +128,42 @@ def test_index_changes_plan_and_apply_while_autoscaled_capacity_never_drifts(cyc
 
     # ... and make up applies it, keeping the autoscaler's capacity.
     cycle.up()
-    [described] = dynamodb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    indexes = dynamodb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    described = {i["IndexName"]: i for i in indexes}[index]  # another test may have added one
     assert described["Projection"]["ProjectionType"] == "KEYS_ONLY"
     assert described["ProvisionedThroughput"]["ReadCapacityUnits"] == 17
+
+
+def test_a_second_index_on_the_provisioned_table_plans_with_the_minimum_capacity_and_applies(cycle):
+    target = cycle.target()
+    dynamodb, table = target.client("dynamodb"), target.config.table.name
+    autoscaled = {"ReadCapacityUnits": 17, "WriteCapacityUnits": 13}
+    dynamodb.update_table(
+        TableName=table,
+        GlobalSecondaryIndexUpdates=[{"Update": {"IndexName": "ReviewerIdIndex", "ProvisionedThroughput": autoscaled}}],
+    )
+    contract = cycle.project / "handlers" / "reviews" / "contract.py"
+    second = 'Index("ProductReviewerIndex", partition_key="product_id", sort_key="reviewer_id", projection="KEYS_ONLY")'
+    contract.write_text(
+        contract.read_text().replace(
+            "INDEXES: tuple[Index, ...] = (REVIEWER_INDEX,)", f"INDEXES: tuple[Index, ...] = (REVIEWER_INDEX, {second})"
+        )
+    )
+    target.workspace.synthesize()
+    assert cycle.terraform("plan", "-input=false", "-out=index.plan").returncode == 0
+    plan = json.loads(cycle.terraform("show", "-json", "index.plan").stdout)
+    (target.workspace.stack_dir / "index.plan").unlink()  # it embeds the state, API key included
+    [table_change] = [c for c in plan["resource_changes"] if c["type"] == "aws_dynamodb_table"]
+    planned = {i["name"]: i for i in table_change["change"]["after"]["global_secondary_index"]}
+    # The new index has no live capacity yet: the configured minimum, not null.
+    new_index = planned["ProductReviewerIndex"]
+    assert (new_index.get("read_capacity"), new_index.get("write_capacity")) == (5, 5)
+    assert planned["ReviewerIdIndex"]["read_capacity"] == 17  # the autoscaler's, kept
+
+    assert "Apply complete!" in cycle.up()
+
+    described = {i["IndexName"]: i for i in dynamodb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]}
+    assert described["ProductReviewerIndex"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
 
 
 def test_the_api_key_is_in_no_file_or_log(cycle):
@@ -143,11 +172,17 @@ def test_the_api_key_is_in_no_file_or_log(cycle):
         assert cycle.terraform("taint", api_key).returncode == 0
         cycle.up()
     assert len(cycle.api_keys) >= 2
+    target = cycle.target()
+    # The emulator's saved state is where the key lives, as it does in AWS: it must survive a
+    # reboot. It alone holds it, readable by its owner alone.
+    saved_state = emulator.data_dir(target.config.target.emulator_port, target.state_dir)
+    assert [path for path in saved_state.iterdir() if path.stat().st_mode & 0o077] == []
+    assert saved_state.stat().st_mode & 0o077 == 0
     written = [
         path
         for folder in (".local", "cdktf.out", "build")
         for path in (cycle.project / folder).rglob("*")
-        if path.is_file() and "providers" not in path.parts
+        if path.is_file() and "providers" not in path.parts and saved_state not in path.parents
     ]
     for key in cycle.api_keys:
         for path in written:

@@ -83,7 +83,10 @@ def examples(document: dict):
     """(where, schema, example) for every example in the document's bodies."""
     for name, answer in document["components"]["responses"].items():
         for media_type in answer.get("content", {}).values():
-            yield f"response {name}", media_type["schema"], media_type["example"]
+            if "example" in media_type:
+                yield f"response {name}", media_type["schema"], media_type["example"]
+            for example_name, example in media_type.get("examples", {}).items():
+                yield f"response {name} {example_name}", media_type["schema"], example["value"]
     for key, operation in operations(document).items():
         for parameter in operation.get("parameters", []):
             if "example" in parameter:
@@ -120,27 +123,51 @@ def test_the_idempotency_key_schema_accepts_exactly_what_the_handler_accepts(doc
     assert validator(parameter["schema"]).is_valid(value) == accepted
 
 
+def handler_accepts(parse, body: dict) -> bool:
+    try:
+        parse(json.dumps(body).encode())
+        return True
+    except InvalidInput:
+        return False
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        {"product_id": "p", "reviewer_id": "r", "rating": 5},
-        {"product_id": "p", "reviewer_id": "r", "rating": 5.0, "title": "t" * 200, "comment": None},
-        {"product_id": "p", "reviewer_id": "r", "rating": 4.5},
-        {"product_id": "p", "reviewer_id": "r", "rating": True},
-        {"product_id": "p", "reviewer_id": "r", "rating": 6},
-        {"product_id": "p", "reviewer_id": "r", "rating": 1, "title": "t" * 201},
-        {"product_id": "p", "reviewer_id": "r", "rating": 1, "comment": "   "},
-        {"product_id": "p", "reviewer_id": "r", "rating": 1, "verified": True},
-        {"product_id": "p", "rating": 1},
+        {"product_id": "p", "rating": 5},
+        {"product_id": "p", "rating": 5.0, "title": "t" * 200, "comment": None},
+        {"product_id": "p", "rating": 4.5},
+        {"product_id": "p", "rating": True},
+        {"product_id": "p", "rating": 6},
+        {"product_id": "p", "rating": 1, "title": "t" * 201},
+        {"product_id": "p", "rating": 1, "comment": "   "},
+        {"product_id": "p", "rating": 1, "verified": True},
+        {"product_id": "p", "reviewer_id": "r", "rating": 1},
+        {"rating": 1},
     ],
 )
 def test_the_request_schema_accepts_exactly_what_the_handler_accepts(body):
-    try:
-        validation.parse_review(json.dumps(body).encode())
-        accepted = True
-    except InvalidInput:
-        accepted = False
-    assert schema_accepts("NewReview", body) == accepted
+    assert schema_accepts("NewReview", body) == handler_accepts(validation.parse_review, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"rating": 2},
+        {"title": None, "comment": None},
+        {"title": "t" * 200},
+        {"comment": " fine "},
+        {},
+        {"rating": None},
+        {"rating": 0},
+        {"title": "  "},
+        {"reviewer_id": "me"},
+        {"product_id": "p", "rating": 3},
+        {"created_at": "2025-11-26T23:30:10.123Z"},
+    ],
+)
+def test_the_edit_schema_accepts_exactly_what_the_handler_accepts(body):
+    assert schema_accepts("ReviewEdit", body) == handler_accepts(validation.parse_edit, body)
 
 
 CORS = {"Vary": "Origin"}
@@ -148,10 +175,12 @@ REVIEW = {
     "product_id": "p",
     "review_id": "01JDQ3Z8M4X7V2K9T6B1N5R0CE",
     "reviewer_id": "r",
+    "reviewer_name": "R",
     "rating": 5,
     "title": None,
     "comment": None,
     "created_at": "2025-11-26T23:30:10.123Z",
+    "updated_at": None,
 }
 JSON_TYPE = {"Content-Type": "application/json"}
 

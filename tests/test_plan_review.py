@@ -381,6 +381,38 @@ def test_no_changes_and_data_sources():
     assert "**No changes.**" in review and "| Resource type" not in review and "What changes" not in review
 
 
+def test_output_only_changes_and_forgotten_resources_are_not_no_changes():
+    # A changed setting that reaches only an output (the alarm e-mail), and a `removed` block
+    # that makes Terraform forget a resource: the plan exits 2, so the review must say why.
+    plan = {
+        "resource_changes": [
+            {
+                **resource_change("aws_sns_topic_subscription.old", ["forget"]),
+                "action_reason": "delete_because_no_resource_config",
+            }
+        ],
+        "output_changes": {
+            "alarm_email": {"actions": ["update"], "before": "old@example.com", "after": "new@example.com"},
+            "api_url": {"actions": ["no-op"], "before": "https://x", "after": "https://x"},
+            "token": {"actions": ["create"], "before": None, "after": "t0ken-value-1234", "after_sensitive": True},
+        },
+    }
+    review = render.render_review(plan, "outputs")
+    assert "**No changes.**" not in review and "**No resource changes**" in review
+    assert '- `alarm_email`: `"old@example.com"` → `"new@example.com"`' in section(review, "Outputs that change")
+    assert "- `token`: (none) → (sensitive)" in review and "t0ken-value-1234" not in review
+    assert "api_url" not in review
+    forgotten = section(review, "Left in AWS, no longer managed by Terraform (1)")
+    assert "- `aws_sns_topic_subscription.old`: removed from the state without being destroyed" in forgotten
+
+
+def test_notes_about_what_the_plan_cannot_show_follow_the_headline():
+    notes = ["### Alarm e-mail", "", "- `oncall@example.com`: **waiting for confirmation**"]
+    review = render.render_review({"resource_changes": []}, "notes", notes=notes)
+    assert review.index("**No changes.**") < review.index("### Alarm e-mail")
+    assert "- `oncall@example.com`: **waiting for confirmation**" in review
+
+
 def test_create_before_destroy_replacement_and_findings_are_reported():
     plan = {
         "resource_changes": [

@@ -42,6 +42,17 @@ def test_synthesized_stack_has_no_unskipped_findings(synth, tmp_path):
     )
 
 
+def test_a_scan_that_reads_no_resource_is_an_error_not_a_pass(synth, tmp_path, monkeypatch):
+    # checkov 3.3.30 reads no resource of a configuration with a `removed` block, and says
+    # "0 passed, 0 failed": the stack has one (stacks/migrations.py), which scan() leaves out.
+    assert "removed" in synth().terraform
+    monkeypatch.setattr(checkov, "UNSCANNED_BLOCKS", ())
+    path = tmp_path / "cdk.tf.json"
+    path.write_text(json.dumps(synth().terraform))
+    result, _ = checkov.scan(path, "terraform_json")
+    assert result.error and "checked none of the resources" in result.error
+
+
 def test_weakened_stack_fails_the_gate(synth, tmp_path):
     """Data trace on and a log group without retention: both must be caught."""
     weakened = copy.deepcopy(synth().terraform)

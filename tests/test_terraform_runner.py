@@ -114,7 +114,7 @@ BACKEND = locks.Backend("state-bucket", "product-reviews/dev/terraform.tfstate",
 
 
 def lock_from(host: str) -> locks.StateLock:
-    return locks.StateLock("6f1c", f"someone@{host}", "OperationTypeApply", "2026-11-28T05:00:00Z")
+    return locks.StateLock("6f1c", f"someone@{host}", "OperationTypeApply", "2026-11-28T05:00:00Z", etag='"0"')
 
 
 def terraform_working_on(directory: Path, backend: locks.Backend) -> subprocess.Popen:

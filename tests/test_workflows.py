@@ -80,6 +80,15 @@ def test_every_committed_environment_is_planned_promoted_and_checked_for_drift()
     assert promotion == ["dev", "staging", "prod"]
 
 
+def test_pull_requests_run_the_tests_on_both_frameworks():
+    """CDKTF, the default, gets the whole suite; CDK Terrain its leg (docs/framework.md)."""
+    test = jobs("pull-request.yml")["test"]
+    legs = {leg["framework"]: leg["target"] for leg in test["strategy"]["matrix"]["include"]}
+    assert legs == {"cdktf": "test", "cdktn": "test-cdktn"}
+    assert [step["run"] for step in test["steps"] if "run" in step][-1] == "make ${{ matrix.target }}"
+    assert re.search(r"^test-cdktn:", (PROJECT_ROOT / "Makefile").read_text(), re.MULTILINE)
+
+
 def test_deploys_apply_only_the_reviewed_plan_sealed_in_the_protected_environment():
     environment_jobs = jobs("deploy-environment.yml")
     apply = environment_jobs["apply"]

@@ -60,6 +60,13 @@ class Change:
     indexes: list[IndexChange] = field(default_factory=list)  # DynamoDB tables changed in place
 
 
+@dataclass(frozen=True)
+class OutputChange:
+    name: str
+    before: object  # the JSON value, or a Hidden
+    after: object
+
+
 def classify(actions: list[str]) -> str | None:
     """add / change / replace / destroy for a resource_changes[].change.actions list."""
     if sorted(actions) == ["create", "delete"]:
@@ -86,6 +93,31 @@ def changes(plan: dict) -> list[Change]:
         if kind == "change" and rc["type"] == "aws_dynamodb_table":
             change.indexes = index_changes(rc["change"]["before"], rc["change"]["after"])
         found.append(change)
+    return found
+
+
+def forgotten(plan: dict) -> list[str]:
+    """Addresses Terraform stops managing without destroying them (`removed` blocks with
+    `destroy = false`: the plan's action "forget")."""
+    return [rc["address"] for rc in plan.get("resource_changes", []) if rc["change"]["actions"] == ["forget"]]
+
+
+def output_changes(plan: dict) -> list[OutputChange]:
+    """The root module's outputs the plan adds, changes or removes."""
+    found = []
+    for name, change in sorted(plan.get("output_changes", {}).items()):
+        if change["actions"] == ["no-op"]:
+            continue
+        before = _Side(
+            change.get("before"), change.get("before_sensitive", False), present="create" not in change["actions"]
+        )
+        after = _Side(
+            change.get("after"),
+            change.get("after_sensitive", False),
+            change.get("after_unknown", False),
+            present="delete" not in change["actions"],
+        )
+        found.append(OutputChange(name, before.shown(), after.shown()))
     return found
 
 

@@ -29,6 +29,7 @@ from deploy.review.checkov import Scan, Scanner, skipped_checks, warm_scan
 from deploy.review.render import UNKNOWN_RUN, RunInfo, render_review
 from deploy.secrets import redact_json, redact_text, secrets_in_plan
 from deploy.terraform import NON_INTERACTIVE, Stack, TerraformFailed
+from stacks.provider_version import pin_of
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,12 @@ def run_plan(
     refresh: bool = True,
     run: RunInfo = UNKNOWN_RUN,
     scan_security: bool = True,
+    notes: Sequence[str] = (),
 ) -> Planned:
     """Plans the initialized `stack` (`replace`: addresses to plan replacing; refresh=False:
-    plan from the state as it is), prints Terraform's output and the review, and writes the
-    files above into `out_dir`. Raises TerraformFailed when terraform fails."""
+    plan from the state as it is), prints Terraform's output and the review (with `notes`,
+    Markdown lines about what the plan cannot show), and writes the files above into
+    `out_dir`. Raises TerraformFailed when terraform fails."""
     out_dir = private_directory(out_dir).resolve()
     plan_bin = out_dir / "plan.bin"
     # checkov starts now and imports itself (most of a scan's time) while Terraform plans.
@@ -86,6 +89,7 @@ def run_plan(
         security=security,
         skipped=skipped_checks() if security else None,
         plan_text=plan_text,
+        notes=[*notes, *pin_notes(stack.directory)],
     )
     write_private(out_dir / "review.md", review)
     print(review)
@@ -130,3 +134,9 @@ def _failure_redacted(secrets: set[str]) -> Iterator[None]:
         yield
     except TerraformFailed as failed:
         raise TerraformFailed(failed.command, failed.returncode, redact_text(failed.output, secrets)) from None
+
+
+def pin_notes(directory: Path) -> list[str]:
+    """The review's note that synth pinned the AWS provider (stacks/provider_version.py), if it did."""
+    pin = pin_of(directory)
+    return ["> [!NOTE]", f"> {pin}"] if pin else []

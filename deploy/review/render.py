@@ -7,10 +7,10 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from deploy.review.changes import KINDS, Change, Hidden, changes
+from deploy.review.changes import KINDS, Change, Hidden, OutputChange, changes, forgotten, output_changes
 from deploy.review.checkov import Scan
 from deploy.secrets import redact_text, secrets_in_plan
 
@@ -60,20 +60,26 @@ def render_review(
     security: Scan | None = None,
     skipped: dict[str, str] | None = None,
     plan_text: str | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """The review in Markdown; its first line is marker(run.environment). `plan` is the plan
-    JSON as Terraform wrote it, `plan_text` the output of `terraform show -no-color plan.bin`.
-    Every secret the plan holds is redacted from the result, the plan text included."""
+    JSON as Terraform wrote it, `plan_text` the output of `terraform show -no-color plan.bin`,
+    `notes` Markdown lines about what the plan cannot show (after the headline). Every secret
+    the plan holds is redacted from the result, the plan text included."""
     found = changes(plan)
+    outputs = output_changes(plan)
     secrets = secrets_in_plan(plan)
     sections = [
-        _headline(title, run, plan, found),
+        _headline(title, run, plan, found, outputs),
         [_security_headline(security, skipped or {})] if security else [],
+        list(notes),
         _index_callout(found),
         _type_table(found),
         _replacements(found),
         _destroys(found),
+        _forgotten(forgotten(plan)),
         _attribute_changes(found, secrets),
+        _output_changes(outputs, secrets),
         _security_details(security, skipped or {}) if security else [],
     ]
     review = redact_text("\n\n".join("\n".join(section) for section in sections if section) + "\n", secrets)
@@ -114,7 +120,7 @@ def _marker_of(review: str) -> str:
     return first_line if re.fullmatch(r"<!-- plan-review(: \S+)? -->", first_line) else MARKER
 
 
-def _headline(title: str, run: RunInfo, plan: dict, found: list[Change]) -> list[str]:
+def _headline(title: str, run: RunInfo, plan: dict, found: list[Change], outputs: list[OutputChange]) -> list[str]:
     lines = [marker(run.environment), f"## Terraform plan review: {title}", ""]
     facts = [
         f"Commit {run.commit}" if run.commit else None,
@@ -124,11 +130,12 @@ def _headline(title: str, run: RunInfo, plan: dict, found: list[Change]) -> list
     if any(facts):
         lines += [" · ".join(fact for fact in facts if fact), ""]
     totals = Counter(c.kind for c in found)
-    lines.append(
-        "**" + ", ".join(f"{totals[k]} to {k}" for k in KINDS) + ".**"
-        if found
-        else "**No changes.** The infrastructure matches the configuration."
-    )
+    if found:
+        lines.append("**" + ", ".join(f"{totals[k]} to {k}" for k in KINDS) + ".**")
+    elif outputs or forgotten(plan):
+        lines.append("**No resource changes**, but outputs or what Terraform manages change (below).")
+    else:
+        lines.append("**No changes.** The infrastructure matches the configuration.")
     if plan.get("errored"):
         lines.append("\n> **The plan errored**: the changes below are incomplete.")
     return lines
@@ -194,6 +201,24 @@ def _destroys(found: list[Change]) -> list[str]:
     return [f"### 🗑️ Destroys ({len(destroyed)})", ""] + [
         f"- `{c.address}`" + (f": {c.reason}" if c.reason else "") for c in destroyed
     ]
+
+
+def _forgotten(addresses: list[str]) -> list[str]:
+    if not addresses:
+        return []
+    return [f"### Left in AWS, no longer managed by Terraform ({len(addresses)})", ""] + [
+        f"- `{address}`: removed from the state without being destroyed (a `removed` block)" for address in addresses
+    ]
+
+
+def _output_changes(outputs: list[OutputChange], secrets: set[str]) -> list[str]:
+    if not outputs:
+        return []
+    lines = ["### Outputs that change", ""]
+    for output in outputs:
+        before, after = _values(output.before, output.after, secrets)
+        lines.append(f"- {_code(output.name)}: {before} → {after}")
+    return lines
 
 
 def _attribute_changes(found: list[Change], secrets: set[str]) -> list[str]:

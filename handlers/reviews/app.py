@@ -17,7 +17,7 @@ from botocore.config import Config
 from . import contract, telemetry
 from .events import Event, parse_headers, parse_request, request_id
 from .ids import ReviewIdGenerator
-from .model import TemporarilyUnavailable
+from .model import NotSignedIn, TemporarilyUnavailable
 from .repository import ReviewRepository
 from .responses import ERRORS, Response, cors_headers, error_response, internal_error_response
 from .routing import Backend, dispatch
@@ -73,7 +73,8 @@ def handle(event: Event, context: Any, app: App) -> Response:
         origin = headers.get("origin", (None,))[-1]
         response = dispatch(parse_request(event, headers), app.backend, time.time())
     except ERRORS as error:
-        if isinstance(error, TemporarilyUnavailable) and error.fault:
+        # Ours to fix: the table unreachable, or a write that no authorizer vouched for.
+        if (isinstance(error, TemporarilyUnavailable) and error.fault) or isinstance(error, NotSignedIn):
             telemetry.log_fault(correlation_id, error.reason)
             telemetry.emit_fault_metric(app.settings.function_name)
         response = error_response(error)

@@ -28,9 +28,13 @@ class Route:
         return self.signed_in
 
 
+REVIEW_PATH = "/products/{product_id}/reviews/{review_id}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/reviews", False, "listReviews", "List reviews of a product or by a reviewer"),
     Route("POST", "/reviews", True, "createReview", "Create a review"),
+    Route("GET", REVIEW_PATH, False, "getReview", "One review"),
+    Route("PATCH", REVIEW_PATH, True, "editReview", "Edit your review"),
+    Route("DELETE", REVIEW_PATH, True, "deleteReview", "Delete your review"),
     Route("GET", "/products/{product_id}/rating", False, "getRating", "Rating summary of a product"),
 )
 API_KEY_HEADER = "x-api-key"
@@ -84,8 +88,14 @@ KEY_ATTRIBUTES: tuple[str, ...] = tuple(
 )
 
 # What the handler calls, and so exactly what its IAM policy grants. TransactWriteItems is
-# authorized per item, as PutItem / UpdateItem.
-TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
+# authorized per item, as PutItem / UpdateItem / DeleteItem.
+TABLE_ACTIONS = (
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
 INDEX_ACTIONS = ("dynamodb:Query",)
 
 # --- The function's environment -------------------------------------------------------------
@@ -115,3 +125,20 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 MAX_NEXT_TOKEN_CHARS = 400  # issued tokens are far shorter; longer ones are rejected unread
 MAX_BODY_BYTES = 16 * 1024
 RETRY_AFTER_SECONDS = 1
+EDITABLE_FIELDS = ("rating", *TEXT_LIMITS)  # what PATCH may change
+
+# --- Errors the API answers for identity and ownership --------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """An error answer, as the handler gives it and the OpenAPI document describes it."""
+
+    status: int
+    code: str
+    message: str
+
+
+NOT_SIGNED_IN = ErrorAnswer(401, "unauthorized", "This request needs a signed-in reviewer.")
+NOT_THE_AUTHOR = ErrorAnswer(403, "not_the_author", "Only the review's author can change or delete it.")
+REVIEW_NOT_FOUND = ErrorAnswer(404, "review_not_found", "No such review.")

@@ -26,6 +26,9 @@ class Request:
     query: dict[str, tuple[str, ...]]
     path_parameters: dict[str, str]
     body: bytes
+    # What API Gateway's Cognito authorizer passes on: the ID token's claims, every value a
+    # string (requestContext.authorizer.claims); None when no authorizer ran.
+    claims: dict[str, object] | None
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name)
@@ -73,7 +76,14 @@ def parse_request(event: Event, headers: dict[str, tuple[str, ...]]) -> Request:
         query=parse_query(event),
         path_parameters=event.get("pathParameters") or {},
         body=decode_body(event),
+        claims=authorizer_claims(event),
     )
+
+
+def authorizer_claims(event: Event) -> dict[str, object] | None:
+    authorizer = (event.get("requestContext") or {}).get("authorizer")
+    claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
+    return claims if isinstance(claims, dict) else None
 
 
 def request_id(event: Event, context: object) -> str:

@@ -6,8 +6,16 @@ types; only the HTTP edge (responses.py) turns the errors into status codes.
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """The signed-in reviewer: the ID token's subject and display name (never the body's word)."""
+
+    id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -15,14 +23,14 @@ class NewReview:
     """A validated review as the client sent it."""
 
     product_id: str
-    reviewer_id: str
     rating: int
     title: str | None
     comment: str | None
 
-    def fingerprint(self) -> str:
-        """Hash of the canonical request, so an idempotent retry can be told from a new request."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+    def fingerprint(self, reviewer_id: str) -> str:
+        """Hash of the canonical request by this reviewer, so an idempotent retry can be told
+        from a new request (the display name is left out: renaming oneself changes no review)."""
+        canonical = json.dumps({**asdict(self), "reviewer_id": reviewer_id}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -30,14 +38,39 @@ class NewReview:
 class Review:
     product_id: str
     review_id: str  # a ULID: sorts by creation time
-    reviewer_id: str
+    reviewer_id: str  # the author's id (the token's subject)
+    # The author's display name when the review was written or last edited; None for reviews
+    # stored before reviewers signed in.
+    reviewer_name: str | None
     rating: int
     title: str | None
     comment: str | None
     created_at: str  # ISO-8601 UTC with milliseconds
+    updated_at: str | None  # the last edit, later than any before it; None if never edited
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReviewKey:
+    product_id: str
+    review_id: str
+
+
+@dataclass(frozen=True)
+class ReviewEdit:
+    """A validated PATCH: the fields in `changed` take these values (a None title or comment
+    clears it); the others keep theirs."""
+
+    changed: frozenset[str]
+    rating: int | None
+    title: str | None
+    comment: str | None
+
+    def applied_to(self, review: Review, author: Reviewer, updated_at: str) -> Review:
+        values = {name: getattr(self, name) for name in sorted(self.changed)}
+        return replace(review, **values, reviewer_name=author.name, updated_at=updated_at)
 
 
 @dataclass(frozen=True)
@@ -107,6 +140,27 @@ class InvalidInput(Exception):
         self.message = message
         self.problems = problems or []
         self.malformed = malformed  # not parseable at all (e.g. not JSON), rather than invalid
+
+
+class NotSignedIn(Exception):
+    """A write arrived without a signed-in reviewer (the authorizer's claims are missing or
+    unusable): API Gateway's authorizer should have refused it, so the stage is misconfigured."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotTheAuthor(Exception):
+    """Someone other than the review's author tried to change or delete it."""
+
+
+class ReviewNotFound(Exception):
+    """No review has this key."""
+
+
+class ReviewChanged(Exception):
+    """The review changed (or went) between reading it and writing it: a concurrent write won."""
 
 
 class ReviewExists(Exception):

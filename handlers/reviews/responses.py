@@ -6,7 +6,15 @@ from typing import Any
 
 from . import contract
 from .errors import HttpError
-from .model import IdempotencyKeyReused, InvalidInput, ReviewExists, TemporarilyUnavailable
+from .model import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotSignedIn,
+    NotTheAuthor,
+    ReviewExists,
+    ReviewNotFound,
+    TemporarilyUnavailable,
+)
 
 Response = dict[str, Any]
 
@@ -16,7 +24,22 @@ PREFLIGHT_ALLOWED_HEADERS = (
 )
 PREFLIGHT_MAX_AGE_SECONDS = "600"
 # Every error a client can act on, and how it is answered.
-ERRORS = (InvalidInput, ReviewExists, IdempotencyKeyReused, TemporarilyUnavailable, HttpError)
+ERRORS = (
+    InvalidInput,
+    NotSignedIn,
+    NotTheAuthor,
+    ReviewNotFound,
+    ReviewExists,
+    IdempotencyKeyReused,
+    TemporarilyUnavailable,
+    HttpError,
+)
+# The identity and ownership errors, each answered as the contract states it.
+CONTRACT_ANSWERS = {
+    NotSignedIn: contract.NOT_SIGNED_IN,
+    NotTheAuthor: contract.NOT_THE_AUTHOR,
+    ReviewNotFound: contract.REVIEW_NOT_FOUND,
+}
 
 
 def to_json(payload: object) -> str:
@@ -36,8 +59,15 @@ def error_body(code: str, message: str, details: list[dict[str, str]] | None = N
     return {"error": code, "message": message, "details": details or []}
 
 
+def empty_response(status: int) -> Response:
+    return {"statusCode": status, "headers": {}, "body": "", "isBase64Encoded": False}
+
+
 def error_response(error: Exception) -> Response:
     """The answer to one of ERRORS."""
+    answer = CONTRACT_ANSWERS.get(type(error))
+    if answer is not None:
+        return json_response(answer.status, error_body(answer.code, answer.message))
     if isinstance(error, InvalidInput):
         code = "invalid_json" if error.malformed else "bad_request"
         details = [{"field": p.field, "message": p.message} for p in error.problems]

@@ -11,10 +11,19 @@ from . import actions, contract
 from .errors import HttpError
 from .events import Request
 from .ids import ReviewIdGenerator
+from .model import ReviewNotFound
 from .repository import ReviewRepository
-from .responses import Response, json_response, preflight_response
+from .responses import Response, empty_response, json_response, preflight_response
 from .tokens import encode_next_token
-from .validation import parse_idempotency_key, parse_listing, parse_product_id, parse_review
+from .validation import (
+    parse_edit,
+    parse_idempotency_key,
+    parse_listing,
+    parse_product_id,
+    parse_review,
+    parse_review_key,
+    parse_reviewer,
+)
 
 JSON_MEDIA_TYPES = ("application/json",)
 
@@ -44,12 +53,34 @@ def dispatch(request: Request, backend: Backend, now: float) -> Response:
 
 
 def create_review(request: Request, backend: Backend, now: float) -> Response:
+    author = parse_reviewer(request.claims)
     require_json_content_type(request.header("content-type"))
     new_review = parse_review(request.body)
     idempotency_key = parse_idempotency_key(request.headers.get(contract.IDEMPOTENCY_KEY_HEADER.lower(), ()))
-    created = actions.create_review(backend.repository, backend.review_ids, new_review, idempotency_key, now)
+    created = actions.create_review(backend.repository, backend.review_ids, author, new_review, idempotency_key, now)
     headers = {contract.REPLAYED_HEADER: "true"} if created.replayed else None
     return json_response(201, created.review.to_dict(), headers)
+
+
+def get_review(request: Request, backend: Backend, now: float) -> Response:
+    review = backend.repository.get_review(parse_review_key(request.path_parameters))
+    if review is None:
+        raise ReviewNotFound()
+    return json_response(200, review.to_dict())
+
+
+def edit_review(request: Request, backend: Backend, now: float) -> Response:
+    author = parse_reviewer(request.claims)
+    key = parse_review_key(request.path_parameters)
+    require_json_content_type(request.header("content-type"))
+    edited = actions.edit_review(backend.repository, author, key, parse_edit(request.body), now)
+    return json_response(200, edited.to_dict())
+
+
+def delete_review(request: Request, backend: Backend, now: float) -> Response:
+    author = parse_reviewer(request.claims)
+    actions.delete_review(backend.repository, author, parse_review_key(request.path_parameters))
+    return empty_response(204)
 
 
 def list_reviews(request: Request, backend: Backend, now: float) -> Response:
@@ -81,6 +112,9 @@ def get_rating(request: Request, backend: Backend, now: float) -> Response:
 OPERATIONS: dict[str, Operation] = {
     "createReview": create_review,
     "listReviews": list_reviews,
+    "getReview": get_review,
+    "editReview": edit_review,
+    "deleteReview": delete_review,
     "getRating": get_rating,
 }
 

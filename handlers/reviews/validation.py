@@ -2,14 +2,35 @@
 
 import json
 import re
+from collections.abc import Mapping
 
 from . import contract
-from .model import InvalidInput, Listing, ListingKind, NewReview, Problem
+from .ids import REVIEW_ID
+from .model import (
+    InvalidInput,
+    Listing,
+    ListingKind,
+    NewReview,
+    NotSignedIn,
+    Problem,
+    ReviewEdit,
+    Reviewer,
+    ReviewKey,
+)
 from .tokens import decode_next_token
 
 ID = re.compile(contract.ID_PATTERN)
 IDEMPOTENCY_KEY = re.compile(contract.IDEMPOTENCY_KEY_PATTERN)
-REVIEW_FIELDS = frozenset({"product_id", "reviewer_id", "rating", *contract.TEXT_LIMITS})
+REVIEW_FIELDS = frozenset({"product_id", "rating", *contract.TEXT_LIMITS})
+# Fields a client may not set: who wrote a review is the signed-in reviewer, and a review's
+# key never changes.
+SET_BY_SIGN_IN = "is not accepted: the reviewer is the signed-in user"
+FIXED_FIELDS = {
+    "reviewer_id": SET_BY_SIGN_IN,
+    "reviewer_name": SET_BY_SIGN_IN,
+    "product_id": "cannot be changed",
+    "review_id": "cannot be changed",
+}
 LISTING_PARAMETERS = frozenset({"product_id", "reviewer_id", "limit", "next_token"})
 LISTING_OWNERS: dict[str, ListingKind] = {"product_id": "product", "reviewer_id": "reviewer"}
 
@@ -59,14 +80,21 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def unknown_field_problems(document: Mapping[str, object], known: frozenset[str]) -> list[Problem]:
+    return [Problem(name, FIXED_FIELDS.get(name, "is not a known field")) for name in sorted(document.keys() - known)]
+
+
+def rating_problem() -> Problem:
+    return Problem("rating", f"must be an integer from {contract.MIN_RATING} to {contract.MAX_RATING}")
+
+
 def parse_review(body: bytes) -> NewReview:
     document = parse_json_object(body)
-    problems = [Problem(name, "is not a known field") for name in sorted(document.keys() - REVIEW_FIELDS)]
+    problems = unknown_field_problems(document, REVIEW_FIELDS)
     problems += [
         found
         for found in (
             id_problem("product_id", document.get("product_id")),
-            id_problem("reviewer_id", document.get("reviewer_id")),
             text_problem("title", document.get("title")),
             text_problem("comment", document.get("comment")),
         )
@@ -74,12 +102,38 @@ def parse_review(body: bytes) -> NewReview:
     ]
     rating = parse_rating(document.get("rating"))
     if rating is None:
-        problems.append(Problem("rating", f"must be an integer from {contract.MIN_RATING} to {contract.MAX_RATING}"))
+        problems.append(rating_problem())
     if problems or rating is None:
         raise InvalidInput("The review is invalid.", problems)
     return NewReview(
         product_id=str(document["product_id"]),
-        reviewer_id=str(document["reviewer_id"]),
+        rating=rating,
+        title=_stripped(document.get("title")),
+        comment=_stripped(document.get("comment")),
+    )
+
+
+def parse_edit(body: bytes) -> ReviewEdit:
+    """A PATCH body: some of rating, title, comment (absent: unchanged; null title or comment:
+    cleared); nothing to change is a 400."""
+    document = parse_json_object(body)
+    problems = unknown_field_problems(document, frozenset(contract.EDITABLE_FIELDS))
+    changed = frozenset(document.keys() & set(contract.EDITABLE_FIELDS))
+    rating = parse_rating(document.get("rating")) if "rating" in changed else None
+    if "rating" in changed and rating is None:
+        problems.append(rating_problem())
+    problems += [
+        found
+        for field in sorted(changed & contract.TEXT_LIMITS.keys())
+        if (found := text_problem(field, document[field]))
+    ]
+    if not changed and not problems:
+        fields = ", ".join(contract.EDITABLE_FIELDS)
+        problems.append(Problem("body", f"must change at least one of {fields}"))
+    if problems:
+        raise InvalidInput("The edit is invalid.", problems)
+    return ReviewEdit(
+        changed=changed,
         rating=rating,
         title=_stripped(document.get("title")),
         comment=_stripped(document.get("comment")),
@@ -96,6 +150,30 @@ def parse_product_id(path_parameters: dict[str, str]) -> str:
     if found or value is None:
         raise InvalidInput("The product id is invalid.", [found] if found else [])
     return value
+
+
+def parse_review_key(path_parameters: dict[str, str]) -> ReviewKey:
+    product_id = parse_product_id(path_parameters)
+    review_id = path_parameters.get("review_id")
+    if review_id is None or not REVIEW_ID.fullmatch(review_id):
+        rule = "must be a review id: 26 characters from 0-9 A-Z without I, L, O, U"
+        raise InvalidInput("The review id is invalid.", [Problem("review_id", rule)])
+    return ReviewKey(product_id, review_id)
+
+
+def parse_reviewer(claims: Mapping[str, object] | None) -> Reviewer:
+    """The signed-in reviewer from the claims API Gateway's Cognito authorizer passes on
+    (requestContext.authorizer.claims, every value a string): the subject and display name."""
+    if not claims:
+        raise NotSignedIn("the request carries no authorizer claims")
+    subject = claims.get(contract.REVIEWER_CLAIM)
+    if not isinstance(subject, str) or not ID.fullmatch(subject):
+        raise NotSignedIn(f"the {contract.REVIEWER_CLAIM} claim is missing or not a reviewer id")
+    name = claims.get(contract.DISPLAY_NAME_ATTRIBUTE)
+    name = name.strip() if isinstance(name, str) else ""
+    if not 1 <= len(name) <= contract.DISPLAY_NAME_MAX_CHARS or not name.isprintable():
+        raise NotSignedIn(f"the {contract.DISPLAY_NAME_ATTRIBUTE} claim is missing or not a display name")
+    return Reviewer(id=subject, name=name)
 
 
 def parse_idempotency_key(values: tuple[str, ...]) -> str | None:

@@ -26,7 +26,7 @@ PLAN_KEY = "arn:aws:kms:us-east-2:111122223333:key/<the plan key's id>"
 
 
 def render() -> str:
-    config = environment_config(load_config({}, EXAMPLE, Path("/nonexistent")))
+    config = environment_config(load_config({}, EXAMPLE, Path("/nonexistent"), bootstrapping=True))
     app, github = config.app, config.github
     scope = PolicyScope.of(app, state_kms_key_arn=STATE_KEY, plan_kms_key_arn=PLAN_KEY)
     account, environment = app.target.account_id, app.environment

@@ -1,11 +1,11 @@
 """The AWS provider and the backend of a bootstrap stack: its own state starts in a local file
 (the bucket it creates does not exist yet) and then lives in that bucket."""
 
-from cdktf import LocalBackend, TerraformStack
 from constructs import Construct
 
 from stacks.aws import provider
 from stacks.config import TargetConfig
+from stacks.framework import LocalBackend, TerraformStack
 from stacks.provider import aws_provider, s3_backend
 
 from .config import BootstrapBackend

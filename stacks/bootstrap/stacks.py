@@ -1,9 +1,9 @@
 """The bootstrap's two stacks, read top to bottom like what they create (docs/bootstrap.md)."""
 
-from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from stacks.aws import data_aws_kms_alias
+from stacks.framework import TerraformOutput, TerraformStack
 
 from .api_gateway_logging import ApiGatewayLogging
 from .ci_roles import CiRoles

@@ -2,7 +2,6 @@
 
 import json
 
-from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from stacks.aws import (
@@ -16,6 +15,7 @@ from stacks.aws import (
     s3_bucket_server_side_encryption_configuration,
     s3_bucket_versioning,
 )
+from stacks.framework import TerraformResourceLifecycle
 from stacks.iam import policy
 
 from .config import STATE_KEY_ALIAS, StateStorage

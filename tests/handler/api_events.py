@@ -31,17 +31,75 @@ def with_headers(event: dict, **headers: str | None) -> dict:
     return event
 
 
-def post_review(body, *, idempotency_key: str | None = None, raw: bool = False, base64_encoded: bool = False) -> dict:
+# The reviewer whose claims the write fixtures carry.
+FIXTURE_REVIEWER = _FIXTURES["post_review"]["requestContext"]["authorizer"]["claims"]["sub"]
+
+
+def display_name(reviewer: str) -> str:
+    """The name the tests' reviewers chose at sign-up."""
+    return f"Name of {reviewer}"
+
+
+def signed_in_as(event: dict, reviewer: str, name: str | None = None) -> dict:
+    """The event as API Gateway's Cognito authorizer hands over a signed-in reviewer's request:
+    the ID token's claims (every value a string), with this subject and display name."""
+    claims = event["requestContext"]["authorizer"]["claims"]
+    claims.update({"sub": reviewer, "cognito:username": reviewer, "nickname": display_name(reviewer)})
+    if name is not None:
+        claims["nickname"] = name
+    return event
+
+
+def without_authorizer(event: dict) -> dict:
+    """The event as a stage whose method has no authorizer would deliver it: no claims."""
+    del event["requestContext"]["authorizer"]
+    return with_headers(event, Authorization=None)
+
+
+def with_body(event: dict, body, *, raw: bool = False, base64_encoded: bool = False) -> dict:
     """body is a dict/list/value to JSON-encode, or (raw=True) the exact body string."""
-    event = fixture("post_review")
     text = body if raw else json.dumps(body)
     if base64_encoded:
         text = base64.b64encode(text.encode("utf-8")).decode("ascii")
     event["body"] = text
     event["isBase64Encoded"] = base64_encoded
+    return event
+
+
+def post_review(
+    body,
+    *,
+    reviewer: str = FIXTURE_REVIEWER,
+    idempotency_key: str | None = None,
+    raw: bool = False,
+    base64_encoded: bool = False,
+) -> dict:
+    """POST /reviews by `reviewer`, signed in."""
+    event = with_body(signed_in_as(fixture("post_review"), reviewer), body, raw=raw, base64_encoded=base64_encoded)
     if idempotency_key is not None:
         with_headers(event, **{"Idempotency-Key": idempotency_key})
     return event
+
+
+def on_review(event: dict, product_id: str, review_id: str) -> dict:
+    event["path"] = f"/products/{product_id}/reviews/{review_id}"
+    event["pathParameters"] = {"product_id": product_id, "review_id": review_id}
+    return event
+
+
+def get_review(product_id: str, review_id: str) -> dict:
+    return on_review(fixture("get_review"), product_id, review_id)
+
+
+def patch_review(product_id: str, review_id: str, body, *, reviewer: str = FIXTURE_REVIEWER, raw: bool = False) -> dict:
+    """PATCH of a review by `reviewer`, signed in."""
+    event = signed_in_as(on_review(fixture("patch_review"), product_id, review_id), reviewer)
+    return with_body(event, body, raw=raw)
+
+
+def delete_review(product_id: str, review_id: str, *, reviewer: str = FIXTURE_REVIEWER) -> dict:
+    """DELETE of a review by `reviewer`, signed in."""
+    return signed_in_as(on_review(fixture("delete_review"), product_id, review_id), reviewer)
 
 
 def get_reviews(query: dict[str, str | list[str]] | None) -> dict:

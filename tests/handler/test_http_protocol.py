@@ -13,12 +13,18 @@ ALLOWED = api_events.ALLOWED_ORIGIN
 
 
 def test_routes_are_the_contract_with_the_stack():
+    review = "/products/{product_id}/reviews/{review_id}"
     assert [(r.method, r.path, r.signed_in) for r in ROUTES] == [
         ("GET", "/reviews", False),
         ("POST", "/reviews", True),
+        ("GET", review, False),
+        ("PATCH", review, True),
+        ("DELETE", review, True),
         ("GET", "/products/{product_id}/rating", False),
     ]
-    assert resource_paths() == ("/reviews", "/products/{product_id}/rating")
+    # Every write also carries the storefront's API key (its usage plan).
+    assert all(r.api_key_required == r.signed_in for r in ROUTES)
+    assert resource_paths() == ("/reviews", review, "/products/{product_id}/rating")
     assert methods_for("/reviews") == ("GET", "POST")
 
 
@@ -54,7 +60,12 @@ def test_method_the_resource_lacks_is_405_with_allow(event, allow):
 
 
 @pytest.mark.parametrize(
-    ("resource", "methods"), [("/reviews", "GET, POST, OPTIONS"), ("/products/{product_id}/rating", "GET, OPTIONS")]
+    ("resource", "methods"),
+    [
+        ("/reviews", "GET, POST, OPTIONS"),
+        ("/products/{product_id}/reviews/{review_id}", "GET, PATCH, DELETE, OPTIONS"),
+        ("/products/{product_id}/rating", "GET, OPTIONS"),
+    ],
 )
 def test_preflight_lists_only_the_resource_methods_and_echoes_an_allowed_origin(resource, methods):
     response = invoke(api_events.preflight(resource))
@@ -100,9 +111,9 @@ def test_wildcard_allowed_origins_answers_star(dynamodb):
 
 
 def test_base64_encoded_body_is_decoded(product_id, reviewer_id):
-    body = {"product_id": product_id, "reviewer_id": reviewer_id, "rating": 3, "comment": "Très bien"}
+    body = {"product_id": product_id, "rating": 3, "comment": "Très bien"}
 
-    response = invoke(api_events.post_review(body, base64_encoded=True))
+    response = invoke(api_events.post_review(body, reviewer=reviewer_id, base64_encoded=True))
 
     assert response.status == 201
     assert response.json["comment"] == "Très bien"
@@ -117,9 +128,9 @@ def test_invalid_base64_body_is_400():
 
 @pytest.mark.parametrize("base64_encoded", [False, True])
 def test_body_over_16_kib_is_413(product_id, reviewer_id, base64_encoded):
-    body = {"product_id": product_id, "reviewer_id": reviewer_id, "rating": 3, "comment": "x" * 17000}
+    body = {"product_id": product_id, "rating": 3, "comment": "x" * 17000}
 
-    response = invoke(api_events.post_review(body, base64_encoded=base64_encoded))
+    response = invoke(api_events.post_review(body, reviewer=reviewer_id, base64_encoded=base64_encoded))
 
     assert response.status == 413
     assert response.json["error"] == "payload_too_large"
@@ -139,7 +150,7 @@ def test_null_headers_and_maps_are_handled(product_id):
 
 
 def test_get_with_null_body_and_post_without_headers(product_id, reviewer_id):
-    event = api_events.post_review({"product_id": product_id, "reviewer_id": reviewer_id, "rating": 1})
+    event = api_events.post_review({"product_id": product_id, "rating": 1}, reviewer=reviewer_id)
     event["headers"] = event["multiValueHeaders"] = None
 
     assert invoke(event).status == 201

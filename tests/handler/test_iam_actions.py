@@ -44,16 +44,21 @@ def record_dynamodb_actions(client):
 
 
 def exercise_every_route() -> None:
-    """One successful call per route, plus the conflict, replay and paging paths."""
-    product, reviewer, key = new_id("sku"), new_id("user"), new_id("idem")
-    review = {"product_id": product, "reviewer_id": reviewer, "rating": 5}
+    """One successful call per route, plus the conflict, replay, paging and ownership paths."""
+    product, reviewer, other, key = new_id("sku"), new_id("user"), new_id("user"), new_id("idem")
+    review = {"product_id": product, "rating": 5}
+    created = invoke(api_events.post_review(review, reviewer=reviewer, idempotency_key=key)).json["review_id"]
     calls = [
-        api_events.post_review(review, idempotency_key=key),
-        api_events.post_review(review, idempotency_key=key),
-        api_events.post_review(review),
-        api_events.post_review({**review, "reviewer_id": new_id("user")}),
+        api_events.post_review(review, reviewer=reviewer, idempotency_key=key),
+        api_events.post_review(review, reviewer=reviewer),
+        api_events.post_review(review, reviewer=other),
         api_events.get_reviews({"product_id": product, "limit": "1"}),
         api_events.get_reviews({"reviewer_id": reviewer}),
+        api_events.get_review(product, created),
+        api_events.patch_review(product, created, {"rating": 3, "title": "Changed"}, reviewer=reviewer),
+        api_events.patch_review(product, created, {"rating": 1}, reviewer=other),
+        api_events.delete_review(product, created, reviewer=other),
+        api_events.delete_review(product, created, reviewer=reviewer),
         api_events.get_rating(product),
         *(api_events.preflight(path) for path in {route.path for route in ROUTES}),
     ]

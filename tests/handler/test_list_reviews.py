@@ -10,8 +10,8 @@ from review_table import create_table
 
 
 def post(product, reviewer, rating=3, **fields):
-    review = {"product_id": product, "reviewer_id": reviewer, "rating": rating, **fields}
-    response = invoke(api_events.post_review(review))
+    review = {"product_id": product, "rating": rating, **fields}
+    response = invoke(api_events.post_review(review, reviewer=reviewer))
     assert response.status == 201
     return response.json
 

@@ -45,6 +45,30 @@ def test_any_post_body_is_answered_without_a_fault(body, base64_encoded, idempot
     )
 
 
+@SETTINGS
+@given(
+    body=st.one_of(json_values.map(json.dumps), review_like_bodies.map(json.dumps), st.text(max_size=50)),
+    method=st.sampled_from(["PATCH", "DELETE"]),
+)
+def test_any_edit_or_delete_body_is_answered_without_a_fault(body, method):
+    # A review id that exists nowhere: the request gets as far as looking it up.
+    event = api_events.patch_review(new_id("sku"), "01JDQ3Z8M4X7V2K9T6B1N5R0CE", body, raw=True)
+    assert_client_or_success(invoke(api_events.with_method(event, method)))
+
+
+claim_values = st.one_of(st.text(max_size=70), st.sampled_from(["user-1", "Kettle Fan", ""]), json_values)
+
+
+@SETTINGS
+@given(claims=st.none() | st.dictionaries(st.sampled_from(["sub", "nickname", "email", "aud"]), claim_values))
+def test_any_authorizer_claims_are_answered_without_a_fault(claims):
+    event = api_events.post_review({"product_id": new_id("sku"), "rating": 3})
+    event["requestContext"]["authorizer"] = None if claims is None else {"claims": claims}
+    response = invoke(event)
+    assert_client_or_success(response)
+    assert response.status in (201, 401)
+
+
 query_values = st.lists(st.one_of(st.text(max_size=30), st.integers(-5, 200).map(str)), min_size=1, max_size=2)
 
 
@@ -78,8 +102,8 @@ def test_walking_pages_returns_every_review_once_newest_first(count, limit):
     for n in range(count):
         # Half the reviews share one reviewer across products, so both listings get pages.
         product_of_review = product if n % 2 == 0 else new_id("sku")
-        body = {"product_id": product_of_review, "reviewer_id": reviewer if n % 2 else new_id("user"), "rating": 3}
-        posted.append(invoke(api_events.post_review(body)).json)
+        body = {"product_id": product_of_review, "rating": 3}
+        posted.append(invoke(api_events.post_review(body, reviewer=reviewer if n % 2 else new_id("user"))).json)
 
     by_product = walk_pages({"product_id": product}, limit)
     by_reviewer = walk_pages({"reviewer_id": reviewer}, limit)
@@ -88,26 +112,52 @@ def test_walking_pages_returns_every_review_once_newest_first(count, limit):
     assert by_reviewer == [r for r in reversed(posted) if r["reviewer_id"] == reviewer]
 
 
+# (caller, action, author of the target review, rating, idempotency key): any reviewer may try
+# to create, edit or delete; only the author's edits and deletes succeed.
 operations = st.lists(
-    st.tuples(st.integers(0, 3), st.integers(1, 5), st.none() | st.integers(0, 3)), min_size=1, max_size=8
+    st.tuples(
+        st.integers(0, 3),
+        st.sampled_from(["create", "edit", "delete"]),
+        st.integers(0, 3),
+        st.integers(1, 5),
+        st.none() | st.integers(0, 3),
+    ),
+    min_size=1,
+    max_size=10,
 )
 
 
-@settings(derandomize=True, deadline=None, max_examples=20)
+@settings(derandomize=True, deadline=None, max_examples=25)
 @given(operations=operations)
-def test_rating_summary_equals_a_recount_after_posts_and_retries(dynamodb, operations):
-    """(reviewer, rating, idempotency key) triples; repeats are retries, some with changed bodies."""
+def test_rating_summary_equals_a_recount_after_creates_edits_deletes_and_retries(dynamodb, operations):
     product = new_id("sku")
     key_prefix = new_id("idem")
-    first_response_for_key: dict[str, dict] = {}
-    for reviewer, rating, key in operations:
-        body = {"product_id": product, "reviewer_id": f"user-{reviewer}", "rating": rating}
-        idempotency_key = None if key is None else f"{key_prefix}-{key}"
-        response = invoke(api_events.post_review(body, idempotency_key=idempotency_key))
-        assert response.status in (201, 409, 422)
-        if idempotency_key and response.status == 201:
-            # A key, once it has produced a review, replays that exact response.
-            assert first_response_for_key.setdefault(idempotency_key, response.json) == response.json
+    first_response_for_key: dict[tuple[str, str], dict] = {}
+    review_of: dict[str, str] = {}  # author -> their review's id, while it exists
+    for caller, action, author, rating, key in operations:
+        caller, author = f"user-{caller}", f"user-{author}"
+        if action == "create":
+            idempotency_key = None if key is None else f"{key_prefix}-{key}"
+            body = {"product_id": product, "rating": rating}
+            response = invoke(api_events.post_review(body, reviewer=caller, idempotency_key=idempotency_key))
+            assert response.status in (201, 409, 422)
+            if response.status == 201 and idempotency_key:
+                # A key, once it has produced a review, replays that exact response to its reviewer.
+                assert first_response_for_key.setdefault((caller, idempotency_key), response.json) == response.json
+            if response.status == 201 and "Idempotent-Replayed" not in response.headers:
+                review_of[caller] = response.json["review_id"]
+            continue
+        if author not in review_of:
+            continue
+        target = review_of[author]
+        if action == "edit":
+            event = api_events.patch_review(product, target, {"rating": rating}, reviewer=caller)
+        else:
+            event = api_events.delete_review(product, target, reviewer=caller)
+        response = invoke(event)
+        assert response.status == ({"edit": 200, "delete": 204}[action] if caller == author else 403), response.raw
+        if action == "delete" and caller == author:
+            del review_of[author]
 
     stored = dynamodb.query(
         TableName=TABLE_NAME,
@@ -117,6 +167,7 @@ def test_rating_summary_equals_a_recount_after_posts_and_retries(dynamodb, opera
     ratings = [int(item["rating"]["N"]) for item in stored]
     summary = invoke(api_events.get_rating(product)).json
 
+    assert {item["review_id"]["S"] for item in stored} == set(review_of.values())
     assert len({item["reviewer_id"]["S"] for item in stored}) == len(stored)
     assert summary["review_count"] == len(stored)
     assert summary["ratings"] == {str(star): ratings.count(star) for star in range(1, 6)}

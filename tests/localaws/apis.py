@@ -44,6 +44,11 @@ def crash(event, context):
 def malformed(event, context):
     return {"statusCode": 200, "body": {"not": "a string"}}
 
+def versions(event, context):
+    import sys, boto3
+    found = {"python": "%d.%d" % sys.version_info[:2], "boto3": boto3.__version__}
+    return {"statusCode": 200, "body": json.dumps(found)}
+
 def slow(event, context):
     time.sleep(float((event["queryStringParameters"] or {}).get("sleep", "5")))
     return {"statusCode": 200, "body": json.dumps({"pid": os.getpid()})}
@@ -94,11 +99,13 @@ def create_function_role(endpoint: str, name: str) -> str:
     )["Role"]["Arn"]
 
 
-def create_test_function(endpoint: str, role: str, prefix: str, handler: str, timeout: int = 3) -> str:
+def create_test_function(
+    endpoint: str, role: str, prefix: str, handler: str, timeout: int = 3, runtime: str = "python3.11"
+) -> str:
     """A function <prefix>-<handler> running one handler of FUNCTION_CODE; returns its ARN."""
     return aws_client(endpoint, "lambda").create_function(
         FunctionName=f"{prefix}-{handler}",
-        Runtime="python3.11",
+        Runtime=runtime,
         Role=role,
         Handler=f"fn.{handler}",
         Code={"ZipFile": zip_files({"fn.py": FUNCTION_CODE})},

@@ -4,7 +4,8 @@ Whatever order the emulator happens to run the requests in, what is stored, summ
 listed must agree exactly with the 201s the API gave: one review per reviewer and product,
 one review per Idempotency-Key, a rating summary that counts each stored review once.
 The API is deployed with boto3 (no Terraform): the handler zip the stack deploys, a table
-with the stack's key schema, and the real routes.
+with the stack's key schema, and the stack's own API Gateway definition (its routes, and the
+Cognito authorizer on every write, on a user pool of this module's); reviewers sign in to it.
 """
 
 import http.client
@@ -22,18 +23,19 @@ import pytest
 
 from handlers.reviews import contract
 from localaws.gateway import LocalGateway
-from stacks.function import HANDLER, package_handler
+from stacks.function import HANDLER
+from stacks.handler_package import package_handler
+from stacks.openapi import api_gateway_definition
 from tests.localaws.apis import (
     REGION,
-    ProxyMethod,
     aws_client,
     create_api_key,
     create_function_role,
-    create_proxy_api,
     deploy_stage,
     serve_in_thread,
     stop_serving,
 )
+from tests.localaws.identity import LocalPool, claims_of, create_user, create_user_pool, sign_in
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -57,6 +59,14 @@ class ReviewsApi:
     port: int
     api_key: str
     dynamodb: "DynamoDBClient"  # for the emulator, to read the table directly
+    pool: LocalPool
+
+    def sign_in(self, name: str) -> tuple[str, dict[str, str]]:
+        """A new reviewer called `name`: (their id, the Authorization header with their ID token)."""
+        email = f"{name}@example.com"
+        password = create_user(self.pool, email, {"email": email, contract.DISPLAY_NAME_ATTRIBUTE: name})
+        token = sign_in(self.pool, email, password)["IdToken"]
+        return claims_of(token)[contract.REVIEWER_CLAIM], {contract.AUTHORIZATION_HEADER: token}
 
 
 @dataclass(frozen=True)
@@ -94,8 +104,18 @@ def create_reviews_table(endpoint: str) -> None:
     )
 
 
+def create_reviews_api(endpoint: str, function_arn: str, pool: LocalPool) -> str:
+    """A REST API imported from the stack's own definition, as the stack does; returns its id."""
+    apigateway = aws_client(endpoint, "apigateway")
+    api_id = apigateway.create_rest_api(name=API_NAME)["id"]
+    uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    definition = api_gateway_definition(API_NAME, uri, ("https://shop.example.com",), pool.arn)
+    apigateway.put_rest_api(restApiId=api_id, mode="overwrite", body=json.dumps(definition).encode())
+    return api_id
+
+
 def create_reviews_function(endpoint: str, build_dir) -> str:
-    """The handler package the stack deploys (stacks.function.package_handler); returns its ARN."""
+    """The handler package the stack deploys (stacks.handler_package.package_handler); returns its ARN."""
     package = package_handler(destination=build_dir / "reviews-handler.zip")
     return aws_client(endpoint, "lambda").create_function(
         FunctionName="concurrency-test-reviews",
@@ -119,15 +139,14 @@ def reviews_api(running_emulator, tmp_path_factory) -> Iterator[ReviewsApi]:
     endpoint = running_emulator.endpoint
     create_reviews_table(endpoint)
     function_arn = create_reviews_function(endpoint, tmp_path_factory.mktemp("build"))
-    methods = [ProxyMethod(route.method, route.path, function_arn, route.api_key_required) for route in contract.ROUTES]
-    methods += [ProxyMethod("OPTIONS", path, function_arn) for path in contract.resource_paths()]
-    api_id = create_proxy_api(endpoint, API_NAME, methods)
+    pool = create_user_pool(endpoint, "concurrency-test-reviewers")
+    api_id = create_reviews_api(endpoint, function_arn, pool)
     deploy_stage(endpoint, api_id, STAGE, rate=10000, burst=10000)
     api_key = create_api_key(endpoint, api_id, STAGE, "concurrency-test-key")
     # Two warm workers, as `make up` runs: requests really overlap in the emulator.
     gateway, server = serve_in_thread(LocalGateway(endpoint, REGION, API_NAME, STAGE, refresh_seconds=0))
     try:
-        yield ReviewsApi("127.0.0.1", server.server_address[1], api_key, aws_client(endpoint, "dynamodb"))
+        yield ReviewsApi("127.0.0.1", server.server_address[1], api_key, aws_client(endpoint, "dynamodb"), pool)
     finally:
         stop_serving(gateway, server)
 
@@ -218,13 +237,10 @@ def assert_everything_agrees_with(api: ReviewsApi, created: list[dict]) -> None:
 
 @pytest.mark.parametrize("attempt", ATTEMPTS)
 def test_same_reviewer_posting_at_once_stores_one_review(reviews_api, attempt):
-    product_id, reviewer_id = new_id("sku"), new_id("user")
+    product_id = new_id("sku")
+    _, signed_in = reviews_api.sign_in(new_id("user"))
     answers = post_simultaneously(
-        reviews_api,
-        [
-            ({"product_id": product_id, "reviewer_id": reviewer_id, "rating": 1 + i % 5}, {})
-            for i in range(SIMULTANEOUS)
-        ],
+        reviews_api, [({"product_id": product_id, "rating": 1 + i % 5}, signed_in) for i in range(SIMULTANEOUS)]
     )
 
     assert sorted(answer.status for answer in answers) == [201] + [409] * (SIMULTANEOUS - 1)
@@ -238,8 +254,11 @@ def test_same_reviewer_posting_at_once_stores_one_review(reviews_api, attempt):
 
 @pytest.mark.parametrize("attempt", ATTEMPTS)
 def test_one_idempotency_key_posted_at_once_stores_one_review(reviews_api, attempt):
-    review = {"product_id": new_id("sku"), "reviewer_id": new_id("user"), "rating": 4, "title": "Once"}
-    answers = post_simultaneously(reviews_api, [(review, {"Idempotency-Key": new_id("key")})] * SIMULTANEOUS)
+    review = {"product_id": new_id("sku"), "rating": 4, "title": "Once"}
+    _, signed_in = reviews_api.sign_in(new_id("user"))
+    answers = post_simultaneously(
+        reviews_api, [(review, {"Idempotency-Key": new_id("key"), **signed_in})] * SIMULTANEOUS
+    )
 
     assert [answer.status for answer in answers] == [201] * SIMULTANEOUS
     assert len({json.dumps(answer.body, sort_keys=True) for answer in answers}) == 1  # the same review, replayed
@@ -250,11 +269,12 @@ def test_one_idempotency_key_posted_at_once_stores_one_review(reviews_api, attem
 
 @pytest.mark.parametrize("attempt", ATTEMPTS)
 def test_new_reviews_racing_duplicates_keep_every_acknowledged_review(reviews_api, attempt):
-    products, reviewers = [new_id("sku") for _ in range(3)], [new_id("user") for _ in range(4)]
+    products = [new_id("sku") for _ in range(3)]
+    reviewers = dict(reviews_api.sign_in(new_id("user")) for _ in range(4))  # id -> Authorization header
     pairs = [(product, reviewer) for product in products for reviewer in reviewers]
     copies = 3  # each review is POSTed three times, all 36 requests at once
     requests: list[tuple[dict, dict]] = [
-        ({"product_id": product, "reviewer_id": reviewer, "rating": 1 + (index % 5)}, {})
+        ({"product_id": product, "rating": 1 + (index % 5)}, reviewers[reviewer])
         for _ in range(copies)
         for index, (product, reviewer) in enumerate(pairs)
     ]

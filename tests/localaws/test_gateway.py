@@ -202,3 +202,30 @@ def _alive(pid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+@pytest.mark.parametrize("reloaded", ["everything", "the-function"])
+def test_a_request_that_read_the_deployment_before_a_reload_gets_the_new_code(running_emulator, monkeypatch, reloaded):
+    # make watch updates a function and reloads the gateway; a request already on its way
+    # (it read the deployment just before) must be served by the new code, not answered 502.
+    from localaws.proxy_events import HttpRequest
+    from tests.localaws.apis import FUNCTION_CODE, zip_files
+
+    endpoint = running_emulator.endpoint
+    prefix = f"reload-{reloaded}"
+    function = create_test_function(endpoint, create_function_role(endpoint, f"{prefix}-fn"), prefix, "echo")
+    api_id = create_proxy_api(endpoint, f"{prefix}-api", [ProxyMethod("GET", "/reviews", function)])
+    deploy_stage(endpoint, api_id, "dev", rate=100, burst=100)
+    gateway = LocalGateway(endpoint, REGION, f"{prefix}-api", "dev", refresh_seconds=0)
+    try:
+        before = gateway.current()
+        new_code = zip_files({"fn.py": FUNCTION_CODE + "\n# edited\n"})
+        emulator.client("lambda", endpoint, REGION).update_function_code(FunctionName=function, ZipFile=new_code)
+        gateway.reload(f"{prefix}-echo" if reloaded == "the-function" else None)  # retires `before`'s pool
+        assert gateway.serving.pools[function].function.code_sha256 != before.pools[function].function.code_sha256
+        monkeypatch.setattr(gateway, "current", lambda: before)
+        request = HttpRequest(method="GET", path="/reviews", query="", headers=[], body=b"", source_ip="127.0.0.1")
+        status, _, _ = gateway.handle(request, "dev", "request-1")
+        assert status == 200
+    finally:
+        gateway.close()

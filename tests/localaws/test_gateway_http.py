@@ -257,3 +257,39 @@ def test_connections_beyond_the_limit_get_429_not_a_reset(port):
         if response.status == 429:
             assert_gateway_error(response, 429, "TooManyRequestsException")
             assert response.headers["connection"] == "close"
+
+
+def test_a_request_for_another_host_is_refused(port):
+    # A DNS-rebinding page reaches 127.0.0.1 under its own name: the browser sends that name.
+    connection = connect(port)
+    connection.sendall(b"GET /dev/reviews HTTP/1.1\r\nHost: attacker.example:8080\r\n\r\n")
+    received, _ = read_until_closed(connection)
+    assert received.startswith(b"HTTP/1.1 421 ")
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+        connection = connect(port)
+        connection.sendall(f"GET /_localaws/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        assert read_until_closed(connection)[0].startswith(b"HTTP/1.1 200 "), host
+
+
+def test_a_request_trickling_in_is_cut_off_at_its_deadline(port, monkeypatch):
+    # One byte at a time, each well within the per-read timeout: the whole request still has
+    # a deadline (shortened here from 30 s), after which the slot is freed with a 408.
+    from localaws import gateway_http
+
+    monkeypatch.setattr(gateway_http, "REQUEST_DEADLINE_SECONDS", 1.0)
+    connection = connect(port)
+    request = f"POST /dev/reviews HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 100\r\n\r\n".encode()
+    connection.sendall(request)
+    started = time.monotonic()
+    answer = b""
+    connection.settimeout(0.3)
+    while time.monotonic() - started < 4 and not answer:
+        try:
+            connection.sendall(b"x")
+            answer = connection.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert time.monotonic() - started < 3

@@ -1,6 +1,7 @@
 """`make up` (deploy/make_up.py) and the gateway port: it fails naming a taken port, and the API
 key goes only to the gateway process it started (checked through the gateway's identity route)."""
 
+import json
 import os
 import subprocess
 import threading
@@ -68,8 +69,11 @@ def make_up_target(emulator_port: int, gateway_port: int) -> LocalTarget:
 
 @pytest.fixture
 def deployed_without_terraform(monkeypatch):
-    """`make up`'s emulator and deploy steps replaced: this is about the gateway, not Terraform."""
+    """`make up`'s deploy and runtime steps replaced: this is about the gateway, not Terraform
+    (nor the user pool it deploys)."""
     monkeypatch.setattr(make_up, "deploy", lambda target: {})
+    monkeypatch.setattr(make_up, "create_demo_reviewers", lambda target, outputs: None)
+    monkeypatch.setattr(make_up, "prepare_runtime", lambda target: None)
     monkeypatch.setattr(LocalTarget, "api_key", lambda target: THE_API_KEY)
 
 
@@ -108,3 +112,15 @@ def test_gateway_command_fails_naming_a_taken_port(test_api, squatter):
     )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{squatter.port}" in result.stderr
+
+
+def test_stop_leaves_alone_a_process_that_reused_the_recorded_pid(tmp_path, unused_port):
+    bystander = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    gateway = GatewayProcess("http://127.0.0.1:1", "us-east-1", "api", "v1", unused_port, tmp_path)
+    gateway.state_file.write_text(json.dumps({"pid": bystander.pid, "start_ticks": 1}))  # not its start time
+    try:
+        assert not gateway.stop()
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
