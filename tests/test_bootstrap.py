@@ -250,10 +250,7 @@ def test_a_second_environment_shares_the_account_stack_and_gets_its_own(bravo_bo
 
 @pytest.fixture(scope="module")
 def alpha_deployed(bravo_bootstrapped, account) -> str:
-    printed = StringIO()
-    with redirect_stdout(printed):
-        make_up.deploy(account.local("alpha"))
-    return printed.getvalue()
+    return printed_by(make_up.deploy, account.local("alpha"))
 
 
 @pytest.fixture(scope="module")
@@ -326,9 +323,14 @@ def test_an_environment_plans_clean_after_the_other_environments_apply(bravo_upg
 
 @pytest.fixture(scope="module")
 def alpha_destroyed(bravo_upgraded, account) -> str:
+    return printed_by(make_up.destroy, account.local("alpha"))
+
+
+def printed_by(command, target) -> str:
+    """What `command(target)` printed, for the test that greps it for the API key."""
     printed = StringIO()
     with redirect_stdout(printed):
-        make_up.destroy(account.local("alpha"))
+        command(target)
     return printed.getvalue()
 
 
