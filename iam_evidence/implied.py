@@ -38,7 +38,8 @@ class Lifecycle:
     """What the whole recording tells about each of its calls, whichever role made them."""
 
     boundaries: dict[str, str]  # role name -> the permissions boundary it was created with
-    object_keys: dict[tuple[str, str], str]  # (bucket, key) -> the KMS key it is written with
+    # (bucket, key) -> the KMS key it is written with: its id or alias, and the key an alias names
+    object_keys: dict[tuple[str, str], dict[str, str]]
 
     @classmethod
     def of(cls, calls: Iterable[Call]) -> "Lifecycle":
@@ -51,7 +52,10 @@ class Lifecycle:
                 and "PermissionsBoundary" in call.parameters
             },
             object_keys={
-                (call.parameters["Bucket"], call.parameters["Key"]): call.parameters["SSEKMSKeyId"]
+                (call.parameters["Bucket"], call.parameters["Key"]): {
+                    "KeyId": call.parameters["SSEKMSKeyId"],
+                    **{name: call.parameters[name] for name in ("AliasTargetKeyArn",) if name in call.parameters},
+                }
                 for call in calls
                 if (call.service, call.operation) == ("s3", "PutObject") and "SSEKMSKeyId" in call.parameters
             },
@@ -113,7 +117,7 @@ def _encryption_keys(call: Call, lifecycle: Lifecycle) -> list[Permission]:
     action = {"PutObject": "kms:GenerateDataKey", "GetObject": "kms:Decrypt"}.get(call.operation)
     if not action or target not in lifecycle.object_keys:
         return []
-    key = Call("kms", action, call.region, call.account, parameters={"KeyId": lifecycle.object_keys[target]})
+    key = Call("kms", action, call.region, call.account, parameters=lifecycle.object_keys[target])
     through_s3 = {"kms:ViaService": f"s3.{call.region}.amazonaws.com"}  # S3 asks KMS in the caller's name
     return resource_permissions(key, privilege(action), source=SSE_KMS, context=through_s3)
 

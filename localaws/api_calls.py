@@ -8,7 +8,8 @@ credential scope, so it sees every client alike: the Terraform AWS provider, Ter
 backend and boto3 in `python -m deploy`.
 
 Only parameters that name a resource are kept (KEPT_PARAMETERS, URI labels, ARN-valued
-patch operations, KMS encryption contexts), and the key a KMS alias points to: never a value,
+patch operations, KMS encryption contexts), and the key a KMS alias points to (of a KMS call,
+or of an S3 object's SSE-KMS key): never a value,
 a body, a policy document or a tag, so a recording holds no secret. `python -m iam_evidence
 record` turns recordings into the IAM evidence.
 """
@@ -34,6 +35,8 @@ KEPT_PARAMETERS = re.compile(
     re.IGNORECASE,
 )
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+# The parameter naming a KMS key, possibly by an alias: a KMS call's key, an S3 object's SSE-KMS key.
+KEY_PARAMETERS = {"kms": "KeyId", "s3": "SSEKMSKeyId"}
 # User-Agent product tokens, most specific first: which program made a call.
 CLIENTS = (("terraform-provider-aws/", "terraform-provider-aws"), ("Terraform/", "terraform"), ("Boto3/", "boto3"))
 
@@ -63,7 +66,8 @@ def identify(request: Request) -> ApiCall:
     parameters = _resource_parameters(
         {**_parsed_parameters(service, operation, uri_parameters, request), **uri_parameters}
     )
-    target = _alias_target(region, parameters["KeyId"]) if service == "kms" and "KeyId" in parameters else None
+    key_id = parameters.get(KEY_PARAMETERS.get(service, ""))
+    target = _alias_target(region, key_id) if isinstance(key_id, str) else None
     if target:
         parameters["AliasTargetKeyArn"] = target
     return ApiCall(service, operation.name, region, client, *http, parameters)

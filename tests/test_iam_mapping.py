@@ -134,6 +134,17 @@ def test_objects_written_with_a_kms_key_need_it_to_be_read_back():
     )
 
 
+def test_an_objects_key_named_by_alias_is_authorized_on_the_key_it_names():
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    where = {"Bucket": "state", "Key": "k"}
+    written = call("s3", "PutObject", "PUT", "/state/k", **where, SSEKMSKeyId="alias/state", AliasTargetKeyArn=key)
+    through_alias = {"kms:RequestAlias": "alias/state", "kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    permissions = needs(written, call("s3", "GetObject", "GET", "/state/k", **where))
+    assert ("kms:GenerateDataKey", key, through_alias) in permissions
+    assert ("kms:Decrypt", key, through_alias) in permissions
+    assert not [p for p in permissions if p[0].startswith("kms:") and p[1] != key]
+
+
 def test_target_tracking_needs_the_alarms_autoscaling_creates_in_the_callers_name():
     permissions = needs(
         call("application-autoscaling", "PutScalingPolicy", ResourceId="table/t", ServiceNamespace="dynamodb")

@@ -106,3 +106,19 @@ def test_a_kms_alias_is_recorded_with_the_key_iam_authorizes_and_the_encryption_
         "AliasTargetKeyArn": key,
         "EncryptionContext": {"environment": "dev"},
     }
+
+
+def test_an_objects_sse_kms_key_named_by_alias_is_recorded_with_the_key_iam_authorizes(running_emulator, recorded):
+    kms, s3 = client(running_emulator, "kms"), client(running_emulator, "s3")
+    key = kms.create_key(Description="state")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/recorded-state", TargetKeyId=key)
+    s3.create_bucket(Bucket="recorded-state", CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
+    s3.put_object(
+        Bucket="recorded-state", Key="k", Body=b"{}", ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/recorded-state"
+    )
+    written = recorded()[-1]
+    assert (written["service"], written["operation"]) == ("s3", "PutObject")
+    assert {name: written["parameters"].get(name) for name in ("SSEKMSKeyId", "AliasTargetKeyArn")} == {
+        "SSEKMSKeyId": "alias/recorded-state",
+        "AliasTargetKeyArn": key,
+    }
