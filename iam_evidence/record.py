@@ -15,7 +15,8 @@ plan key the sealed plans need).
 Plans and drift checks run with --no-lock, as CI's read-only plan role does. The change
 touches every kind of update the stack has: the handler's code, its memory, its CORS origins
 (a new API definition and deployment), throttling, log retention, capacity limits, the
-scaling target and the alarm e-mail.
+scaling target and the alarm e-mail (whose first address the recipient confirmed after the first
+apply, so that the change's apply unsubscribes it).
 """
 
 import json
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import make_up
+from deploy.alarm_email import topic_arn
 from deploy.emulator_lifecycle import start_emulator, stop_emulator
 from deploy.local_target import LocalTarget
 from deploy.project_copy import copy_project
@@ -58,6 +60,9 @@ class Step:
     arguments: tuple[str, ...]  # after `python -m deploy`; {out} is the step's output folder
     changed: bool = False  # with CHANGED settings and the handler change
     expect: str = ""  # printed by a step that did what it should
+    # Before the step, unrecorded, the alarm e-mail's recipient follows SNS's confirmation link:
+    # only a confirmed subscription of an address no longer configured is unsubscribed.
+    recipient_confirms: bool = False
 
 
 BOOTSTRAP = Step("bootstrap", "administrator", ("bootstrap",))
@@ -65,7 +70,7 @@ LIFECYCLE = (
     Step("plan", "plan", ("plan", "--no-lock", "--out", "{out}/plan")),
     Step("seal", "plan", ("seal", "--plan", "{out}/plan/plan.bin")),
     Step("apply", "deploy", ("apply", "--plan", "{out}/plan/plan.sealed"), expect="Apply complete!"),
-    Step("plan-after-apply", "plan", ("plan", "--no-lock", "--out", "{out}/replan")),
+    Step("plan-after-apply", "plan", ("plan", "--no-lock", "--out", "{out}/replan"), recipient_confirms=True),
     Step("drift", "plan", ("drift", "--no-lock", "--out", "{out}/drift"), expect="No drift"),
     Step("plan-change", "plan", ("plan", "--no-lock", "--out", "{out}/change"), changed=True),
     Step("seal-change", "plan", ("seal", "--plan", "{out}/change/plan.bin"), changed=True),
@@ -104,6 +109,8 @@ def record(echo=print) -> Recording:
                 run_settings = {**settings, **(CHANGED if step.changed else {})}
                 if step.changed:
                     _change_handler(project)
+                if step.recipient_confirms:
+                    _confirm_alarm_email(target)
                 _run(step, project, run_settings, Path(scratch) / "build")
                 recording.configurations.append(_configuration(target))
             recording.calls = _label(running.endpoint, None)
@@ -134,6 +141,13 @@ def _change_handler(project: Path) -> None:
     handler = project / path
     if addition not in handler.read_text():
         handler.write_text(handler.read_text() + addition)
+
+
+def _confirm_alarm_email(target: LocalTarget) -> None:
+    config = target.config
+    address = config.monitoring.alarm_email or ""
+    if not emulator.confirm_subscription(target.endpoint, config.target.region, topic_arn(config), address):
+        raise RuntimeError(f"no pending subscription of {address!r} to confirm")
 
 
 def _configuration(target: LocalTarget) -> dict[str, Any]:
