@@ -5,8 +5,8 @@ evidence (iam_evidence/recorded/) with the IAM evaluator (iam_evidence/evaluate.
 - the plan role writes nothing but a sealed plan's data key with the plan key (and S3 decrypts
   the state with the state key: the documented exception);
 - the deploy role writes nothing its recorded calls did not need, creates and changes roles
-  only under the boundary, cannot change the boundary or the CI roles, passes roles to Lambda
-  only;
+  only under the boundary, cannot change the boundary, the CI roles or the bootstrap's keys,
+  passes roles to Lambda only;
 - the boundary lets a role it bounds do what the function needs, and nothing with IAM;
 - every policy fits IAM's size limits.
 
@@ -188,6 +188,17 @@ def test_the_deploy_role_cannot_change_the_boundary_or_the_ci_roles():
         ci_role = scope.arn("iam", f"role/{name}", region=False)
         for action in ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PassRole"):
             assert not allows([policy], Request(action, ci_role, boundary)), (action, ci_role)
+
+
+def test_the_deploy_role_cannot_delete_or_disable_the_bootstrap_keys_only_the_ones_it_manages():
+    scope = example_scope()
+    policy = document("deploy", scope)
+    alarm_key = scope.arn("kms", "key/0a0a0a0a-1b1b-2c2c-3d3d-4e4e4e4e4e4e")
+    assert allows([policy], Request("kms:ScheduleKeyDeletion", alarm_key))
+    for key in (scope.state_kms_key_arn, scope.plan_kms_key_arn):
+        assert not allows([policy], Request("kms:ScheduleKeyDeletion", key)), key
+    without_denials = {**policy, "Statement": [s for s in policy["Statement"] if s["Effect"] == "Allow"]}
+    assert allows([without_denials], Request("kms:ScheduleKeyDeletion", scope.state_kms_key_arn))
 
 
 @pytest.mark.parametrize("service", ["lambda.amazonaws.com", "ec2.amazonaws.com", "apigateway.amazonaws.com"])

@@ -111,6 +111,15 @@ BOUNDARY_CHANGES = [
     "iam:SetDefaultPolicyVersion",
 ]
 ROLE_CHANGES = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+# Nor disable, delete or re-grant the bootstrap's keys: the alarm topic's key is created before
+# its id is known, so the recorded key administration is allowed on every key of the region.
+KEY_ADMINISTRATION = [
+    "kms:CreateGrant",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+]
 
 
 def plan_role_policy(scope: PolicyScope) -> Policy:
@@ -161,6 +170,7 @@ def _deploy_role_denials(scope: PolicyScope) -> list[Policy]:
         ),
         deny(["iam:DeleteRolePermissionsBoundary"], "*", sid="NoBoundaryRemoved"),
         deny(["iam:*"], ci_roles, sid="NoChangeToTheCiRoles"),
+        deny(KEY_ADMINISTRATION, [scope.state_kms_key_arn, scope.plan_kms_key_arn], sid="NoChangeToTheBootstrapKeys"),
     ]
 
 
