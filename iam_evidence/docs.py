@@ -1,5 +1,5 @@
 """The evidence's section of docs/iam.md, rendered from iam_evidence/recorded/ (`python -m
-iam_evidence docs`, also run by `make iam-evidence`; tests/test_iam_docs.py fails when stale)."""
+iam_evidence docs`, also run by `make iam-evidence`; tests/test_iam_evidence.py fails when stale)."""
 
 import re
 from collections import Counter, defaultdict
