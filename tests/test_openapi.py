@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from handlers.reviews import contract, validation
-from handlers.reviews.model import InvalidInput
+from handlers.reviews.errors import InvalidInput
 from stacks.openapi import api_gateway_definition, public_document, to_json
 from tests.openapi_document import assert_documented, resolve, validator
 from tests.support import PROJECT_ROOT
