@@ -55,7 +55,7 @@ help:
 	@echo "make hcl    the stack as plain Terraform HCL, validated: build/hcl (docs/framework.md)"
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/<env>/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
-	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
+	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document) and docs/api.md's route table"
 
 # The installs are kept outside the clone, in MACHINE_CACHE (.env), under the hash of the lock
 # file(s) they install: the first clone on a machine installs, every later one (a CI run's fresh
@@ -201,10 +201,10 @@ test-cdktn:
 hcl: deps
 	@rm -rf build/hcl && $(PYTHON) -m frameworks.hcl build/hcl
 
-# docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
+# docs/openapi.json and docs/api.md's route table are generated from the contract
+# (stacks/api_docs.py); a test fails when either is stale.
 docs: .venv/.synced
-	@$(PYTHON) -m stacks.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
-	@echo "wrote docs/openapi.json"
+	@$(PYTHON) -m stacks.api_docs
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis .mypy_cache .ruff_cache

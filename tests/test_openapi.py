@@ -9,6 +9,7 @@ from openapi_spec_validator import validate
 
 from handlers.reviews import contract, validation
 from handlers.reviews.errors import InvalidInput
+from stacks import api_docs
 from stacks.openapi import api_gateway_definition, public_document, to_json
 from tests.openapi_document import assert_documented, resolve, validator
 from tests.support import PROJECT_ROOT
@@ -23,6 +24,22 @@ def document() -> dict:
 
 def test_docs_openapi_json_is_the_generated_document(document):
     assert DOCUMENT_FILE.read_text() == to_json(document), "docs/openapi.json is stale: run `make docs`"
+
+
+def test_docs_api_md_route_table_is_the_generated_one():
+    current = api_docs.API_FILE.read_text()
+    assert current == api_docs.api_markdown(current), "docs/api.md's route table is stale: run `make docs`"
+    for route in contract.ROUTES:
+        assert f"| {route.method.ljust(7)} | `{route.path}`" in current, (route.method, route.path)
+
+
+def test_every_error_the_function_answers_is_documented(document):
+    documented = set()
+    for response in document["components"]["responses"].values():
+        for content in response.get("content", {}).values():
+            for schema in [content["schema"], *content["schema"].get("anyOf", [])]:
+                documented.update(schema.get("properties", {}).get("error", {}).get("enum", []))
+    assert documented == {error.code for error in contract.ERRORS}
 
 
 def test_the_document_is_valid_openapi_3_1(document):
