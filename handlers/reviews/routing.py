@@ -6,6 +6,7 @@ operation id (createReview: create_review). Every operation parses and validates
 Errors propagate to app.handle.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from . import actions, contract
 from .errors import ReviewNotFound
 from .events import Request
 from .ids import ReviewIdGenerator
+from .model import RatingSummary
 from .repository import ReviewRepository
 from .responses import HttpError, Response, empty_response, json_response, preflight_response
 from .tokens import encode_next_token
@@ -51,7 +53,7 @@ def dispatch(request: Request, backend: Backend, now: float) -> Response:
         allow = ", ".join((*methods, "OPTIONS"))
         message = contract.METHOD_NOT_ALLOWED.message.format(allow=allow)
         raise HttpError(contract.METHOD_NOT_ALLOWED, message, {contract.ALLOW_HEADER: allow})
-    return OPERATIONS[route.operation_id](request, backend, now)
+    return operations()[route.operation_id](request, backend, now)
 
 
 def create_review(request: Request, backend: Backend, now: float) -> Response:
@@ -99,15 +101,16 @@ def list_reviews(request: Request, backend: Backend, now: float) -> Response:
 
 def get_rating(request: Request, backend: Backend, now: float) -> Response:
     summary = backend.repository.rating_summary(parse_product_id(request.path_parameters))
-    return json_response(
-        200,
-        {
-            "product_id": summary.product_id,
-            "review_count": summary.review_count,
-            "average_rating": summary.average,
-            "ratings": {str(star): count for star, count in enumerate(summary.counts, start=contract.MIN_RATING)},
-        },
-    )
+    return json_response(200, rating_body(summary))
+
+
+def rating_body(summary: RatingSummary) -> dict[str, object]:
+    return {
+        "product_id": summary.product_id,
+        "review_count": summary.review_count,
+        "average_rating": summary.average,
+        "ratings": {str(star): count for star, count in enumerate(summary.counts, start=contract.MIN_RATING)},
+    }
 
 
 def require_json_content_type(content_type: str | None) -> None:
@@ -119,13 +122,12 @@ def require_json_content_type(content_type: str | None) -> None:
         raise HttpError(contract.UNSUPPORTED_MEDIA_TYPE)
 
 
+@functools.cache
 def operations() -> dict[str, Operation]:
-    """Each route's operation id with the function here that serves it."""
+    """Each route's operation id with the function here that serves it (looked up on the first
+    request, so a function may sit anywhere in this module)."""
     functions = globals()
     missing = [route.function_name for route in contract.ROUTES if route.function_name not in functions]
     if missing:
         raise LookupError(f"handlers/reviews/routing.py has no function for the routes: {', '.join(missing)}")
     return {route.operation_id: functions[route.function_name] for route in contract.ROUTES}
-
-
-OPERATIONS = operations()
