@@ -3,6 +3,7 @@ definition and with the handler's own validation. (Every handler test also check
 against the document: tests/handler/api_client.py.)"""
 
 import json
+import re
 
 import pytest
 from openapi_spec_validator import validate
@@ -31,6 +32,11 @@ def test_docs_api_md_route_table_is_the_generated_one():
     assert current == api_docs.api_markdown(current), "docs/api.md's route table is stale: run `make docs`"
     for route in contract.ROUTES:
         assert f"| {route.method.ljust(7)} | `{route.path}`" in current, (route.method, route.path)
+
+
+def test_docs_api_md_lists_every_error_the_function_answers():
+    rows = re.findall(r"^\| (\d{3}) +\| `(\w+)` +\|", api_docs.API_FILE.read_text(), re.M)
+    assert sorted((int(status), code) for status, code in rows) == sorted((e.status, e.code) for e in contract.ERRORS)
 
 
 def test_every_error_the_function_answers_is_documented(document):

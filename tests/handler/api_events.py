@@ -6,7 +6,7 @@ import json
 import uuid
 from pathlib import Path
 
-from handlers.reviews.contract import REVIEWER_CLAIM, ROUTES
+from handlers.reviews.contract import IDEMPOTENCY_KEY_HEADER, REVIEWER_CLAIM, ROUTES
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 ALLOWED_ORIGIN = "https://shop.example.com"
@@ -79,7 +79,7 @@ def post_review(
     """POST /reviews by `reviewer`, signed in."""
     event = with_body(signed_in_as(fixture("post_review"), reviewer), body, raw=raw, base64_encoded=base64_encoded)
     if idempotency_key is not None:
-        with_headers(event, **{"Idempotency-Key": idempotency_key})
+        with_headers(event, **{IDEMPOTENCY_KEY_HEADER: idempotency_key})
     return event
 
 
