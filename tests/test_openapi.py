@@ -242,3 +242,13 @@ JSON_TYPE = {"Content-Type": "application/json"}
 def test_answers_the_document_does_not_describe_are_caught(answer, complaint):
     with pytest.raises(AssertionError, match=complaint):
         assert_documented(*answer)
+
+
+def test_the_id_rules_say_in_words_what_their_patterns_accept(document):
+    assert contract.ID_RULE == "1-64 characters from A-Z a-z 0-9 . _ : -"
+    assert contract.IDEMPOTENCY_KEY_RULE == "1-128 characters from A-Z a-z 0-9 . _ : -"
+    assert document["components"]["schemas"]["Id"]["description"].endswith(contract.ID_RULE)
+    problem = validation.id_problem("product_id", "sku#1")
+    assert problem is not None and problem.message == f"must be {contract.ID_RULE}"
+    with pytest.raises(ValueError, match="not a single character class"):
+        contract.characters_rule(contract.REVIEW_ID_PATTERN)

@@ -5,6 +5,7 @@ the alarms from these names; the handler reads and writes with them; the OpenAPI
 generated from them. Standard library only: the stack imports this module at synth time.
 """
 
+import re
 from dataclasses import dataclass
 
 # --- Headers --------------------------------------------------------------------------------
@@ -31,14 +32,25 @@ REQUEST_HEADERS = (AUTHORIZATION_HEADER, CONTENT_TYPE_HEADER, API_KEY_HEADER, ID
 
 # --- Requests -------------------------------------------------------------------------------
 
+
+def characters_rule(pattern: str) -> str:
+    """A pattern of one character class, in words: [A-Za-z0-9._:-]{1,64} -> "1-64 characters
+    from A-Z a-z 0-9 . _ : -" (what a 400 says, and the OpenAPI document)."""
+    found = re.fullmatch(r"\[(.+)\]\{(\d+),(\d+)\}", pattern)
+    if found is None:
+        raise ValueError(f"not a single character class with a length range: {pattern}")
+    characters, shortest, longest = found.groups()
+    return f"{shortest}-{longest} characters from {' '.join(re.findall(r'.-.(?!$)|.', characters))}"
+
+
 # Product and reviewer ids exclude "#": the table reserves "#..." keys for its internal items.
 ID_PATTERN = r"[A-Za-z0-9._:-]{1,64}"
-ID_RULE = "1-64 characters from A-Z a-z 0-9 . _ : -"
+ID_RULE = characters_rule(ID_PATTERN)
 # A ULID: 26 Crockford base32 characters, so review ids sort by creation time.
 REVIEW_ID_PATTERN = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
 REVIEW_ID_RULE = "26 characters from 0-9 A-Z without I, L, O, U"
 IDEMPOTENCY_KEY_PATTERN = r"[A-Za-z0-9._:-]{1,128}"
-IDEMPOTENCY_KEY_RULE = "1-128 characters from A-Z a-z 0-9 . _ : -"
+IDEMPOTENCY_KEY_RULE = characters_rule(IDEMPOTENCY_KEY_PATTERN)
 TEXT_LIMITS = {"title": 200, "comment": 4000}  # characters after trimming whitespace
 MIN_RATING, MAX_RATING = 1, 5
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
@@ -104,10 +116,10 @@ ERRORS: tuple[ErrorAnswer, ...] = (
 
 @dataclass(frozen=True)
 class Route:
-    """One operation of the API. Everything else follows from this entry: API Gateway's
-    definition, the CORS preflight, the public OpenAPI document and docs/api.md's table
-    (`make docs`), the IAM policy. Its code is the function of handlers/reviews/routing.py
-    named after the operation id (`function_name`)."""
+    """One operation of the API. API Gateway's definition, the CORS preflight, the public
+    OpenAPI document and docs/api.md's route table (`make docs`) follow from this entry. Its
+    code is the function of handlers/reviews/routing.py named after the operation id
+    (`function_name`)."""
 
     method: str
     # An API Gateway resource template, exactly as it arrives in event["resource"].
