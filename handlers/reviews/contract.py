@@ -71,7 +71,8 @@ class ErrorAnswer:
 
     status: int
     code: str
-    # For people. A 400 names what was invalid instead (validation.py); this is its example.
+    # For people. A 400's message says what was invalid (validation.py has the others); the
+    # table's are a body that is not JSON and an invalid review.
     message: str
     # The message of its one `details` entry, when it has one.
     detail: str = ""

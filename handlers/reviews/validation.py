@@ -61,7 +61,7 @@ def parse_json_object(body: bytes) -> dict[str, object]:
     try:
         document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidInput("The body is not valid UTF-8 JSON.", malformed=True) from None
+        raise InvalidInput(contract.INVALID_JSON.message, malformed=True) from None
     if not isinstance(document, dict):
         raise InvalidInput("The body must be a JSON object.", malformed=True)
     return document
@@ -95,7 +95,7 @@ def parse_review(body: bytes) -> NewReview:
     if rating is None:
         problems.append(rating_problem())
     if problems or rating is None:
-        raise InvalidInput("The review is invalid.", problems)
+        raise InvalidInput(contract.BAD_REQUEST.message, problems)
     return NewReview(
         product_id=str(document["product_id"]),
         rating=rating,
