@@ -493,9 +493,9 @@ def responses(chosen: dict[int, str]) -> dict[str, object]:
 
 
 def route_responses(route: contract.Route) -> dict[int, str]:
-    """A route's answers besides those of every operation: its own errors, then a signed-in
-    write's refusals by API Gateway (401 without an ID token, 403 without the API key), then
-    what a body can be refused for."""
+    """A route's answers besides those of every operation: its answer and its own errors; a
+    signed-in write's refusals by API Gateway (401 without an ID token, 403 without the API
+    key, unless its own 403 says both); what a body can be refused for."""
     chosen = {
         route.answer[0]: route.answer[1],
         **EVERY_ROUTE,
