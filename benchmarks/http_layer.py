@@ -38,7 +38,7 @@ from handlers.reviews import contract
 from handlers.reviews.events import parse_headers, parse_request
 from handlers.reviews.ids import ReviewIdGenerator
 from handlers.reviews.repository import ReviewRepository
-from handlers.reviews.routing import OPERATIONS, Backend
+from handlers.reviews.routing import Backend, operations
 from powertools_layer import app as powertools
 from review_table import create_table
 
@@ -205,7 +205,7 @@ def route_sides(event: dict, client: Any) -> dict[str, Callable[[], dict[str, An
     request = parse_request(event, parse_headers(event))
     route = next((r for r in contract.ROUTES if (r.method, r.path) == (request.method, request.resource)), None)
     if route:
-        operation = OPERATIONS[route.operation_id]
+        operation = operations()[route.operation_id]
         sides["operation"] = lambda: operation(request, app.backend, time.time())
     return sides
 
@@ -213,13 +213,12 @@ def route_sides(event: dict, client: Any) -> dict[str, Callable[[], dict[str, An
 # --- lines of code ---------------------------------------------------------------------------
 
 # Each layer's HTTP plumbing: whole files, or the top-level names a layer needs from a file.
-# Both layers share the rest: the operations (routing.OPERATIONS), validation, actions, the
+# Both layers share the rest: the operations (routing.operations()), validation, actions, the
 # repository and the App's wiring. The Powertools layer keeps today's event parsing, answers,
 # errors and the fallback dispatch (benchmarks/powertools_layer/app.py says why).
 KEPT_CODE: dict[str, tuple[str, ...] | None] = {
     "handlers/reviews/events.py": None,
     "handlers/reviews/responses.py": None,
-    "handlers/reviews/errors.py": None,
     "handlers/reviews/routing.py": ("dispatch",),
 }
 LAYER_CODE: dict[str, dict[str, tuple[str, ...] | None]] = {

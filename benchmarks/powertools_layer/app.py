@@ -10,7 +10,7 @@ differently there:
   allows every method of the API on every path;
 - CORS headers are responses.cors_headers: Powertools' CORSConfig sends no `Vary: Origin` and
   adds its own Allow-Headers (X-Amz-Date, X-Amz-Security-Token) to every answer;
-- each operation's validation, action and shaping (routing.OPERATIONS), the error table
+- each operation's validation, action and shaping (routing.operations()), the error table
   (responses.py), the log line and the Fault metric (telemetry.py).
 """
 
@@ -25,9 +25,9 @@ from aws_lambda_powertools.event_handler import Response as PowertoolsResponse
 from handlers.reviews import contract, telemetry
 from handlers.reviews.app import App, default_app
 from handlers.reviews.events import Event, Request, parse_headers, parse_request, request_id
-from handlers.reviews.model import NotSignedIn, TemporarilyUnavailable
+from handlers.reviews.errors import NotSignedIn, TemporarilyUnavailable
 from handlers.reviews.responses import ERRORS, Response, cors_headers, error_response, internal_error_response
-from handlers.reviews.routing import OPERATIONS, Operation, dispatch
+from handlers.reviews.routing import Operation, dispatch, operations
 
 # An API Gateway path parameter, {name}, as Powertools writes it: <name>.
 PATH_PARAMETER = re.compile(r"\{(\w+)\}")
@@ -59,7 +59,7 @@ def resolver_for(app: App) -> APIGatewayRestResolver:
     """One resolver per App, built on first use like the App itself."""
     resolver = APIGatewayRestResolver()
     for route in contract.ROUTES:
-        view = operation_view(resolver, app, OPERATIONS[route.operation_id])
+        view = operation_view(resolver, app, operations()[route.operation_id])
         resolver.route(PATH_PARAMETER.sub(r"<\1>", route.path), route.method)(view)
     resolver.not_found(lambda _: to_powertools(dispatch(current_request(resolver), app.backend, time.time())))
     resolver.exception_handler(list(ERRORS))(lambda error: client_error(resolver, app, error))
