@@ -24,8 +24,8 @@ from aws_lambda_powertools.event_handler import Response as PowertoolsResponse
 
 from handlers.reviews import contract, telemetry
 from handlers.reviews.app import App, default_app
-from handlers.reviews.events import Event, Request, parse_headers, parse_request, request_id
 from handlers.reviews.errors import NotSignedIn, TemporarilyUnavailable
+from handlers.reviews.events import Event, Request, parse_headers, parse_request, request_id
 from handlers.reviews.responses import ERRORS, Response, cors_headers, error_response, internal_error_response
 from handlers.reviews.routing import Operation, dispatch, operations
 
