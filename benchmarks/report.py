@@ -1,5 +1,7 @@
 """Renders results.json as benchmarks/results.md: figures, targets (PASS/MISS), machine."""
 
+import http_layer
+
 
 def _range(summary: dict, digits: int = 2) -> str:
     return (
@@ -105,6 +107,7 @@ def markdown(results: dict, notes: str) -> str:
                     f"| {caller.replace('_', ' ')} | {concurrency} | {f['requests_per_second']:.0f} "
                     f"| {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f.get('resets', '–')} | {f['errors']} |"
                 )
+    lines += http_layer.report_lines(results.get("http_layer"))
     lines += _persistence_section(results.get("emulator_persistence"))
     lines += _deploy_loop_section(results["deploy_loop"])
     lines += _make_test_section(results["make_test"])

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make bench`: measures synth (on each framework: CDKTF and CDK Terrain), handler cold start,
-handler overhead, the local gateway, the local deploy loop (make up, a handler change until it
-is live, make plan) and (optionally) `make test`, each against a baseline measured in the same run, and writes
+handler overhead, the HTTP layer against one on Powertools (benchmarks/http_layer.py), the local
+gateway, the local deploy loop (make up, a handler change until it is live, make plan) and
+(optionally) `make test`, each against a baseline measured in the same run, and writes
 benchmarks/results.md (for people) and benchmarks/results.json (for tools).
 
 Targets are reported as pass/miss; a miss never fails the run. Settings (environment):
@@ -11,6 +12,8 @@ Targets are reported as pass/miss; a miss never fails the run. Settings (environ
                             (make deps CDK=..., timed) and the tree's own put back at the end
   BENCH_COLD_START_RUNS=15  fresh interpreters per cold-start variant
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
+  BENCH_HTTP_LAYER_BATCHES=15  batches per request of the HTTP-layer comparison (its cost is small
+                            beside the operation's, so it needs more)
   BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 keeps the last figures
   BENCH_DEPLOY_RUNS=5       make up / handler change / make plan runs per tree; 0 keeps the last figures
   BENCH_BASELINE=<rev>      the revision the deploy loop, make test and .ci/run are compared with
@@ -416,6 +419,10 @@ def main() -> None:
     results["cold_start_ms"] = measure_cold_start(setting("BENCH_COLD_START_RUNS", 15))
     print("handler overhead per request ...", flush=True)
     results["requests"] = measure_requests(setting("BENCH_BATCHES", 7), setting("BENCH_CALLS", 300))
+    print("the HTTP layer, today's vs Powertools' ...", flush=True)
+    import http_layer
+
+    results["http_layer"] = http_layer.measure(setting, clean_env(AWS_ENV))
     print("local gateway ...", flush=True)
     import gateway_load
 
