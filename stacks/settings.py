@@ -185,7 +185,8 @@ port = integer(1, 65535)
 
 # --- the table ------------------------------------------------------------------------------
 
-# Read first: its value selects the environment's file, where the later rows may be set.
+# Read first: its value selects the environment's file, where the later rows may be set;
+# `python -m deploy --environment` sets it.
 ENVIRONMENT_SUFFIX = Setting(
     "ENVIRONMENT_SUFFIX",
     "environmentSuffix",
@@ -193,15 +194,17 @@ ENVIRONMENT_SUFFIX = Setting(
     matching(r"[A-Za-z0-9][A-Za-z0-9-]{0,23}", "1-24 letters, digits or hyphens, starting with a letter or digit"),
     "environment name: resource names, state key, SSM prefix; selects environments/<name>.json",
 )
+# What is deployed where: `python -m deploy --target` sets it.
+TARGET = Setting(
+    "REVIEWS_TARGET",
+    "target",
+    "local",
+    choice("local", "aws"),
+    "`local`: the emulator on this machine; `aws`: a real account",
+)
 SETTINGS: tuple[Setting, ...] = (
     ENVIRONMENT_SUFFIX,
-    Setting(
-        "REVIEWS_TARGET",
-        "target",
-        "local",
-        choice("local", "aws"),
-        "`local`: the emulator on this machine; `aws`: a real account",
-    ),
+    TARGET,
     Setting("REVIEWS_REGION", "region", "us-east-2", region, "AWS region"),
     Setting(
         "REVIEWS_ACCOUNT_ID",
