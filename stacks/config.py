@@ -251,22 +251,18 @@ def _assemble(s: Settings) -> StackConfig:
             log_retention_days=s.log_retention_days,
             cors_origins=s.cors_origins,
         ),
-        api=_api(s),
+        api=ApiConfig(
+            name=f"ProductReviewsAPI-{environment}",
+            stage_name=contract.STAGE_NAME,
+            throttle_rate=s.throttle_rate,
+            throttle_burst=s.throttle_burst,
+            api_key_quota_per_day=s.api_key_quota_per_day,
+            manage_account_logging_role=s.manage_api_gateway_account,
+            log_retention_days=s.log_retention_days,
+            cors_origins=s.cors_origins,
+        ),
         identity=_identity(s),
         monitoring=MonitoringConfig(name_prefix=f"ProductReviews-{environment}", alarm_email=s.alarm_email),
-    )
-
-
-def _api(s: Settings) -> ApiConfig:
-    return ApiConfig(
-        name=f"ProductReviewsAPI-{s.environment_suffix}",
-        stage_name=contract.STAGE_NAME,
-        throttle_rate=s.throttle_rate,
-        throttle_burst=s.throttle_burst,
-        api_key_quota_per_day=s.api_key_quota_per_day,
-        manage_account_logging_role=s.manage_api_gateway_account,
-        log_retention_days=s.log_retention_days,
-        cors_origins=s.cors_origins,
     )
 
 
