@@ -8,7 +8,7 @@ every problem at once.
 
 Code reads the values through `Settings`, one typed field per row (the variable's name
 without `REVIEWS_`, lowercased): `settings.min_capacity`, never `values["REVIEWS_MIN_CAPACITY"]`,
-so a misspelt setting fails type checking. tests/test_config.py holds the two lists together.
+so a misspelt setting fails type checking. tests/test_settings.py holds the two lists together.
 
 `python -m stacks.settings` prints the README's configuration table.
 """

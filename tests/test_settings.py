@@ -4,6 +4,7 @@ And every setting a file names (a message, a doc, a test) is one of the table's.
 
 import re
 import subprocess
+import sys
 import types
 import typing
 from dataclasses import FrozenInstanceError
@@ -80,3 +81,17 @@ def test_every_setting_named_in_the_project_is_in_the_table():
             unknown.setdefault(found, []).append(name)
     assert len(listed) > 100
     assert unknown == {}, f"not settings (stacks/settings.py): {unknown}"
+
+
+def test_a_misspelt_setting_fails_type_checking(tmp_path):
+    reader = tmp_path / "reader.py"
+    reader.write_text("from stacks.settings import defaults\n\nlimit: int = defaults().min_capacty\n")
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent", str(reader)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 1, checked.stdout
+    assert '"Settings" has no attribute "min_capacty"' in checked.stdout
