@@ -72,7 +72,7 @@ def test_every_setting_named_in_the_project_is_in_the_table():
         check=True,
     ).stdout.split()
     known = {setting.name for setting in SETTINGS} | TOOL_SWITCHES
-    unknown = {}
+    unknown: dict[str, list[str]] = {}
     for name in listed:
         path = PROJECT_ROOT / name
         if path.suffix not in (".py", ".md", ".json", ".yml", ".sh", "") or not path.is_file():
