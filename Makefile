@@ -37,7 +37,7 @@ NPM_CI = $(NPM) ci --no-audit --no-fund --loglevel=error
 
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down watch clean-data api-key reviewers plan bench clean docs
+.PHONY: help deps jsii-cache synth test lint lint-code format-check fmt up down watch clean-data api-key reviewers plan bench bench-packages clean docs
 
 help:
 	@echo "CDK framework: $(CDK) (installed: $(or $(INSTALLED_CDK),none yet)); docs/framework.md"
@@ -55,7 +55,7 @@ help:
 	@echo "make hcl    the stack as plain Terraform HCL, validated: build/hcl (docs/framework.md)"
 	@echo "make plan   plan the target (emulator by default) and write a review: build/plan/<env>/review.md"
 	@echo "make bench  measure synth, handler and gateway: benchmarks/results.md"
-	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document)"
+	@echo "make docs   regenerate docs/openapi.json (the API's OpenAPI 3.1 document) and docs/api.md's route table"
 
 # The installs are kept outside the clone, in MACHINE_CACHE (.env), under the hash of the lock
 # file(s) they install: the first clone on a machine installs, every later one (a CI run's fresh
@@ -201,10 +201,10 @@ test-cdktn:
 hcl: deps
 	@rm -rf build/hcl && $(PYTHON) -m frameworks.hcl build/hcl
 
-# docs/openapi.json is generated from the contract (stacks/openapi.py); a test fails when it is stale.
+# docs/openapi.json and docs/api.md's route table are generated from the contract
+# (stacks/api_docs.py); a test fails when either is stale.
 docs: .venv/.synced
-	@$(PYTHON) -m stacks.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
-	@echo "wrote docs/openapi.json"
+	@$(PYTHON) -m stacks.api_docs
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .hypothesis .mypy_cache .ruff_cache
@@ -233,9 +233,20 @@ reviewers: deps
 # Synth from empty jsii caches vs the predecessor's AWS CDK app, handler, gateway: writes
 # benchmarks/results.md (+ .json). BENCH_RUNS, BENCH_FRESH_CACHES, BENCH_COLD_START_RUNS,
 # BENCH_GATEWAY_SECONDS, BENCH_MAKE_TEST=1, BENCH_PREDECESSOR_APP: see benchmarks/run.py.
-bench: deps
+bench: deps bench-packages
 	$(call step,"Benchmarks (several minutes): benchmarks/results.md")
 	@$(PYTHON) benchmarks/run.py
+
+# What only the benchmarks import (AWS Lambda Powertools, for benchmarks/http_layer.py), in a
+# folder of their own: Pipfile.lock, make test and the handler's zip never see it.
+BENCH_PACKAGES := build/bench-packages
+bench-packages: $(BENCH_PACKAGES)/.installed
+$(BENCH_PACKAGES)/.installed: benchmarks/powertools-requirements.txt | .venv/.synced
+	$(call step,"Benchmark-only packages: $< into $(BENCH_PACKAGES)")
+	@rm -rf $(BENCH_PACKAGES)
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+	  --target $(BENCH_PACKAGES) -r $<
+	@touch $@
 
 # --- Terraform plan review and security scan (docs/plan-review.md) ---------------------
 # checkov lives in its own virtualenv, installed once per machine (CHECKOV in .env names it,

@@ -222,6 +222,16 @@ def _gateway_section(results: dict) -> list[str]:
     return lines
 
 
+def _http_layer_section(results: dict) -> list[str]:
+    """Rendered by benchmarks/http_layer.py, imported only with its figures: it needs Powertools
+    (`make bench-packages`)."""
+    if not results.get("http_layer"):
+        return []
+    import http_layer
+
+    return http_layer.report_lines(results["http_layer"])
+
+
 def _persistence_section(results: dict) -> list[str]:
     """What saving the emulator's state costs per write (benchmarks/emulator_persistence.py)."""
     persistence = results.get("emulator_persistence")
@@ -464,6 +474,7 @@ SECTIONS: tuple[Callable[[dict], list[str]], ...] = (
     _cold_start_section,
     _requests_section,
     _gateway_section,
+    _http_layer_section,
     _persistence_section,
     _deploy_loop_section,
     _make_test_section,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make bench`: measures synth (on each framework: CDKTF and CDK Terrain), handler cold start,
-handler overhead, the local gateway, the local deploy loop (make up, a handler change until it
-is live, make plan) and (optionally) `make test`, each against a baseline measured in the same run, and writes
+handler overhead, the HTTP layer against one on Powertools (benchmarks/http_layer.py), the local
+gateway, the local deploy loop (make up, a handler change until it is live, make plan) and
+(optionally) `make test`, each against a baseline measured in the same run, and writes
 benchmarks/results.md (for people) and benchmarks/results.json (for tools).
 
 Targets are reported as pass/miss; a miss never fails the run. Settings (environment):
@@ -11,6 +12,8 @@ Targets are reported as pass/miss; a miss never fails the run. Settings (environ
                             (make deps CDK=..., timed) and the tree's own put back at the end
   BENCH_COLD_START_RUNS=15  fresh interpreters per cold-start variant
   BENCH_BATCHES=7 BENCH_CALLS=300   handler-overhead batches and calls per batch
+  BENCH_HTTP_LAYER_BATCHES=15  batches per request of the HTTP-layer comparison (its cost is small
+                            beside the operation's, so it needs more)
   BENCH_GATEWAY_SECONDS=5   load duration per gateway concurrency level; 0 keeps the last figures
   BENCH_PERSISTENCE_REQUESTS=200  emulator writes timed with and without saving
   BENCH_DEPLOY_RUNS=5       make up / handler change / make plan runs per tree; 0 keeps the last figures
@@ -39,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from measure import AWS_ENV
+from measure import AWS_ENV, clean_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
@@ -95,6 +98,12 @@ def measure_requests(previous: dict) -> dict:
 def with_own_work(figures: dict) -> dict:
     """Adds the handler's own work per request: end to end minus the same DynamoDB call(s) made bare."""
     return {**figures, "own_work_ms": (figures["handler_us"] - figures["bare_us"]) / 1000}
+
+
+def measure_http_layer(previous: dict) -> dict:
+    import http_layer
+
+    return http_layer.measure(setting, clean_env(AWS_ENV))
 
 
 def measure_gateway(previous: dict) -> dict:
@@ -211,6 +220,7 @@ BENCHMARKS = (
     ),
     Benchmark("cold_start_ms", "handler cold start", measure_cold_start),
     Benchmark("requests", "handler overhead per request", measure_requests),
+    Benchmark("http_layer", "the HTTP layer, today's vs Powertools'", measure_http_layer),
     Benchmark("gateway", "local gateway", measure_gateway),
     Benchmark("emulator_persistence", "emulator persistence: a write saved vs not", measure_persistence),
     Benchmark("deploy_loop", "local deploy loop, ours vs the baseline", measure_deploy_loop),

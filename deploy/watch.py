@@ -15,6 +15,7 @@ pushed and then changed again without a `make up` is never lost: synth packages 
 A syntax error is deployed like any other code (the gateway answers 502 and logs it).
 """
 
+import signal
 import time
 import urllib.request
 from pathlib import Path
@@ -34,6 +35,8 @@ WATCHED = ("handlers", *STACK_INPUTS)
 
 def watch(target: LocalTarget) -> None:
     """Follows edits until Ctrl-C."""
+    # Ctrl-C stops it even when started from a shell that ignores SIGINT (a script's `&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     root = target.workspace.project_dir
     seen = stamps(root)  # before saying so: an edit saved after the message is always seen
     print(f"Watching {', '.join(WATCHED)} in {root} (Ctrl-C to stop)", flush=True)

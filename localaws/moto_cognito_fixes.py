@@ -12,12 +12,22 @@ of the pool would notice: what a sign-in accepts, and what the ID token carries.
   unsigned, so moto cannot tell the region and looked only in its default one (us-east-1):
   signing out of a pool elsewhere was NotAuthorizedException. moto already looks across
   regions for the other calls a browser makes (InitiateAuth, GetUser).
+- A user's password is kept as a salted hash, as Cognito keeps it, not as moto's plain string:
+  the emulator saves its state under .local/, and no password may reach a file.
 """
 
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
 from moto.cognitoidp.exceptions import InvalidParameterException
-from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPoolAttribute, CognitoIdpUserPoolClient
+from moto.cognitoidp.models import (
+    CognitoIdpBackend,
+    CognitoIdpUser,
+    CognitoIdpUserPoolAttribute,
+    CognitoIdpUserPoolClient,
+)
 from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.responses import EmptyResult
 
@@ -77,7 +87,39 @@ def _global_sign_out(self: CognitoIdpResponse) -> EmptyResult:
     return EmptyResult()
 
 
+class PasswordHash:
+    """What a user's password is kept as: moto only ever compares it with `!=` to what a
+    sign-in or a password change sends."""
+
+    ITERATIONS = 10_000  # an emulator's hash: a sign-in costs about 5 ms, not a brute-force defence
+
+    def __init__(self, password: str) -> None:
+        self.salt = secrets.token_bytes(16)
+        self.digest = self._digest(password)
+
+    def _digest(self, password: str) -> bytes:
+        return hashlib.pbkdf2_hmac("sha256", password.encode(), self.salt, self.ITERATIONS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and hmac.compare_digest(self.digest, self._digest(other))
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]  # compared, never a key
+
+
+def _stored_password(user: CognitoIdpUser) -> PasswordHash | None:
+    hashed: PasswordHash | None = vars(user)["_password_hash"]
+    return hashed
+
+
+def _store_password(user: CognitoIdpUser, password: str | None) -> None:
+    vars(user)["_password_hash"] = None if password is None else PasswordHash(password)
+
+
 def apply() -> list[str]:
+    CognitoIdpUser.password = property(_stored_password, _store_password)  # type: ignore[assignment]  # a monkeypatch
     _patch_auth_flows()
     _patch_default_read_attributes()
     CognitoIdpResponse.global_sign_out = _global_sign_out  # type: ignore[method-assign]  # a monkeypatch
@@ -85,4 +127,5 @@ def apply() -> list[str]:
         "cognito-idp InitiateAuth/AdminInitiateAuth: only the app client's ExplicitAuthFlows",
         "cognito-idp ID tokens: every standard attribute when the client lists no ReadAttributes",
         "cognito-idp GlobalSignOut: the access token's pool in any region (browsers call it unsigned)",
+        "cognito-idp users: the password kept as a salted hash (the saved state holds no password)",
     ]

@@ -5,6 +5,8 @@ import json
 
 from constructs import Construct
 
+from handlers.reviews import contract
+
 from .aws import (
     api_gateway_account,
     api_gateway_api_key,
@@ -174,7 +176,7 @@ class ReviewsApi(Construct):
             self,
             "storefront_key",
             name=f"{config.name}-storefront",
-            description="Sent as x-api-key by the storefront with every write",
+            description=f"Sent as {contract.API_KEY_HEADER} by the storefront with every write",
             enabled=True,
         )
         plan = api_gateway_usage_plan.ApiGatewayUsagePlan(

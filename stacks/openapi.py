@@ -7,7 +7,8 @@
 - `public_document`: what clients read (OpenAPI 3.1, docs/openapi.json): the same paths and
   operations with parameters, bodies, every answer and examples (stacks/openapi_components.py).
 
-`python -m stacks.openapi` prints the public document (`make docs` writes docs/openapi.json).
+`python -m stacks.openapi` prints the public document (`make docs` writes docs/openapi.json:
+stacks/api_docs.py).
 """
 
 import json
@@ -133,10 +134,12 @@ def cors_response_parameters(cors_origins: tuple[str, ...]) -> dict[str, str]:
     """Gateway-response headers. A gateway response cannot choose among several origins the way
     the function does, so with more than one it echoes the request's Origin: these answers
     carry no data, only API Gateway's status message."""
-    allow_origin = f"'{cors_origins[0]}'" if len(cors_origins) == 1 else "method.request.header.Origin"
+    allow_origin = (
+        f"'{cors_origins[0]}'" if len(cors_origins) == 1 else f"method.request.header.{contract.ORIGIN_HEADER}"
+    )
     return {
-        "gatewayresponse.header.Access-Control-Allow-Origin": allow_origin,
-        "gatewayresponse.header.Vary": "'Origin'",
+        f"gatewayresponse.header.{contract.ALLOW_ORIGIN_HEADER}": allow_origin,
+        f"gatewayresponse.header.{contract.VARY_HEADER}": f"'{contract.ORIGIN_HEADER}'",
     }
 
 
@@ -150,10 +153,10 @@ Post product reviews and read them back per product and per reviewer, with a rat
 per product. All bodies are JSON (UTF-8).
 
 - **Signed-in reviewers write**: every write needs the reviewer's Cognito ID token in the
-  `Authorization` header (the `reviewer` scheme); the reviewer is the token's subject
-  (`sub`), never a field of the body, and only a review's author may edit or delete it.
+  `{contract.AUTHORIZATION_HEADER}` header (the `reviewer` scheme); the reviewer is the token's subject
+  (`{contract.REVIEWER_CLAIM}`), never a field of the body, and only a review's author may edit or delete it.
   Reading is public.
-- **API key**: every write also carries the storefront's key in the `x-api-key` header. It
+- **API key**: every write also carries the storefront's key in the `{contract.API_KEY_HEADER}` header. It
   identifies the storefront application (its usage plan: quota and throttling), not a person.
 - **Errors**: the function answers every error with `{{"error", "message", "details"}}`;
   API Gateway's own answers (no valid ID token, missing or invalid API key, throttling, a
@@ -161,8 +164,8 @@ per product. All bodies are JSON (UTF-8).
   `{{"message": "Missing Authentication Token"}}` from API Gateway.
 - **Throttling**: the stage allows a steady rate with a burst ({RATE} requests/s, burst {BURST} by
   default); beyond that, any operation answers 429.
-- **CORS**: every answer of the function carries `Vary: Origin`, and
-  `Access-Control-Allow-Origin` when the request's `Origin` is allowed.
+- **CORS**: every answer of the function carries `{contract.VARY_HEADER}: {contract.ORIGIN_HEADER}`, and
+  `{contract.ALLOW_ORIGIN_HEADER}` when the request's `{contract.ORIGIN_HEADER}` is allowed.
 """
 LOCAL_GATEWAY_URL = f"http://127.0.0.1:{DEFAULTS.gateway_port}/{contract.STAGE_NAME}"
 SERVERS = [
@@ -185,8 +188,8 @@ def public_document() -> dict[str, object]:
     def operation(route: contract.Route) -> Operation:
         parameters = path_parameters(route.path, components.ref("schemas", "Id"), components.PATH_PARAMETERS)
         return {
-            **route_operation(route, parameters + components.PARAMETERS[route.operation_id], security),
-            **components.OPERATIONS[route.operation_id],
+            **route_operation(route, parameters + components.parameters(route), security),
+            **components.operation(route),
         }
 
     def preflight(path: str) -> Operation:

@@ -1,7 +1,8 @@
 """The public OpenAPI document's parts: schemas, parameters, headers, answers and examples.
 
-Limits, patterns and header names come from the contract. The shapes are the handler's
-(model.Review.to_dict, the listing and rating bodies in routing.py, responses.error_body);
+Limits, patterns, id rules, header names and error answers come from the contract, and so do
+each operation's parameters and answers (`operation`, from its Route). The shapes are the
+handler's (model.Review.to_dict, the listing and rating bodies in routing.py, responses.error_body);
 every answer the handler tests produce is checked against this document
 (tests/openapi_document.py), so a change on one side that the other does not follow fails.
 """
@@ -64,7 +65,7 @@ SCHEMAS: dict[str, dict[str, object]] = {
         "type": "string",
         "pattern": anchored(contract.ID_PATTERN),
         "examples": ["sku-123"],
-        "description": "A product or reviewer id: 1-64 characters from A-Z a-z 0-9 . _ : -",
+        "description": f"A product or reviewer id: {contract.ID_RULE}",
     },
     "ReviewId": {
         "type": "string",
@@ -112,7 +113,8 @@ SCHEMAS: dict[str, dict[str, object]] = {
             "review_id": ref("schemas", "ReviewId"),
             "reviewer_id": {
                 **ref("schemas", "Id"),
-                "description": "The author: the `sub` of their ID token (list their reviews with it)",
+                "description": f"The author: the `{contract.REVIEWER_CLAIM}` of their ID token "
+                "(list their reviews with it)",
             },
             "reviewer_name": {
                 "type": ["string", "null"],
@@ -197,82 +199,75 @@ SCHEMAS: dict[str, dict[str, object]] = {
 PATH_PARAMETERS = {"review_id": ref("schemas", "ReviewId")}  # the others are Ids
 
 ONE_OWNER = "Exactly one of `product_id` and `reviewer_id` is required."
-PARAMETERS: dict[str, list[dict[str, object]]] = {  # by operation id, besides path parameters
-    "listReviews": [
-        {
-            "name": "product_id",
-            "in": "query",
-            "schema": ref("schemas", "Id"),
-            "description": f"List this product's reviews. {ONE_OWNER}",
-        },
-        {
-            "name": "reviewer_id",
-            "in": "query",
-            "schema": ref("schemas", "Id"),
-            "description": f"List this reviewer's reviews, across products. {ONE_OWNER}",
-        },
-        {
-            "name": "limit",
-            "in": "query",
-            "description": "Reviews per page",
-            "schema": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": contract.MAX_LIMIT,
-                "default": contract.DEFAULT_LIMIT,
-            },
-        },
-        {
-            "name": "next_token",
-            "in": "query",
-            "description": "The previous page's `next_token` (same listing)",
-            "schema": {"type": "string", "minLength": 1, "maxLength": contract.MAX_NEXT_TOKEN_CHARS},
-        },
-    ],
-    "createReview": [
-        {
-            "name": contract.IDEMPOTENCY_KEY_HEADER,
-            "in": "header",
-            "schema": {"type": "string", "pattern": anchored(contract.IDEMPOTENCY_KEY_PATTERN)},
-            "example": "7f9c2b1e-5d4a-4c1b-9e8f-2a3b4c5d6e7f",
-            "description": "Makes retries safe for 24 hours: the same key with the same review answers the "
-            "first 201 again; with a different review, 422. Use a random value (a UUID).",
-        },
-    ],
-    "getReview": [],
-    "editReview": [],
-    "deleteReview": [],
-    "getRating": [],
+
+
+def parameter(name: str, where: str, schema: dict[str, object], description: str) -> dict[str, object]:
+    return {"name": name, "in": where, "schema": schema, "description": description}
+
+
+# By name: the query parameters and request headers a Route reads (its query= and headers=).
+QUERY_PARAMETERS = {
+    name: parameter(name, "query", schema, description)
+    for name, schema, description in [
+        ("product_id", ref("schemas", "Id"), f"List this product's reviews. {ONE_OWNER}"),
+        ("reviewer_id", ref("schemas", "Id"), f"List this reviewer's reviews, across products. {ONE_OWNER}"),
+        (
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": contract.MAX_LIMIT, "default": contract.DEFAULT_LIMIT},
+            "Reviews per page",
+        ),
+        (
+            "next_token",
+            {"type": "string", "minLength": 1, "maxLength": contract.MAX_NEXT_TOKEN_CHARS},
+            "The previous page's `next_token` (same listing)",
+        ),
+    ]
+}
+HEADER_PARAMETERS = {
+    contract.IDEMPOTENCY_KEY_HEADER: {
+        **parameter(
+            contract.IDEMPOTENCY_KEY_HEADER,
+            "header",
+            {"type": "string", "pattern": anchored(contract.IDEMPOTENCY_KEY_PATTERN)},
+            "Makes retries safe for 24 hours: the same key with the same review answers the first 201 again; "
+            "with a different review, 422. Use a random value (a UUID).",
+        ),
+        "example": "7f9c2b1e-5d4a-4c1b-9e8f-2a3b4c5d6e7f",
+    },
 }
 
 
 # --- Headers -------------------------------------------------------------------------------
 
 HEADERS: dict[str, dict[str, object]] = {
-    "Vary": {
+    contract.VARY_HEADER: {
         "required": True,
-        "schema": {"type": "string", "pattern": "Origin"},
+        "schema": {"type": "string", "pattern": contract.ORIGIN_HEADER},
         "description": "`Origin`: the answer depends on the request's Origin (CORS)",
     },
-    "Access-Control-Allow-Origin": {
+    contract.ALLOW_ORIGIN_HEADER: {
         "schema": {"type": "string"},
         "description": "The request's Origin when it is allowed, or `*` when any is",
     },
     contract.REPLAYED_HEADER: {
         "schema": {"const": "true"},
-        "description": "`true` when this is the stored answer to an Idempotency-Key retry",
+        "description": f"`true` when this is the stored answer to an {contract.IDEMPOTENCY_KEY_HEADER} retry",
     },
-    "Retry-After": {
+    contract.RETRY_AFTER_HEADER: {
         "required": True,
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
         "description": "Seconds to wait before retrying",
     },
-    "Allow": {"required": True, "schema": {"type": "string"}, "description": "The methods the resource has"},
-    "Access-Control-Allow-Methods": {"required": True, "schema": {"type": "string"}},
-    "Access-Control-Allow-Headers": {"required": True, "schema": {"type": "string"}},
-    "Access-Control-Max-Age": {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    contract.ALLOW_HEADER: {
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The methods the resource has",
+    },
+    contract.ALLOW_METHODS_HEADER: {"required": True, "schema": {"type": "string"}},
+    contract.ALLOW_HEADERS_HEADER: {"required": True, "schema": {"type": "string"}},
+    contract.MAX_AGE_HEADER: {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}},
 }
-CORS_HEADERS = ("Vary", "Access-Control-Allow-Origin")  # on every answer of the function
+CORS_HEADERS = (contract.VARY_HEADER, contract.ALLOW_ORIGIN_HEADER)  # on every answer of the function
 
 
 def headers(*names: str) -> dict[str, object]:
@@ -308,6 +303,23 @@ def contract_error(answer: contract.ErrorAnswer) -> dict[str, object]:
     return {"schema": error_body(answer.code), "example": error_example(answer.code, answer.message)}
 
 
+def function_error(
+    description: str,
+    *answers: contract.ErrorAnswer,
+    message: str | None = None,
+    details: list[dict[str, object]] | None = None,
+    header_names: tuple[str, ...] = (),
+) -> dict[str, object]:
+    """The function's answer for some of the contract's errors; the example is the last one's."""
+    example = answers[-1]
+    return answer(
+        description,
+        error_body(*(found.code for found in answers)),
+        error_example(example.code, message or example.message, details),
+        *header_names,
+    )
+
+
 def gateway_or_function(description: str, gateway_message: str, answer: contract.ErrorAnswer) -> dict[str, object]:
     """A status API Gateway answers itself ({"message"}) and the function answers too."""
     function = contract_error(answer)
@@ -339,7 +351,8 @@ REVIEW_EXAMPLE = {
 }
 RESPONSES: dict[str, dict[str, object]] = {
     "ReviewCreated": answer(
-        "The stored review. A retry with the same Idempotency-Key and review answers this again, with "
+        f"The stored review. A retry with the same {contract.IDEMPOTENCY_KEY_HEADER} and review answers this "
+        "again, with "
         f"`{contract.REPLAYED_HEADER}: true`.",
         ref("schemas", "Review"),
         REVIEW_EXAMPLE,
@@ -365,17 +378,18 @@ RESPONSES: dict[str, dict[str, object]] = {
     ),
     "Preflight": {
         "description": "The CORS preflight: the methods of this path and the headers a request may send",
-        **headers("Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"),
+        **headers(contract.ALLOW_METHODS_HEADER, contract.ALLOW_HEADERS_HEADER, contract.MAX_AGE_HEADER),
     },
-    "BadRequest": answer(
+    "BadRequest": function_error(
         "`invalid_json`: the body is not UTF-8 JSON or not a JSON object. `bad_request`: invalid or unknown "
         "fields (a `reviewer_id` among them: the reviewer is the signed-in user), nothing to change, query "
-        "parameters (each at most once), path parameters, next_token or Idempotency-Key; `details` names "
-        "each problem.",
-        error_body("invalid_json", "bad_request"),
-        error_example(
-            "bad_request", "The review is invalid.", [{"field": "rating", "message": "must be an integer from 1 to 5"}]
-        ),
+        f"parameters (each at most once), path parameters, next_token or {contract.IDEMPOTENCY_KEY_HEADER}; "
+        "`details` names each problem.",
+        contract.INVALID_JSON,
+        contract.BAD_REQUEST,
+        details=[
+            {"field": "rating", "message": f"must be an integer from {contract.MIN_RATING} to {contract.MAX_RATING}"}
+        ],
     ),
     "Review": answer("The review", ref("schemas", "Review"), REVIEW_EXAMPLE),
     "ReviewEdited": answer(
@@ -389,176 +403,156 @@ RESPONSES: dict[str, dict[str, object]] = {
         **headers(),
     },
     "Unauthorized": gateway_or_function(
-        "No signed-in reviewer. API Gateway's Cognito authorizer: the `Authorization` header is missing, or "
-        "holds no valid, unexpired ID token of the stack's user pool. The function (`unauthorized`): the "
+        "No signed-in reviewer. API Gateway's Cognito authorizer: the "
+        f"`{contract.AUTHORIZATION_HEADER}` header is missing, or holds no valid, unexpired ID token of the "
+        "stack's user pool. The function (`unauthorized`): the "
         "request reached it without the authorizer's claims, a stage misconfiguration.",
         "Unauthorized",
         contract.NOT_SIGNED_IN,
     ),
     "NotTheAuthor": gateway_or_function(
-        "API Gateway: the `x-api-key` header is missing or not a key of this stage. The function "
+        f"API Gateway: the `{contract.API_KEY_HEADER}` header is missing or not a key of this stage. The function "
         "(`not_the_author`): the signed-in reviewer did not write this review.",
         "Forbidden",
         contract.NOT_THE_AUTHOR,
     ),
-    "ReviewNotFound": {
-        "description": "No review has this product id and review id (or it was deleted)",
-        **headers(),
-        "content": {JSON: contract_error(contract.REVIEW_NOT_FOUND)},
-    },
-    "Forbidden": gateway_answer(
-        "API Gateway: the `x-api-key` header is missing or not a key of this stage", "Forbidden"
+    "ReviewNotFound": function_error(
+        "No review has this product id and review id (or it was deleted)", contract.REVIEW_NOT_FOUND
     ),
-    "NotFound": answer(
+    "Forbidden": gateway_answer(
+        f"API Gateway: the `{contract.API_KEY_HEADER}` header is missing or not a key of this stage", "Forbidden"
+    ),
+    "NotFound": function_error(
         "The function's answer for a resource it does not serve. Through API Gateway a client gets "
         "403 Missing Authentication Token instead: the function only sees the documented paths.",
-        error_body("not_found"),
-        error_example("not_found", "No such resource."),
+        contract.NOT_FOUND,
     ),
-    "MethodNotAllowed": answer(
-        "The function's answer for a method the resource lacks, with `Allow`. Through API Gateway a "
-        "client gets 403 Missing Authentication Token instead.",
-        error_body("method_not_allowed"),
-        error_example("method_not_allowed", "Use one of: GET, POST, OPTIONS."),
-        "Allow",
+    "MethodNotAllowed": function_error(
+        f"The function's answer for a method the resource lacks, with `{contract.ALLOW_HEADER}`. Through API "
+        "Gateway a client gets 403 Missing Authentication Token instead.",
+        contract.METHOD_NOT_ALLOWED,
+        message=contract.METHOD_NOT_ALLOWED.message.format(allow="GET, POST, OPTIONS"),
+        header_names=(contract.ALLOW_HEADER,),
     ),
-    "ReviewExists": answer(
+    "ReviewExists": function_error(
         "The reviewer already reviewed this product (one review per reviewer and product); "
         "`details[0].review_id` is that review.",
-        error_body("review_exists"),
-        error_example(
-            "review_exists",
-            "This reviewer has already reviewed this product.",
-            [
-                {
-                    "field": "reviewer_id",
-                    "message": "already reviewed this product",
-                    "review_id": REVIEW_EXAMPLE["review_id"],
-                }
-            ],
-        ),
+        contract.REVIEW_EXISTS,
+        details=[
+            {
+                "field": "reviewer_id",
+                "message": contract.REVIEW_EXISTS.detail,
+                "review_id": REVIEW_EXAMPLE["review_id"],
+            }
+        ],
     ),
-    "PayloadTooLarge": answer(
-        f"The body is over {contract.MAX_BODY_BYTES} bytes",
-        error_body("payload_too_large"),
-        error_example("payload_too_large", f"The body exceeds {contract.MAX_BODY_BYTES} bytes."),
-    ),
-    "UnsupportedMediaType": answer(
+    "PayloadTooLarge": function_error(f"The body is over {contract.MAX_BODY_BYTES} bytes", contract.PAYLOAD_TOO_LARGE),
+    "UnsupportedMediaType": function_error(
         "A Content-Type other than application/json (parameters such as charset are fine; none means JSON)",
-        error_body("unsupported_media_type"),
-        error_example("unsupported_media_type", "Send the review as application/json."),
+        contract.UNSUPPORTED_MEDIA_TYPE,
     ),
-    "IdempotencyKeyReused": answer(
+    "IdempotencyKeyReused": function_error(
         f"The signed-in reviewer first used this {contract.IDEMPOTENCY_KEY_HEADER} with a different review",
-        error_body("idempotency_key_reused"),
-        error_example(
-            "idempotency_key_reused", f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with a different request."
-        ),
+        contract.IDEMPOTENCY_KEY_REUSED,
     ),
     "TooManyRequests": gateway_answer(
         "API Gateway: over the stage's rate or burst (or the API key's daily quota)", "Too Many Requests"
     ),
-    "InternalError": answer(
+    "InternalError": function_error(
         "A fault on our side. Nothing about it is returned; it is logged with the request id.",
-        error_body("internal_error"),
-        error_example("internal_error", "Something went wrong on our side."),
+        contract.INTERNAL_ERROR,
     ),
     "BadGateway": gateway_answer("API Gateway: the function failed", "Internal server error"),
-    "ServiceUnavailable": answer(
-        "The table is throttling or unreachable, or a concurrent write collided: retry after `Retry-After`",
-        error_body("service_unavailable"),
-        error_example("service_unavailable", "Too many requests right now; retry shortly."),
-        "Retry-After",
+    "ServiceUnavailable": function_error(
+        "The table is throttling or unreachable, or a concurrent write collided: retry after "
+        f"`{contract.RETRY_AFTER_HEADER}`",
+        contract.SERVICE_UNAVAILABLE,
+        header_names=(contract.RETRY_AFTER_HEADER,),
     ),
     "GatewayTimeout": gateway_answer("API Gateway: the function did not answer in time", "Endpoint request timed out"),
 }
 
 
-def responses(**by_status: str) -> dict[str, object]:
-    """{"201": {"$ref": ...}, ...} from status_201="ReviewCreated", ...; every operation can also be
-    throttled, and the function can fail or time out."""
-    chosen = {name.removeprefix("status_"): response for name, response in by_status.items()}
-    chosen.update({"429": "TooManyRequests", "500": "InternalError", "502": "BadGateway", "504": "GatewayTimeout"})
-    return {"responses": {status: ref("responses", chosen[status]) for status in sorted(chosen)}}
+# The function's error answers a Route names (its errors=), by their name here.
+ERROR_RESPONSES = {
+    contract.NOT_THE_AUTHOR: "NotTheAuthor",
+    contract.REVIEW_NOT_FOUND: "ReviewNotFound",
+    contract.REVIEW_EXISTS: "ReviewExists",
+    contract.IDEMPOTENCY_KEY_REUSED: "IdempotencyKeyReused",
+}
+# Every operation, the preflight too, can be throttled, and the function can fail or time out.
+EVERY_OPERATION = {429: "TooManyRequests", 500: "InternalError", 502: "BadGateway", 504: "GatewayTimeout"}
+# Every route can be sent invalid input, and find the table throttling or unreachable.
+EVERY_ROUTE = {400: "BadRequest", 503: "ServiceUnavailable"}
 
 
-READ_ERRORS = {"status_400": "BadRequest", "status_503": "ServiceUnavailable"}
+def responses(chosen: dict[int, str]) -> dict[str, object]:
+    """{"responses": {"201": {"$ref": ...}, ...}}, by status, with what every operation answers."""
+    chosen = {**EVERY_OPERATION, **chosen}
+    return {"responses": {str(status): ref("responses", chosen[status]) for status in sorted(chosen)}}
 
 
-def request_body(schema: str, examples: dict[str, dict[str, object]]) -> dict[str, object]:
+def route_responses(route: contract.Route) -> dict[int, str]:
+    """A route's answers besides those of every operation: its answer and its own errors; a
+    signed-in write's refusals by API Gateway (401 without an ID token, 403 without the API
+    key, unless its own 403 says both); what a body can be refused for."""
+    chosen = {
+        route.answer[0]: route.answer[1],
+        **EVERY_ROUTE,
+        **{error.status: ERROR_RESPONSES[error] for error in route.errors},
+    }
+    if route.signed_in:
+        chosen = {401: "Unauthorized", 403: "Forbidden", **chosen}
+    if route.body:
+        chosen = {413: "PayloadTooLarge", 415: "UnsupportedMediaType", **chosen}
+    return chosen
+
+
+# Request bodies' examples, by schema name (a Route's body=).
+BODY_EXAMPLES: dict[str, dict[str, dict[str, object]]] = {
+    "NewReview": {
+        "full": {
+            "product_id": "sku-123",
+            "rating": 5,
+            "title": "Great kettle",
+            "comment": "Boils a litre in two minutes.",
+        },
+        "rating only": {"product_id": "sku-123", "rating": 3},
+    },
+    "ReviewEdit": {
+        "new rating, comment cleared": {"rating": 4, "comment": None},
+        "new title": {"title": "Still great"},
+    },
+}
+
+
+def request_body(schema: str) -> dict[str, object]:
     return {
         "required": True,
         "description": f"At most {contract.MAX_BODY_BYTES} bytes",
         "content": {
             JSON: {
                 "schema": ref("schemas", schema),
-                "examples": {name: {"value": value} for name, value in examples.items()},
+                "examples": {name: {"value": value} for name, value in BODY_EXAMPLES[schema].items()},
             }
         },
     }
 
 
-OPERATIONS: dict[str, dict[str, object]] = {  # by operation id
-    "listReviews": {
-        "description": "Newest first, by product or by reviewer, a page at a time.",
-        **responses(status_200="ReviewPage", **READ_ERRORS),
-    },
-    "createReview": {
-        "description": "One review per reviewer and product. The review, the product's rating summary and "
-        "the idempotency record are written together or not at all.",
-        "requestBody": request_body(
-            "NewReview",
-            {
-                "full": {
-                    "product_id": "sku-123",
-                    "rating": 5,
-                    "title": "Great kettle",
-                    "comment": "Boils a litre in two minutes.",
-                },
-                "rating only": {"product_id": "sku-123", "rating": 3},
-            },
-        ),
-        **responses(
-            status_201="ReviewCreated",
-            status_401="Unauthorized",
-            status_403="Forbidden",
-            status_409="ReviewExists",
-            status_413="PayloadTooLarge",
-            status_415="UnsupportedMediaType",
-            status_422="IdempotencyKeyReused",
-            **READ_ERRORS,
-        ),
-    },
-    "getReview": responses(status_200="Review", status_404="ReviewNotFound", **READ_ERRORS),
-    "editReview": {
-        "description": "Only the review's author. The review and the product's rating summary change together.",
-        "requestBody": request_body(
-            "ReviewEdit",
-            {"new rating, comment cleared": {"rating": 4, "comment": None}, "new title": {"title": "Still great"}},
-        ),
-        **responses(
-            status_200="ReviewEdited",
-            status_401="Unauthorized",
-            status_403="NotTheAuthor",
-            status_404="ReviewNotFound",
-            status_413="PayloadTooLarge",
-            status_415="UnsupportedMediaType",
-            **READ_ERRORS,
-        ),
-    },
-    "deleteReview": {
-        "description": "Only the review's author. The review leaves the product's rating summary in the same "
-        "transaction, and its author may review the product again.",
-        **responses(
-            status_204="ReviewDeleted",
-            status_401="Unauthorized",
-            status_403="NotTheAuthor",
-            status_404="ReviewNotFound",
-            **READ_ERRORS,
-        ),
-    },
-    "getRating": responses(status_200="RatingSummary", **READ_ERRORS),
-}
-PREFLIGHT = responses(status_204="Preflight")
+def operation(route: contract.Route) -> dict[str, object]:
+    """What the document says of a route besides its id, summary, parameters and security."""
+    return {
+        **({"description": route.description} if route.description else {}),
+        **({"requestBody": request_body(route.body)} if route.body else {}),
+        **responses(route_responses(route)),
+    }
+
+
+def parameters(route: contract.Route) -> list[dict[str, object]]:
+    """A route's query parameters and request headers (its path parameters: openapi.py)."""
+    return [*(QUERY_PARAMETERS[name] for name in route.query), *(HEADER_PARAMETERS[name] for name in route.headers)]
+
+
+PREFLIGHT = responses({204: "Preflight"})
 
 COMPONENTS = {"schemas": SCHEMAS, "headers": HEADERS, "responses": RESPONSES}

@@ -47,6 +47,7 @@ SLOWEST_FILES = (
     "test_plan_review.py",
     "test_storefront.py",
     "test_api_contract.py",
+    "test_contributing_recipes.py",
 )
 
 

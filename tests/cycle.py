@@ -67,7 +67,7 @@ class Cycle:
         """A request with the API key (or `key`, or none); a write also signed in (as the reviewer
         `by`, or the tests' writer)."""
         time.sleep(REQUEST_INTERVAL_SECONDS)
-        headers = {"x-api-key": self.api_key() if key == "current" else key} if key else {}
+        headers = {contract.API_KEY_HEADER: self.api_key() if key == "current" else key} if key else {}
         if method != "GET":
             token = reviewer_token(self.target(), by) if by else writer_token(self.target())
             headers[contract.AUTHORIZATION_HEADER] = token

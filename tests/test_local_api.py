@@ -22,7 +22,7 @@ def call(shared_deployment):
     signed in as the reviewer `by` (the tests' writer when None), unless `by` is ANONYMOUS."""
 
     def _call(method: str, path: str, body: dict | None = None, key: str | None = "current", by: str | None = None):
-        headers = {"x-api-key": shared_deployment.api_key() if key == "current" else key} if key else {}
+        headers = {contract.API_KEY_HEADER: shared_deployment.api_key() if key == "current" else key} if key else {}
         if method != "GET" and by != ANONYMOUS:
             token = reviewer_token(shared_deployment, by) if by else writer_token(shared_deployment)
             headers[contract.AUTHORIZATION_HEADER] = token

@@ -3,12 +3,14 @@ definition and with the handler's own validation. (Every handler test also check
 against the document: tests/handler/api_client.py.)"""
 
 import json
+import re
 
 import pytest
 from openapi_spec_validator import validate
 
 from handlers.reviews import contract, validation
-from handlers.reviews.model import InvalidInput
+from handlers.reviews.errors import InvalidInput
+from stacks import api_docs
 from stacks.openapi import api_gateway_definition, public_document, to_json
 from tests.openapi_document import assert_documented, resolve, validator
 from tests.support import PROJECT_ROOT
@@ -23,6 +25,27 @@ def document() -> dict:
 
 def test_docs_openapi_json_is_the_generated_document(document):
     assert DOCUMENT_FILE.read_text() == to_json(document), "docs/openapi.json is stale: run `make docs`"
+
+
+def test_docs_api_md_route_table_is_the_generated_one():
+    current = api_docs.API_FILE.read_text()
+    assert current == api_docs.api_markdown(current), "docs/api.md's route table is stale: run `make docs`"
+    for route in contract.ROUTES:
+        assert f"| {route.method.ljust(7)} | `{route.path}`" in current, (route.method, route.path)
+
+
+def test_docs_api_md_lists_every_error_the_function_answers():
+    rows = re.findall(r"^\| (\d{3}) +\| `(\w+)` +\|", api_docs.API_FILE.read_text(), re.M)
+    assert sorted((int(status), code) for status, code in rows) == sorted((e.status, e.code) for e in contract.ERRORS)
+
+
+def test_every_error_the_function_answers_is_documented(document):
+    documented = set()
+    for response in document["components"]["responses"].values():
+        for content in response.get("content", {}).values():
+            for schema in [content["schema"], *content["schema"].get("anyOf", [])]:
+                documented.update(schema.get("properties", {}).get("error", {}).get("enum", []))
+    assert documented == {error.code for error in contract.ERRORS}
 
 
 def test_the_document_is_valid_openapi_3_1(document):
@@ -219,3 +242,13 @@ JSON_TYPE = {"Content-Type": "application/json"}
 def test_answers_the_document_does_not_describe_are_caught(answer, complaint):
     with pytest.raises(AssertionError, match=complaint):
         assert_documented(*answer)
+
+
+def test_the_id_rules_say_in_words_what_their_patterns_accept(document):
+    assert contract.ID_RULE == "1-64 characters from A-Z a-z 0-9 . _ : -"
+    assert contract.IDEMPOTENCY_KEY_RULE == "1-128 characters from A-Z a-z 0-9 . _ : -"
+    assert document["components"]["schemas"]["Id"]["description"].endswith(contract.ID_RULE)
+    problem = validation.id_problem("product_id", "sku#1")
+    assert problem is not None and problem.message == f"must be {contract.ID_RULE}"
+    with pytest.raises(ValueError, match="not a single character class"):
+        contract.characters_rule(contract.REVIEW_ID_PATTERN)

@@ -69,6 +69,7 @@ def test_an_interrupt_is_forwarded_once_and_terraform_is_waited_for(fake_stack, 
     stack, record = fake_stack
     stack.environ["FAKE_APPLY_SECONDS"] = "10"  # long enough to be interrupted
     lines: list[str] = []
+    handler_before = signal.getsignal(signal.SIGINT)
     sender = send_when_started([first, signal.SIGINT], lines)
 
     with pytest.raises(Interrupted) as interrupted:
@@ -80,7 +81,7 @@ def test_an_interrupt_is_forwarded_once_and_terraform_is_waited_for(fake_stack, 
     assert record.read_text() == "SIGINT"
     assert lines[-1] == "Interrupt received: stopped safely"
     assert first.name in str(interrupted.value)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # handlers restored
 
 
 def test_a_normal_run_returns_its_output_and_logs_it_privately(fake_stack):

@@ -10,21 +10,16 @@ import random
 import time
 from dataclasses import dataclass
 
-from .ids import ReviewIdGenerator
-from .model import (
+from .errors import (
     IdempotencyKeyReused,
     IdempotencyKeyUsed,
-    IdempotencyRecord,
-    NewReview,
     NotTheAuthor,
-    Review,
     ReviewChanged,
-    ReviewEdit,
-    Reviewer,
-    ReviewKey,
     ReviewNotFound,
     TemporarilyUnavailable,
 )
+from .ids import ReviewIdGenerator
+from .model import IdempotencyRecord, NewReview, Review, ReviewEdit, Reviewer, ReviewKey
 from .repository import ReviewRepository
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60

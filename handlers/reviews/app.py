@@ -15,9 +15,9 @@ import boto3
 from botocore.config import Config
 
 from . import contract, telemetry
+from .errors import NotSignedIn, TemporarilyUnavailable
 from .events import Event, parse_headers, parse_request, request_id
 from .ids import ReviewIdGenerator
-from .model import NotSignedIn, TemporarilyUnavailable
 from .repository import ReviewRepository
 from .responses import ERRORS, Response, cors_headers, error_response, internal_error_response
 from .routing import Backend, dispatch
@@ -70,7 +70,7 @@ def handle(event: Event, context: Any, app: App) -> Response:
     origin = None
     try:
         headers = parse_headers(event)
-        origin = headers.get("origin", (None,))[-1]
+        origin = headers.get(contract.ORIGIN_HEADER.lower(), (None,))[-1]
         response = dispatch(parse_request(event, headers), app.backend, time.time())
     except ERRORS as error:
         # Ours to fix: the table unreachable, or a write that no authorizer vouched for.

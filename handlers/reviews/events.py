@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import contract
-from .errors import HttpError
-from .model import InvalidInput
+from .errors import InvalidInput
+from .responses import HttpError
 
 Event = dict[str, Any]
 
@@ -64,7 +64,7 @@ def decode_body(event: Event) -> bytes:
     else:
         raw = body.encode("utf-8", "surrogatepass")
     if len(raw) > contract.MAX_BODY_BYTES:
-        raise HttpError(413, "payload_too_large", f"The body exceeds {contract.MAX_BODY_BYTES} bytes.")
+        raise HttpError(contract.PAYLOAD_TOO_LARGE)
     return raw
 
 

@@ -26,19 +26,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from . import contract
-from .model import (
-    IdempotencyKeyUsed,
-    IdempotencyRecord,
-    Listing,
-    Page,
-    Position,
-    RatingSummary,
-    Review,
-    ReviewChanged,
-    ReviewExists,
-    ReviewKey,
-    TemporarilyUnavailable,
-)
+from .errors import IdempotencyKeyUsed, ReviewChanged, ReviewExists, TemporarilyUnavailable
+from .model import IdempotencyRecord, Listing, Page, Position, RatingSummary, Review, ReviewKey
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,12 +1,12 @@
 """Lambda proxy responses, exactly {statusCode, headers, body: str, isBase64Encoded: false},
-and the one place where domain errors become HTTP statuses."""
+and the one place where errors become HTTP answers: each with its entry of the contract's
+error table (status, code, message)."""
 
 import json
 from typing import Any
 
 from . import contract
-from .errors import HttpError
-from .model import (
+from .errors import (
     IdempotencyKeyReused,
     InvalidInput,
     NotSignedIn,
@@ -19,27 +19,32 @@ from .model import (
 Response = dict[str, Any]
 
 ANY_ORIGIN = "*"
-PREFLIGHT_ALLOWED_HEADERS = (
-    f"{contract.AUTHORIZATION_HEADER}, Content-Type, X-Api-Key, {contract.IDEMPOTENCY_KEY_HEADER}"
-)
 PREFLIGHT_MAX_AGE_SECONDS = "600"
-# Every error a client can act on, and how it is answered.
-ERRORS = (
-    InvalidInput,
-    NotSignedIn,
-    NotTheAuthor,
-    ReviewNotFound,
-    ReviewExists,
-    IdempotencyKeyReused,
-    TemporarilyUnavailable,
-    HttpError,
-)
-# The identity and ownership errors, each answered as the contract states it.
-CONTRACT_ANSWERS = {
+
+
+class HttpError(Exception):
+    """A request the HTTP edge refuses before any domain rule applies, answered as `answer`
+    (with `message`, when the table's is a template, and extra headers)."""
+
+    def __init__(self, answer: contract.ErrorAnswer, message: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message or answer.message)
+        self.answer = answer
+        self.message = message or answer.message
+        self.headers = headers or {}
+
+
+# How each error below the edge (errors.py) is answered; InvalidInput's answer depends on
+# the input (invalid_json or bad_request).
+DOMAIN_ANSWERS: dict[type[Exception], contract.ErrorAnswer] = {
     NotSignedIn: contract.NOT_SIGNED_IN,
     NotTheAuthor: contract.NOT_THE_AUTHOR,
     ReviewNotFound: contract.REVIEW_NOT_FOUND,
+    ReviewExists: contract.REVIEW_EXISTS,
+    IdempotencyKeyReused: contract.IDEMPOTENCY_KEY_REUSED,
+    TemporarilyUnavailable: contract.SERVICE_UNAVAILABLE,
 }
+# Every error a client can act on.
+ERRORS: tuple[type[Exception], ...] = (InvalidInput, HttpError, *DOMAIN_ANSWERS)
 
 
 def to_json(payload: object) -> str:
@@ -49,7 +54,7 @@ def to_json(payload: object) -> str:
 def json_response(status: int, payload: object, headers: dict[str, str] | None = None) -> Response:
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "headers": {contract.CONTENT_TYPE_HEADER: "application/json", **(headers or {})},
         "body": to_json(payload),
         "isBase64Encoded": False,
     }
@@ -59,46 +64,57 @@ def error_body(code: str, message: str, details: list[dict[str, str]] | None = N
     return {"error": code, "message": message, "details": details or []}
 
 
+def answer_with(
+    answer: contract.ErrorAnswer,
+    message: str | None = None,
+    details: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return json_response(answer.status, error_body(answer.code, message or answer.message, details), headers)
+
+
 def empty_response(status: int) -> Response:
     return {"statusCode": status, "headers": {}, "body": "", "isBase64Encoded": False}
 
 
 def error_response(error: Exception) -> Response:
     """The answer to one of ERRORS."""
-    answer = CONTRACT_ANSWERS.get(type(error))
-    if answer is not None:
-        return json_response(answer.status, error_body(answer.code, answer.message))
-    if isinstance(error, InvalidInput):
-        code = "invalid_json" if error.malformed else "bad_request"
-        details = [{"field": p.field, "message": p.message} for p in error.problems]
-        return json_response(400, error_body(code, error.message, details))
-    if isinstance(error, ReviewExists):
-        details = [{"field": "reviewer_id", "message": "already reviewed this product", "review_id": error.review_id}]
-        message = "This reviewer has already reviewed this product."
-        return json_response(409, error_body("review_exists", message, details))
-    if isinstance(error, IdempotencyKeyReused):
-        message = f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with a different request."
-        return json_response(422, error_body("idempotency_key_reused", message))
-    if isinstance(error, TemporarilyUnavailable):
-        message = "Too many requests right now; retry shortly."
-        retry_after = {"Retry-After": str(contract.RETRY_AFTER_SECONDS)}
-        return json_response(503, error_body("service_unavailable", message), retry_after)
     if isinstance(error, HttpError):
-        return json_response(error.status, error_body(error.code, error.message), error.headers)
-    raise TypeError(f"no HTTP answer for {type(error).__name__}") from error
+        return answer_with(error.answer, error.message, headers=error.headers)
+    if isinstance(error, InvalidInput):
+        details = [{"field": p.field, "message": p.message} for p in error.problems]
+        return answer_with(contract.INVALID_JSON if error.malformed else contract.BAD_REQUEST, error.message, details)
+    answer = DOMAIN_ANSWERS.get(type(error))
+    if answer is None:
+        raise TypeError(f"no HTTP answer for {type(error).__name__}") from error
+    if isinstance(error, ReviewExists):
+        return answer_with(
+            answer, details=[{"field": "reviewer_id", "message": answer.detail, "review_id": error.review_id}]
+        )
+    if isinstance(error, TemporarilyUnavailable):
+        return answer_with(answer, headers={contract.RETRY_AFTER_HEADER: str(contract.RETRY_AFTER_SECONDS)})
+    return answer_with(answer)
 
 
 def internal_error_response() -> Response:
-    return json_response(500, error_body("internal_error", "Something went wrong on our side."))
+    return answer_with(contract.INTERNAL_ERROR)
+
+
+def canonical_header_name(name: str) -> str:
+    """x-api-key -> X-Api-Key: how the preflight lists the headers a request may send."""
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+PREFLIGHT_ALLOWED_HEADERS = ", ".join(canonical_header_name(name) for name in contract.REQUEST_HEADERS)
 
 
 def preflight_response(methods: tuple[str, ...]) -> Response:
     return {
         "statusCode": 204,
         "headers": {
-            "Access-Control-Allow-Methods": ", ".join((*methods, "OPTIONS")),
-            "Access-Control-Allow-Headers": PREFLIGHT_ALLOWED_HEADERS,
-            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE_SECONDS,
+            contract.ALLOW_METHODS_HEADER: ", ".join((*methods, "OPTIONS")),
+            contract.ALLOW_HEADERS_HEADER: PREFLIGHT_ALLOWED_HEADERS,
+            contract.MAX_AGE_HEADER: PREFLIGHT_MAX_AGE_SECONDS,
         },
         "body": "",
         "isBase64Encoded": False,
@@ -107,8 +123,9 @@ def preflight_response(methods: tuple[str, ...]) -> Response:
 
 def cors_headers(origin: str | None, allowed_origins: frozenset[str]) -> dict[str, str]:
     """Vary: Origin always (caches must key on it); Allow-Origin only for an allowed origin."""
+    vary = {contract.VARY_HEADER: contract.ORIGIN_HEADER}
     if ANY_ORIGIN in allowed_origins:
-        return {"Access-Control-Allow-Origin": ANY_ORIGIN, "Vary": "Origin"}
+        return {contract.ALLOW_ORIGIN_HEADER: ANY_ORIGIN, **vary}
     if origin in allowed_origins:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-    return {"Vary": "Origin"}
+        return {contract.ALLOW_ORIGIN_HEADER: origin, **vary}
+    return vary

@@ -13,8 +13,9 @@ import json
 import re
 
 from . import contract
+from .errors import InvalidInput, Problem
 from .ids import REVIEW_ID
-from .model import InvalidInput, Listing, ListingKind, Position, Problem
+from .model import Listing, ListingKind, Position
 
 _CHECKSUM_BYTES = 8
 _CHECKSUM_KEY = b"product-reviews/next-token/v1"

@@ -5,18 +5,9 @@ import re
 from collections.abc import Mapping
 
 from . import contract
+from .errors import InvalidInput, NotSignedIn, Problem
 from .ids import REVIEW_ID
-from .model import (
-    InvalidInput,
-    Listing,
-    ListingKind,
-    NewReview,
-    NotSignedIn,
-    Problem,
-    ReviewEdit,
-    Reviewer,
-    ReviewKey,
-)
+from .model import Listing, ListingKind, NewReview, ReviewEdit, Reviewer, ReviewKey
 from .tokens import decode_next_token
 
 ID = re.compile(contract.ID_PATTERN)
@@ -31,14 +22,14 @@ FIXED_FIELDS = {
     "product_id": "cannot be changed",
     "review_id": "cannot be changed",
 }
-LISTING_PARAMETERS = frozenset({"product_id", "reviewer_id", "limit", "next_token"})
+LISTING_PARAMETERS = frozenset(contract.LISTING_QUERY)
 LISTING_OWNERS: dict[str, ListingKind] = {"product_id": "product", "reviewer_id": "reviewer"}
 
 
 def id_problem(field: str, value: object) -> Problem | None:
     if isinstance(value, str) and ID.fullmatch(value):
         return None
-    return Problem(field, "must be 1-64 characters from A-Z a-z 0-9 . _ : -")
+    return Problem(field, f"must be {contract.ID_RULE}")
 
 
 def text_problem(field: str, value: object) -> Problem | None:
@@ -70,7 +61,7 @@ def parse_json_object(body: bytes) -> dict[str, object]:
     try:
         document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidInput("The body is not valid UTF-8 JSON.", malformed=True) from None
+        raise InvalidInput(contract.INVALID_JSON.message, malformed=True) from None
     if not isinstance(document, dict):
         raise InvalidInput("The body must be a JSON object.", malformed=True)
     return document
@@ -104,7 +95,7 @@ def parse_review(body: bytes) -> NewReview:
     if rating is None:
         problems.append(rating_problem())
     if problems or rating is None:
-        raise InvalidInput("The review is invalid.", problems)
+        raise InvalidInput(contract.BAD_REQUEST.message, problems)
     return NewReview(
         product_id=str(document["product_id"]),
         rating=rating,
@@ -156,7 +147,7 @@ def parse_review_key(path_parameters: dict[str, str]) -> ReviewKey:
     product_id = parse_product_id(path_parameters)
     review_id = path_parameters.get("review_id")
     if review_id is None or not REVIEW_ID.fullmatch(review_id):
-        rule = "must be a review id: 26 characters from 0-9 A-Z without I, L, O, U"
+        rule = f"must be a review id: {contract.REVIEW_ID_RULE}"
         raise InvalidInput("The review id is invalid.", [Problem("review_id", rule)])
     return ReviewKey(product_id, review_id)
 
@@ -180,7 +171,7 @@ def parse_idempotency_key(values: tuple[str, ...]) -> str | None:
     if not values:
         return None
     if len(values) > 1 or not IDEMPOTENCY_KEY.fullmatch(values[0]):
-        rule = "must be one value of 1-128 characters from A-Z a-z 0-9 . _ : -"
+        rule = f"must be one value of {contract.IDEMPOTENCY_KEY_RULE}"
         raise InvalidInput(
             f"The {contract.IDEMPOTENCY_KEY_HEADER} header is invalid.",
             [Problem(contract.IDEMPOTENCY_KEY_HEADER, rule)],

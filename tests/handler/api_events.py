@@ -6,6 +6,8 @@ import json
 import uuid
 from pathlib import Path
 
+from handlers.reviews.contract import IDEMPOTENCY_KEY_HEADER, REVIEWER_CLAIM, ROUTES
+
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 ALLOWED_ORIGIN = "https://shop.example.com"
 _FIXTURES = {path.stem: json.loads(path.read_text()) for path in EVENTS_DIR.glob("*.json")}
@@ -32,7 +34,7 @@ def with_headers(event: dict, **headers: str | None) -> dict:
 
 
 # The reviewer whose claims the write fixtures carry.
-FIXTURE_REVIEWER = _FIXTURES["post_review"]["requestContext"]["authorizer"]["claims"]["sub"]
+FIXTURE_REVIEWER = _FIXTURES["post_review"]["requestContext"]["authorizer"]["claims"][REVIEWER_CLAIM]
 
 
 def display_name(reviewer: str) -> str:
@@ -44,7 +46,7 @@ def signed_in_as(event: dict, reviewer: str, name: str | None = None) -> dict:
     """The event as API Gateway's Cognito authorizer hands over a signed-in reviewer's request:
     the ID token's claims (every value a string), with this subject and display name."""
     claims = event["requestContext"]["authorizer"]["claims"]
-    claims.update({"sub": reviewer, "cognito:username": reviewer, "nickname": display_name(reviewer)})
+    claims.update({REVIEWER_CLAIM: reviewer, "cognito:username": reviewer, "nickname": display_name(reviewer)})
     if name is not None:
         claims["nickname"] = name
     return event
@@ -77,7 +79,7 @@ def post_review(
     """POST /reviews by `reviewer`, signed in."""
     event = with_body(signed_in_as(fixture("post_review"), reviewer), body, raw=raw, base64_encoded=base64_encoded)
     if idempotency_key is not None:
-        with_headers(event, **{"Idempotency-Key": idempotency_key})
+        with_headers(event, **{IDEMPOTENCY_KEY_HEADER: idempotency_key})
     return event
 
 
@@ -130,3 +132,18 @@ def preflight(resource: str, origin: str | None = ALLOWED_ORIGIN) -> dict:
 def with_method(event: dict, method: str) -> dict:
     event["httpMethod"] = event["requestContext"]["httpMethod"] = method
     return event
+
+
+def for_route(operation_id: str, *, reviewer: str = FIXTURE_REVIEWER, **path_parameters: str) -> dict:
+    """A request to any route of the contract, by its operation id, without a body: a recorded
+    public read, or signed-in write by `reviewer`, aimed at the route's method and path."""
+    [route] = [route for route in ROUTES if route.operation_id == operation_id]
+    event = fixture("post_review" if route.signed_in else "get_review")
+    path = route.path.format(**path_parameters)
+    event["resource"] = event["requestContext"]["resourcePath"] = route.path
+    event["path"] = path
+    event["requestContext"]["path"] = f"/{event['requestContext']['stage']}{path}"
+    event["pathParameters"] = path_parameters or None
+    event["body"] = None
+    with_method(event, route.method)
+    return signed_in_as(event, reviewer) if route.signed_in else event

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 import api_events
 from api_client import app_for, invoke, new_id
@@ -111,14 +112,25 @@ def test_a_delete_resent_after_its_answer_was_lost_is_a_204_counted_once(emulate
     assert invoke(again, direct).status == 201
 
 
-def test_without_the_emulators_token_fix_the_resent_create_would_be_a_409_for_the_callers_own_write(dynamodb):
-    # Plain moto (the handler tests' server, without moto_fixes) runs the resent transaction
-    # again: its conditions fail on the review it just stored. This is the answer the fix (and
-    # DynamoDB) spares the caller; if moto ever honours tokens itself, this test says so.
-    product, reviewer = new_id("sku"), new_id("user")
+@pytest.fixture
+def plain_moto() -> Iterator[str]:
+    """moto's own server, without localaws' fixes; its endpoint."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
-    response, _ = create_through_lossy_network(dynamodb.meta.endpoint_url, "reviews-test", product, reviewer)
+
+def test_without_the_emulators_token_fix_the_resent_create_would_be_a_409_for_the_callers_own_write(plain_moto):
+    # Plain moto runs the resent transaction again: its conditions fail on the review it just
+    # stored. This is the answer the fix (and DynamoDB) spares the caller; if moto ever honours
+    # tokens itself, this test says so.
+    product, reviewer = new_id("sku"), new_id("user")
+    create_table(handler_client(plain_moto), "reviews-test")
+
+    response, _ = create_through_lossy_network(plain_moto, "reviews-test", product, reviewer)
 
     assert response.status == 409
-    reviews, _ = stored(dynamodb, "reviews-test", product)
+    reviews, _ = stored(handler_client(plain_moto), "reviews-test", product)
     assert response.json["details"][0]["review_id"] == reviews[0]  # "you already reviewed it": itself

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from handlers.reviews import contract
 from localaws.cognito_authorizer import delivered_claims
 from localaws.gateway import LocalGateway
 from tests.localaws.apis import (
@@ -136,9 +137,9 @@ def call(shop: Shop, method: str, path: str, token: str | None = None, *, key: b
     """(status, headers, parsed body) of a request with the token (Authorization) and the key."""
     headers = {"Origin": ORIGIN, "Content-Type": "application/json"}
     if token is not None:
-        headers["Authorization"] = token
+        headers[contract.AUTHORIZATION_HEADER] = token
     if key:
-        headers["x-api-key"] = shop.api_key
+        headers[contract.API_KEY_HEADER] = shop.api_key
     request = urllib.request.Request(
         shop.url + path, method=method, headers=headers, data=b"{}" if method == "POST" else None
     )

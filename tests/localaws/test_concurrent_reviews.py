@@ -169,7 +169,7 @@ def post_simultaneously(api: ReviewsApi, requests: list[tuple[dict, dict]]) -> l
                 "POST",
                 f"/{STAGE}/reviews",
                 json.dumps(review),
-                {"Content-Type": "application/json", "x-api-key": api.api_key, **headers},
+                {"Content-Type": "application/json", contract.API_KEY_HEADER: api.api_key, **headers},
             )
             response = connection.getresponse()
             return Answer(response.status, response.headers, json.loads(response.read()))
@@ -257,12 +257,12 @@ def test_one_idempotency_key_posted_at_once_stores_one_review(reviews_api, attem
     review = {"product_id": new_id("sku"), "rating": 4, "title": "Once"}
     _, signed_in = reviews_api.sign_in(new_id("user"))
     answers = post_simultaneously(
-        reviews_api, [(review, {"Idempotency-Key": new_id("key"), **signed_in})] * SIMULTANEOUS
+        reviews_api, [(review, {contract.IDEMPOTENCY_KEY_HEADER: new_id("key"), **signed_in})] * SIMULTANEOUS
     )
 
     assert [answer.status for answer in answers] == [201] * SIMULTANEOUS
     assert len({json.dumps(answer.body, sort_keys=True) for answer in answers}) == 1  # the same review, replayed
-    replays = [answer.headers.get("Idempotent-Replayed") for answer in answers]
+    replays = [answer.headers.get(contract.REPLAYED_HEADER) for answer in answers]
     assert replays.count("true") == SIMULTANEOUS - 1 and replays.count(None) == 1
     assert_everything_agrees_with(reviews_api, [answers[0].body])
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers.reviews import contract
 from localaws import emulator
 from localaws.gateway import LocalGateway
 from tests.localaws.apis import (
@@ -93,17 +94,17 @@ def test_function_reaches_the_emulator(dev):
 def test_post_needs_a_valid_api_key(dev, test_api):
     payload = json.dumps({"rating": 5}).encode()
     assert call(f"{dev}/reviews", "POST", payload)[::2] == (403, {"message": "Forbidden"})
-    wrong = {"x-api-key": "not-the-key"}
+    wrong = {contract.API_KEY_HEADER: "not-the-key"}
     assert call(f"{dev}/reviews", "POST", payload, wrong)[::2] == (403, {"message": "Forbidden"})
 
-    status, _, body = call(f"{dev}/reviews", "POST", payload, {"x-api-key": test_api.api_key})
+    status, _, body = call(f"{dev}/reviews", "POST", payload, {contract.API_KEY_HEADER: test_api.api_key})
     assert status == 200
     assert body["event"]["body"] == '{"rating": 5}' and body["event"]["isBase64Encoded"] is False
     assert body["event"]["requestContext"]["identity"]["apiKey"] == test_api.api_key
 
 
 def test_binary_body_is_base64(dev, test_api):
-    headers = {"x-api-key": test_api.api_key, "Content-Type": "application/octet-stream"}
+    headers = {contract.API_KEY_HEADER: test_api.api_key, "Content-Type": "application/octet-stream"}
     _, _, body = call(f"{dev}/reviews", "POST", b"\xff\x00\xfe", headers)
     assert body["event"]["isBase64Encoded"] is True and body["event"]["body"] == "/wD+"
 
@@ -136,7 +137,7 @@ def test_throttling_and_keys_follow_the_stage(serve, test_api):
     statuses = [call(f"{limited}/reviews")[0] for _ in range(8)]
     assert statuses[:2] == [200, 200]
     assert statuses.count(429) >= 5  # at most one more token refills meanwhile
-    status, _, body = call(f"{limited}/reviews", "POST", b"{}", {"x-api-key": test_api.api_key})
+    status, _, body = call(f"{limited}/reviews", "POST", b"{}", {contract.API_KEY_HEADER: test_api.api_key})
     assert (status, body) in [(403, {"message": "Forbidden"})]  # the key's plan is bound to dev only
 
 

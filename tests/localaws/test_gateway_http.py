@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from handlers.reviews import contract
 from localaws.gateway_http import MAX_CONNECTIONS
 
 READ_TIMEOUT_SECONDS = 3  # every answer here is immediate; waiting this long means a hang
@@ -155,7 +156,7 @@ def chunked_post(path: str, api_key: str, chunks: bytes, *headers: str) -> bytes
             [
                 f"POST {path} HTTP/1.1",
                 "Host: localhost",
-                f"x-api-key: {api_key}",
+                f"{contract.API_KEY_HEADER}: {api_key}",
                 "Transfer-Encoding: chunked",
                 *headers,
                 "",
@@ -182,7 +183,7 @@ def test_expect_100_continue_gets_an_interim_answer_before_the_body(port, api_ke
                 [
                     "POST /dev/reviews HTTP/1.1",
                     "Host: localhost",
-                    f"x-api-key: {api_key}",
+                    f"{contract.API_KEY_HEADER}: {api_key}",
                     "Content-Length: 2",
                     "Expect: 100-continue",
                     "Connection: close",
