@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from measure import summarize
+from measure import AWS_ENV, clean_env, summarize
 
 # The project root, Powertools (`make bench-packages`) and tests/handler (its event builders).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -486,9 +486,9 @@ def report_lines(results: dict[str, Any] | None) -> list[str]:
 def main() -> None:
     import run
 
-    os.environ.update(run.AWS_ENV)  # the in-process clients' fake credentials and region
+    os.environ.update(AWS_ENV)  # the in-process clients' fake credentials and region
     machine = run.describe_machine()
-    results = measure(run.setting, run.clean_env(run.AWS_ENV))
+    results = measure(run.setting, clean_env(AWS_ENV))
     print(json.dumps({"machine": machine, **results}, indent=2))
     print("\n".join(report_lines(results)))
 

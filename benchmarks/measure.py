@@ -1,6 +1,7 @@
 """Small measuring tools shared by the benchmark sections: summaries, and commands run with their
 wall and CPU time, process-tree memory and output."""
 
+import os
 import resource
 import statistics
 import subprocess
@@ -8,6 +9,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# Fake credentials and no config files: creating a client must not look for real ones or call IMDS.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_REGION": "us-east-2",
+    "AWS_DEFAULT_REGION": "us-east-2",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "TABLE_NAME": "ProductReviews-bench",
+    "REVIEWER_INDEX_NAME": "ReviewerIdIndex",
+    "ALLOWED_ORIGINS": "*",
+}
 
 
 @dataclass(frozen=True)
@@ -19,6 +34,16 @@ class Summary:
 
     def text(self, unit: str, digits: int = 2) -> str:
         return f"{self.median:.{digits}f} {unit} (range {self.low:.{digits}f}–{self.high:.{digits}f}, {self.runs} runs)"
+
+
+def clean_env(extra: dict) -> dict:
+    """The caller's environment without stack, AWS, CDK and jsii settings (they would change what is measured)."""
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REVIEWS_", "CDKTF_", "CDK_", "AWS_", "JSII_")) and k != "NODE_OPTIONS"
+    }
+    return {**inherited, **extra}
 
 
 def summarize(values: list[float]) -> Summary:

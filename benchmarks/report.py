@@ -1,6 +1,8 @@
-"""Renders results.json as benchmarks/results.md: figures, targets (PASS/MISS), machine."""
+"""Renders results.json as benchmarks/results.md: figures, targets (PASS/MISS), machine.
 
-import http_layer
+What the page shows is the two tables at the end, TARGET_ROWS and SECTIONS, in order."""
+
+from collections.abc import Callable
 
 
 def _range(summary: dict, digits: int = 2) -> str:
@@ -15,106 +17,48 @@ def _mark(passed: bool) -> str:
 
 
 FRAMEWORK_NAMES = {"cdktf": "CDKTF", "cdktn": "CDK Terrain"}
+INTRODUCTION = [
+    "# Benchmarks",
+    "",
+    "Written by `make bench` (benchmarks/run.py); raw figures in results.json. Medians, with the",
+    "range over the runs. Targets are reported, never enforced.",
+    "",
+    "## Targets",
+    "",
+    "| Target | Measured | Result |",
+    "|---|---|---|",
+]
+NO_NOTES = "## Where the time and memory go\n\n(not written yet)\n"
 
 
 def markdown(results: dict, notes: str) -> str:
-    targets, by_framework = results["targets"], results["synth"]
-    cold, requests = results["cold_start_ms"], results["requests"]
-    lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (benchmarks/run.py); raw figures in results.json. Medians, with the",
-        "range over the runs. Targets are reported, never enforced.",
-        "",
-        "## Targets",
-        "",
-        "| Target | Measured | Result |",
-        "|---|---|---|",
-    ]
-    for framework, synth in by_framework.items():
-        lines += _synth_targets(FRAMEWORK_NAMES.get(framework, framework), synth, targets)
-    lines.append(
-        f"| handler cold start ≤ {targets['cold_start_ratio']}× bare boto3 client | {cold['ratio']:.2f}× "
-        f"| {_mark(cold['ratio'] <= targets['cold_start_ratio'])} |"
-    )
-    for route, figures in requests.items():
-        within_budget = figures["own_work_ms"] <= targets["handler_own_work_ms"]
-        lines.append(
-            f"| `{route}` handler's own work ≤ {targets['handler_own_work_ms']} ms per request "
-            f"(Stubber ratio {figures['ratio']:.2f}×, was a ≤ {targets['request_ratio']}× target) "
-            f"| {figures['own_work_ms']:.3f} ms | {_mark(within_budget)} |"
-        )
-    lines += _deploy_loop_targets(results["deploy_loop"], targets)
-    lines += _watch_target(results["deploy_loop"], targets)
-    lines += _ci_run_target(results.get("ci_run", {"not_measured": "not run yet"}), targets)
-    lines += _gateway_target(results["gateway"])
-    make_test = results["make_test"]
-    if "trees" in make_test:
-        tested, tested_baseline = make_test["trees"]["ours"], make_test["trees"]["baseline"]
-        minutes = tested["seconds"]["median"] / 60
-        passed = minutes * 60 <= targets["make_test_seconds"] and not any(tested["exit_codes"])
-        lines.append(
-            f"| `make test` ≤ {targets['make_test_seconds'] / 60:.0f} min (2 cores) | {minutes:.1f} min, "
-            f"exits {tested['exit_codes']} (baseline {tested_baseline['seconds']['median'] / 60:.1f} min, "
-            f"measured {tested['measured_on']}) | {_mark(passed)} |"
-        )
-    else:
-        lines.append(
-            f"| `make test` ≤ {targets['make_test_seconds'] / 60:.0f} min | not measured: "
-            f"{make_test['not_measured']} | – |"
-        )
+    """results.md: the targets table (a row or more from each of TARGET_ROWS), then each of
+    SECTIONS in turn, then the hand-written notes. Both tables are at the end of this file."""
+    lines = list(INTRODUCTION)
+    for target_rows in TARGET_ROWS:
+        lines += target_rows(results, results["targets"])
+    for section in SECTIONS:
+        lines += section(results)
+    return "\n".join(lines) + "\n\n" + (notes or NO_NOTES)
 
-    for framework, synth in by_framework.items():
-        lines += _synth_section(FRAMEWORK_NAMES.get(framework, framework), synth)
-    lines += [
-        "",
-        "## Handler cold start (fresh interpreter; import + client creation, start-up excluded)",
-        "",
-        f"- `import reviews.app; reviews.app.default_app()`: {_range(cold['handler'])} ms",
-        f"- `import boto3; boto3.client('dynamodb', ...)`: {_range(cold['bare_boto3'])} ms",
-        f"- ratio: **{cold['ratio']:.2f}×**",
-        "",
-        "## Handler overhead per request (Stubber answers both sides; µs per request)",
-        "",
-        "The handler's own work is end to end minus the bare call(s); "
-        f"budget ≤ {targets['handler_own_work_ms'] * 1000:.0f} µs.",
-        "",
-        "| route | handler end to end | bare boto3 call(s) | ratio | handler's own work |",
-        "|---|---|---|---|---|",
+
+# --- synth ----------------------------------------------------------------------------------
+
+
+def _synth_targets_per_framework(results: dict, targets: dict) -> list[str]:
+    return [
+        row
+        for framework, synth in results["synth"].items()
+        for row in _synth_targets(FRAMEWORK_NAMES.get(framework, framework), synth, targets)
     ]
-    for route, f in requests.items():
-        lines.append(
-            f"| `{route}` "
-            f"| {f['handler_us']:.0f} ({f['handler_range_us'][0]:.0f}–{f['handler_range_us'][1]:.0f}) "
-            f"| {f['bare_us']:.0f} ({f['bare_range_us'][0]:.0f}–{f['bare_range_us'][1]:.0f}) "
-            f"| {f['ratio']:.2f}× | {f['own_work_ms'] * 1000:.0f} µs |"
-        )
-    lines += ["", "## Local gateway (localaws): GET /v1/reviews?product_id=…", ""]
-    gateway = results["gateway"]
-    if "not_measured" in gateway:
-        lines.append(f"not measured: {gateway['not_measured']}")
-    else:
-        lines += [
-            f"Deploying (emulator, synth, terraform init + apply, gateway start) took "
-            f"{gateway['deploy_seconds']:.0f} s.",
-            "",
-            "| caller | concurrency | requests/s | p50 ms | p99 ms | resets | errors |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for caller in ("gateway", "direct_handler"):
-            for concurrency, f in gateway[caller].items():
-                lines.append(
-                    f"| {caller.replace('_', ' ')} | {concurrency} | {f['requests_per_second']:.0f} "
-                    f"| {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f.get('resets', '–')} | {f['errors']} |"
-                )
-    lines += http_layer.report_lines(results.get("http_layer"))
-    lines += _persistence_section(results.get("emulator_persistence"))
-    lines += _deploy_loop_section(results["deploy_loop"])
-    lines += _make_test_section(results["make_test"])
-    lines += _ci_run_section(results.get("ci_run", {}))
-    machine = results["machine"]
-    lines += ["", "## Machine", ""] + [f"- {key}: {value}" for key, value in machine.items()]
-    return "\n".join(lines) + "\n\n" + (notes or "## Where the time and memory go\n\n(not written yet)\n")
+
+
+def _synth_sections(results: dict) -> list[str]:
+    return [
+        line
+        for framework, synth in results["synth"].items()
+        for line in _synth_section(FRAMEWORK_NAMES.get(framework, framework), synth)
+    ]
 
 
 def _synth_targets(framework: str, synth: dict, targets: dict) -> list[str]:
@@ -190,47 +134,63 @@ def _by_command(variant: dict) -> str:
     return ", ".join(f"{command} {mb}" for command, mb in sorted(variant["peak_mb_by_command"].items()))
 
 
-# --- the deploy loop and make test ------------------------------------------------------------
-
-DEPLOY_MEASURES = (  # key in results, what it is, its target
-    ("up", "`make up` from a clean emulator", "make_up_seconds"),
-    ("handler_change", "handler change → live (`make up` returns serving it)", "handler_live_seconds"),
-    ("plan", "`make plan` (local, the stack deployed by `make up`)", "make_plan_seconds"),
-)
+# --- the handler: cold start and work per request ------------------------------------------
 
 
-def _deploy_loop_targets(loop: dict, targets: dict) -> list[str]:
-    if "trees" not in loop:
-        return [f"| the deploy loop | not measured: {loop['not_measured']} | – |"]
-    ours, baseline = loop["trees"]["ours"], loop["trees"]["baseline"]
-    lines = []
-    for key, label, target in DEPLOY_MEASURES:
-        seconds, cpu = ours[key]["seconds"]["median"], ours[key]["cpu_seconds"]["median"]
-        before, before_cpu = baseline[key]["seconds"]["median"], baseline[key]["cpu_seconds"]["median"]
+def _cold_start_target(results: dict, targets: dict) -> list[str]:
+    ratio, limit = results["cold_start_ms"]["ratio"], targets["cold_start_ratio"]
+    return [f"| handler cold start ≤ {limit}× bare boto3 client | {ratio:.2f}× | {_mark(ratio <= limit)} |"]
+
+
+def _request_targets(results: dict, targets: dict) -> list[str]:
+    budget = targets["handler_own_work_ms"]
+    return [
+        f"| `{route}` handler's own work ≤ {budget} ms per request "
+        f"(Stubber ratio {figures['ratio']:.2f}×, was a ≤ {targets['request_ratio']}× target) "
+        f"| {figures['own_work_ms']:.3f} ms | {_mark(figures['own_work_ms'] <= budget)} |"
+        for route, figures in results["requests"].items()
+    ]
+
+
+def _cold_start_section(results: dict) -> list[str]:
+    cold = results["cold_start_ms"]
+    return [
+        "",
+        "## Handler cold start (fresh interpreter; import + client creation, start-up excluded)",
+        "",
+        f"- `import reviews.app; reviews.app.default_app()`: {_range(cold['handler'])} ms",
+        f"- `import boto3; boto3.client('dynamodb', ...)`: {_range(cold['bare_boto3'])} ms",
+        f"- ratio: **{cold['ratio']:.2f}×**",
+    ]
+
+
+def _requests_section(results: dict) -> list[str]:
+    lines = [
+        "",
+        "## Handler overhead per request (Stubber answers both sides; µs per request)",
+        "",
+        "The handler's own work is end to end minus the bare call(s); "
+        f"budget ≤ {results['targets']['handler_own_work_ms'] * 1000:.0f} µs.",
+        "",
+        "| route | handler end to end | bare boto3 call(s) | ratio | handler's own work |",
+        "|---|---|---|---|---|",
+    ]
+    for route, f in results["requests"].items():
         lines.append(
-            f"| {label} ≤ {targets[target]} s median | {seconds:.1f} s, CPU {cpu:.1f} s (baseline "
-            f"{before:.1f} s, CPU {before_cpu:.1f} s) | {_mark(seconds <= targets[target])} |"
+            f"| `{route}` "
+            f"| {f['handler_us']:.0f} ({f['handler_range_us'][0]:.0f}–{f['handler_range_us'][1]:.0f}) "
+            f"| {f['bare_us']:.0f} ({f['bare_range_us'][0]:.0f}–{f['bare_range_us'][1]:.0f}) "
+            f"| {f['ratio']:.2f}× | {f['own_work_ms'] * 1000:.0f} µs |"
         )
     return lines
 
 
-def _watch_target(loop: dict, targets: dict) -> list[str]:
-    """make watch: from saving a handler edit to the gateway serving it (ours only: new)."""
-    ours = loop.get("trees", {}).get("ours", {})
-    served = ours.get("watch_save_to_served")
-    if not served:
-        return []
-    after = ours["up_after_watch"]["seconds"]["median"]
-    limit = targets["watch_save_to_served_seconds"]
-    return [
-        f"| `make watch`: a handler edit saved → served ≤ {limit} s median | {served['median']:.2f} s (range "
-        f"{served['low']:.2f}–{served['high']:.2f}, {served['runs']} edits); the `make up` after it {after:.1f} s "
-        f"| {_mark(served['median'] <= limit)} |"
-    ]
+# --- the local gateway and the emulator ---------------------------------------------------------
 
 
-def _gateway_target(gateway: dict) -> list[str]:
-    """Issue 11's promise: the local gateway under a storefront's burst answers every request."""
+def _gateway_target(results: dict, targets: dict) -> list[str]:
+    """The local gateway under a storefront's burst answers every request."""
+    gateway = results["gateway"]
     if "not_measured" in gateway:
         return []
     busiest = max(gateway["gateway"], key=int)
@@ -242,8 +202,39 @@ def _gateway_target(gateway: dict) -> list[str]:
     ]
 
 
-def _persistence_section(persistence: dict | None) -> list[str]:
+def _gateway_section(results: dict) -> list[str]:
+    gateway = results["gateway"]
+    lines = ["", "## Local gateway (localaws): GET /v1/reviews?product_id=…", ""]
+    if "not_measured" in gateway:
+        return [*lines, f"not measured: {gateway['not_measured']}"]
+    lines += [
+        f"Deploying (emulator, synth, terraform init + apply, gateway start) took {gateway['deploy_seconds']:.0f} s.",
+        "",
+        "| caller | concurrency | requests/s | p50 ms | p99 ms | resets | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for caller in ("gateway", "direct_handler"):
+        for concurrency, f in gateway[caller].items():
+            lines.append(
+                f"| {caller.replace('_', ' ')} | {concurrency} | {f['requests_per_second']:.0f} "
+                f"| {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f.get('resets', '–')} | {f['errors']} |"
+            )
+    return lines
+
+
+def _http_layer_section(results: dict) -> list[str]:
+    """Rendered by benchmarks/http_layer.py, imported only with its figures: it needs Powertools
+    (`make bench-packages`)."""
+    if not results.get("http_layer"):
+        return []
+    import http_layer
+
+    return http_layer.report_lines(results["http_layer"])
+
+
+def _persistence_section(results: dict) -> list[str]:
     """What saving the emulator's state costs per write (benchmarks/emulator_persistence.py)."""
+    persistence = results.get("emulator_persistence")
     if not persistence:
         return []
     return [
@@ -262,7 +253,48 @@ def _persistence_section(persistence: dict | None) -> list[str]:
     ]
 
 
-def _deploy_loop_section(loop: dict) -> list[str]:
+# --- the deploy loop and make test ------------------------------------------------------------
+
+DEPLOY_MEASURES = (  # key in results, what it is, its target
+    ("up", "`make up` from a clean emulator", "make_up_seconds"),
+    ("handler_change", "handler change → live (`make up` returns serving it)", "handler_live_seconds"),
+    ("plan", "`make plan` (local, the stack deployed by `make up`)", "make_plan_seconds"),
+)
+
+
+def _deploy_loop_targets(results: dict, targets: dict) -> list[str]:
+    loop = results["deploy_loop"]
+    if "trees" not in loop:
+        return [f"| the deploy loop | not measured: {loop['not_measured']} | – |"]
+    ours, baseline = loop["trees"]["ours"], loop["trees"]["baseline"]
+    lines = []
+    for key, label, target in DEPLOY_MEASURES:
+        seconds, cpu = ours[key]["seconds"]["median"], ours[key]["cpu_seconds"]["median"]
+        before, before_cpu = baseline[key]["seconds"]["median"], baseline[key]["cpu_seconds"]["median"]
+        lines.append(
+            f"| {label} ≤ {targets[target]} s median | {seconds:.1f} s, CPU {cpu:.1f} s (baseline "
+            f"{before:.1f} s, CPU {before_cpu:.1f} s) | {_mark(seconds <= targets[target])} |"
+        )
+    return lines
+
+
+def _watch_target(results: dict, targets: dict) -> list[str]:
+    """make watch: from saving a handler edit to the gateway serving it (ours only: new)."""
+    ours = results["deploy_loop"].get("trees", {}).get("ours", {})
+    served = ours.get("watch_save_to_served")
+    if not served:
+        return []
+    after = ours["up_after_watch"]["seconds"]["median"]
+    limit = targets["watch_save_to_served_seconds"]
+    return [
+        f"| `make watch`: a handler edit saved → served ≤ {limit} s median | {served['median']:.2f} s (range "
+        f"{served['low']:.2f}–{served['high']:.2f}, {served['runs']} edits); the `make up` after it {after:.1f} s "
+        f"| {_mark(served['median'] <= limit)} |"
+    ]
+
+
+def _deploy_loop_section(results: dict) -> list[str]:
+    loop = results["deploy_loop"]
     if "trees" not in loop:
         return []
     trees = loop["trees"]
@@ -310,10 +342,11 @@ def _deploy_loop_section(loop: dict) -> list[str]:
     return [*lines, "", f"Load average after the section: {load}."]
 
 
-def _make_test_section(make_test: dict) -> list[str]:
-    if "trees" not in make_test:
+def _make_test_section(results: dict) -> list[str]:
+    make_test = results["make_test"]
+    trees = make_test.get("trees")
+    if not trees:
         return []
-    trees = make_test["trees"]
     lines = [
         "",
         f"## `make test`: ours vs the baseline ({make_test['baseline_revision']})",
@@ -356,10 +389,25 @@ def _per_file_table(ours: dict, baseline: dict) -> list[str]:
     return lines
 
 
+def _make_test_target(results: dict, targets: dict) -> list[str]:
+    make_test, limit = results["make_test"], targets["make_test_seconds"]
+    if "trees" not in make_test:
+        return [f"| `make test` ≤ {limit / 60:.0f} min | not measured: {make_test['not_measured']} | – |"]
+    tested, tested_baseline = make_test["trees"]["ours"], make_test["trees"]["baseline"]
+    minutes = tested["seconds"]["median"] / 60
+    passed = minutes * 60 <= limit and not any(tested["exit_codes"])
+    return [
+        f"| `make test` ≤ {limit / 60:.0f} min (2 cores) | {minutes:.1f} min, "
+        f"exits {tested['exit_codes']} (baseline {tested_baseline['seconds']['median'] / 60:.1f} min, "
+        f"measured {tested['measured_on']}) | {_mark(passed)} |"
+    ]
+
+
 CI_RUNS = (("bare", "from a bare clone (every cache empty)"), ("cached", "again, from a new clone (caches kept)"))
 
 
-def _ci_run_target(ci_run: dict, targets: dict) -> list[str]:
+def _ci_run_target(results: dict, targets: dict) -> list[str]:
+    ci_run = results.get("ci_run", {"not_measured": "not run yet"})
     if "trees" not in ci_run:
         return [
             f"| `bash .ci/run` from a bare clone ≤ {targets['ci_bare_seconds'] / 60:.0f} min | not measured: "
@@ -374,7 +422,8 @@ def _ci_run_target(ci_run: dict, targets: dict) -> list[str]:
     ]
 
 
-def _ci_run_section(ci_run: dict) -> list[str]:
+def _ci_run_section(results: dict) -> list[str]:
+    ci_run = results.get("ci_run", {})
     if "trees" not in ci_run:
         return []
     trees = ci_run["trees"]
@@ -400,3 +449,35 @@ def _ci_run_section(ci_run: dict) -> list[str]:
         runs = [f"exit {trees[tree][kind]['exit_code']}, {trees[tree][kind]['passed']} passed" for tree in trees]
         lines.append(f"| {label}: result | {runs[0]} | {runs[1]} |")
     return lines
+
+
+def _machine_section(results: dict) -> list[str]:
+    return ["", "## Machine", ""] + [f"- {key}: {value}" for key, value in results["machine"].items()]
+
+
+# --- what results.md shows, in order ---------------------------------------------------------
+# A benchmark adds its rows here: a function (results, targets) -> rows of the targets table,
+# and/or a function (results) -> the lines of its section (none when results lack its figures).
+
+TARGET_ROWS: tuple[Callable[[dict, dict], list[str]], ...] = (
+    _synth_targets_per_framework,
+    _cold_start_target,
+    _request_targets,
+    _deploy_loop_targets,
+    _watch_target,
+    _ci_run_target,
+    _gateway_target,
+    _make_test_target,
+)
+SECTIONS: tuple[Callable[[dict], list[str]], ...] = (
+    _synth_sections,
+    _cold_start_section,
+    _requests_section,
+    _gateway_section,
+    _http_layer_section,
+    _persistence_section,
+    _deploy_loop_section,
+    _make_test_section,
+    _ci_run_section,
+    _machine_section,
+)

@@ -21,10 +21,20 @@ from stacks.config import StackConfig
 
 from .errors import DeployError
 from .failures import wrong_account
+from .progress import step
 from .workspace import Workspace
 
 UNRESERVED_MINIMUM = 100  # what Lambda keeps unreserved in every account and Region
 CONCURRENCY_QUOTA = "Service Quotas: AWS Lambda, Concurrent executions (L-B99A9384)"
+
+
+def check_account(workspace: Workspace, *, concurrency: bool = True) -> None:
+    """The step before Terraform changes anything: the credentials' account, and (unless only
+    planning for drift) whether its Lambda concurrency limit holds the reservation."""
+    with step("Checking the account: credentials, Lambda concurrency limit"):
+        check_credentials_account(workspace)
+        if concurrency:
+            check_reserved_concurrency(workspace.client("lambda"), workspace.config)
 
 
 def check_credentials_account(workspace: Workspace) -> None:

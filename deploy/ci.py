@@ -34,7 +34,7 @@ from pathlib import Path
 from stacks.bootstrap.config import plan_key_alias
 
 from . import alarm_email, sealed_plan
-from .account_limits import check_credentials_account, check_reserved_concurrency
+from .account_limits import check_account
 from .emulator_lifecycle import emulator_running
 from .errors import DeployError
 from .failures import explain
@@ -89,7 +89,7 @@ def plan(
     for name in (PLAN_FILE, PLAN_RECORD):
         (out_dir / name).unlink(missing_ok=True)
     with _target_ready(workspace):
-        _check_account(workspace)
+        check_account(workspace)
         configuration = synthesize(workspace)
         _initialize(workspace)
         with step(f"Planning {workspace.config.stack_name} (terraform plan) and reviewing the plan"):
@@ -136,7 +136,7 @@ def apply(workspace: Workspace, plan_file: Path, *, run: RunInfo) -> None:
                 f"{record.configuration_sha256}): the code, environments/{workspace.config.environment}.json "
                 "or a setting changed since the plan. Nothing was applied: plan again and review the new plan."
             )
-        _check_account(workspace)
+        check_account(workspace)
         _initialize(workspace)
         with step(f"Applying {plan_file} to {workspace.config.stack_name} (terraform apply)"):
             _apply_saved_plan(workspace, plan_file)
@@ -150,21 +150,13 @@ def drift(workspace: Workspace, out_dir: Path, *, lock: bool = True, run: RunInf
     True when they differ. No security scan: drift is about what is deployed. The alarm
     e-mail's subscription is reported, never drift."""
     with _target_ready(workspace):
-        _check_account(workspace, concurrency=False)  # drift plans, but changes nothing
+        check_account(workspace, concurrency=False)  # drift plans, but changes nothing
         synthesize(workspace)
         _initialize(workspace)
         with step(f"Planning {workspace.config.stack_name} against what is deployed (terraform plan)"):
             notes = _alarm_email_review(workspace)
             with workspace.terraform_session() as stack:
                 return run_plan(stack, out_dir, lock=lock, run=run, scan_security=False, notes=notes).has_changes
-
-
-def _check_account(workspace: Workspace, *, concurrency: bool = True) -> None:
-    """The credentials' account, and whether its Lambda concurrency limit holds the reservation."""
-    with step("Checking the account: credentials, Lambda concurrency limit"):
-        check_credentials_account(workspace)
-        if concurrency:
-            check_reserved_concurrency(workspace.client("lambda"), workspace.config)
 
 
 def _alarm_email_review(workspace: Workspace) -> list[str]:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from localaws import emulator, runtimes
 
 from . import alarm_email, emulator_lifecycle, locks, skip_cache
-from .account_limits import check_credentials_account, check_reserved_concurrency
+from .account_limits import check_account
 from .emulator_lifecycle import start_emulator, stop_emulator
 from .errors import DeployError
 from .failures import explain
@@ -54,17 +54,14 @@ def deploy(target: LocalTarget) -> dict[str, str]:
         with step(f"Synthesizing {target.config.stack_name} (started alongside the emulator)"):
             synthesized.result()
     with step("Preparing Terraform (init when needed, stale lock check)"):
-        workspace.initialize()
-        release_stale_lock(target)
+        _initialize(target)
         state = reconcile_pushed_code(target, target.state())
         refresh = skip_cache.refresh_needed(target, state)
     if not refresh and skip_cache.unchanged_since_last_deploy(target):
         print("--> Nothing to apply: this exact configuration is what the last deploy applied")
         outputs = target.outputs()
     else:
-        with step("Checking the account: credentials, Lambda concurrency limit"):
-            check_credentials_account(workspace)
-            check_reserved_concurrency(target.client("lambda"), target.config)
+        check_account(workspace)
         outputs = _apply(target, refresh)
     alarm_email.keep_subscribed(target.client("sns"), target.config)
     return outputs
@@ -88,8 +85,7 @@ def destroy(target: LocalTarget) -> None:
             print("    no state on the emulator: nothing to destroy")
             return
         target.workspace.synthesize()
-        target.workspace.initialize()
-        release_stale_lock(target)
+        _initialize(target)
         print(f"    {_terraform(target, 'destroy')}")
         skip_cache.forget_deploy(target)
 
@@ -122,6 +118,12 @@ def stop_servers(target: LocalTarget) -> None:
         print("    stopped" if target.storefront.stop() else "    none running")
     with step("Stopping the local API gateway"):
         print("    stopped" if target.gateway.stop() else "    none running")
+
+
+def _initialize(target: LocalTarget) -> None:
+    """terraform init when needed, then the state lock released if its holder is provably gone."""
+    target.workspace.initialize()
+    release_stale_lock(target)
 
 
 def release_stale_lock(target: LocalTarget) -> None:

@@ -21,6 +21,7 @@ from localaws import emulator
 from stacks.config import StackConfig, load_config
 from stacks.provider_version import pin_of
 from stacks.remembered_backend import initialized, remembered_backend
+from stacks.settings import ENVIRONMENT_SUFFIX, TARGET
 
 from . import locks, terraform
 from .errors import DeployError
@@ -36,7 +37,7 @@ def file_sha256(path: Path) -> str:
 
 def is_setting(name: str) -> bool:
     """Variables that decide what is deployed: the stack's settings (stacks/settings.py)."""
-    return name.startswith("REVIEWS_") or name == "ENVIRONMENT_SUFFIX"
+    return name.startswith("REVIEWS_") or name == ENVIRONMENT_SUFFIX.name
 
 
 @dataclass
@@ -60,9 +61,9 @@ class Workspace:
         REVIEWS_TARGET and ENVIRONMENT_SUFFIX (`bootstrapping`: see stacks.config.load_config)."""
         settings = {name: value for name, value in environ.items() if is_setting(name)}
         if target:
-            settings["REVIEWS_TARGET"] = target
+            settings[TARGET.name] = target
         if environment:
-            settings["ENVIRONMENT_SUFFIX"] = environment
+            settings[ENVIRONMENT_SUFFIX.name] = environment
         context = json.loads((project_dir / "cdktf.json").read_text()).get("context", {})
         config = load_config(context, settings, project_dir / "environments", bootstrapping=bootstrapping)
         return cls(config, settings, project_dir, environ)

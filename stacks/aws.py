@@ -8,7 +8,7 @@ needs the shared `_jsii` assembly loader, so this module registers the package w
 running its `__init__` and imports just the submodules the stacks ask for:
 
     from stacks.aws import dynamodb_table
-    dynamodb_table.DynamoDbTable(...)
+    dynamodb_table.DynamodbTable(...)
 
 The node side has the same problem in both frameworks: the jsii kernel require()s the
 package's lib/index.js, which loads every resource module. enable_fast_provider_loading() preloads

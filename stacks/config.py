@@ -4,14 +4,13 @@
 than one setting, and reports every problem at once in a ConfigError.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from handlers.reviews import contract
 
-from .settings import ENVIRONMENTS_DIR, LOCAL_STATE_BUCKET, LOCAL_STATE_KEY_ALIAS, read_settings
+from .settings import ENVIRONMENTS_DIR, LOCAL_STATE_BUCKET, LOCAL_STATE_KEY_ALIAS, Settings, read_settings
 
 # moto's account: the local target pins Terraform to it, as the aws target pins the real one.
 EMULATOR_ACCOUNT_ID = "123456789012"
@@ -159,10 +158,6 @@ def permissions_boundary_name(environment: str) -> str:
     return f"ProductReviews-{environment}-boundary"
 
 
-# Settings whose value the bootstrap creates: required of every plan, never of the bootstrap.
-MADE_BY_THE_BOOTSTRAP = ("REVIEWS_STATE_KMS_KEY",)
-
-
 def load_config(
     context: Mapping[str, object],
     environ: Mapping[str, str],
@@ -171,114 +166,146 @@ def load_config(
     bootstrapping: bool = False,
 ) -> StackConfig:
     """Builds the StackConfig from the settings, or raises ConfigError listing every problem.
-    `bootstrapping`: for the bootstrap, which creates what MADE_BY_THE_BOOTSTRAP names."""
-    values, problems = read_settings(context, environ, environments_dir)
-    problems += _cross_setting_problems(values, bootstrapping)
+    `bootstrapping`: for the bootstrap, which creates the state key (BOOTSTRAP_RULES)."""
+    settings, problems = read_settings(context, environ, environments_dir)
+    problems += _cross_setting_problems(settings, bootstrapping)
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
-    return _assemble(values)
+    return _assemble(settings)
 
 
-def _cross_setting_problems(v: Mapping[str, Any], bootstrapping: bool = False) -> list[str]:
-    """Rules between settings, checked where each involved setting is valid on its own."""
+# Rules between settings: each returns a problem, or None. One that reads an invalid setting
+# (AttributeError, see Settings.of_valid) is skipped: that setting's problem is reported already.
+Rule = Callable[[Settings], str | None]
 
-    def valid(*names: str) -> bool:
-        return all(name in v for name in names)
 
+def _capacity_range(s: Settings) -> str | None:
+    if s.min_capacity <= s.max_capacity:
+        return None
+    return (
+        f"REVIEWS_MIN_CAPACITY={s.min_capacity} is invalid: allowed values are "
+        f"at most REVIEWS_MAX_CAPACITY ({s.max_capacity})"
+    )
+
+
+def _burst_holds_the_rate(s: Settings) -> str | None:
+    if s.throttle_burst >= s.throttle_rate:
+        return None
+    return (
+        f"REVIEWS_THROTTLE_BURST={s.throttle_burst} is invalid: allowed values are at least "
+        f"REVIEWS_THROTTLE_RATE ({s.throttle_rate}): a bucket smaller than one second of traffic rejects steady load"
+    )
+
+
+def _required_on_aws(name: str, read: Callable[[Settings], str | None], what: str) -> Rule:
+    def rule(s: Settings) -> str | None:
+        if s.target != "aws" or read(s):
+            return None
+        return f"{name}='' is invalid: allowed values are {what}; required when REVIEWS_TARGET=aws"
+
+    return rule
+
+
+STATE_KMS_KEY_REQUIRED = _required_on_aws(
+    "REVIEWS_STATE_KMS_KEY", lambda s: s.state_kms_key, "the ARN of the state's KMS key (the bootstrap prints it)"
+)
+RULES: tuple[Rule, ...] = (
+    _capacity_range,
+    _burst_holds_the_rate,
+    _required_on_aws("REVIEWS_ACCOUNT_ID", lambda s: s.account_id, "the account id"),
+    _required_on_aws("REVIEWS_STATE_BUCKET", lambda s: s.state_bucket, "the state bucket"),
+    STATE_KMS_KEY_REQUIRED,
+)
+# The bootstrap creates the state key: required of every plan, never of the bootstrap.
+BOOTSTRAP_RULES = tuple(rule for rule in RULES if rule is not STATE_KMS_KEY_REQUIRED)
+
+
+def _cross_setting_problems(settings: Settings, bootstrapping: bool = False) -> list[str]:
     problems = []
-    if valid("REVIEWS_MIN_CAPACITY", "REVIEWS_MAX_CAPACITY") and v["REVIEWS_MIN_CAPACITY"] > v["REVIEWS_MAX_CAPACITY"]:
-        problems.append(
-            f"REVIEWS_MIN_CAPACITY={v['REVIEWS_MIN_CAPACITY']} is invalid: allowed values are "
-            f"at most REVIEWS_MAX_CAPACITY ({v['REVIEWS_MAX_CAPACITY']})"
-        )
-    if valid("REVIEWS_THROTTLE_RATE", "REVIEWS_THROTTLE_BURST") and (
-        v["REVIEWS_THROTTLE_BURST"] < v["REVIEWS_THROTTLE_RATE"]
-    ):
-        problems.append(
-            f"REVIEWS_THROTTLE_BURST={v['REVIEWS_THROTTLE_BURST']} is invalid: allowed values are at least "
-            f"REVIEWS_THROTTLE_RATE ({v['REVIEWS_THROTTLE_RATE']}): a bucket smaller than one second of "
-            "traffic rejects steady load"
-        )
-    if v.get("REVIEWS_TARGET") == "aws":
-        for name, what in (
-            ("REVIEWS_ACCOUNT_ID", "the account id"),
-            ("REVIEWS_STATE_BUCKET", "the state bucket"),
-            ("REVIEWS_STATE_KMS_KEY", "the ARN of the state's KMS key (the bootstrap prints it)"),
-        ):
-            if valid(name) and not v[name] and not (bootstrapping and name in MADE_BY_THE_BOOTSTRAP):
-                problems.append(f"{name}='' is invalid: allowed values are {what}; required when REVIEWS_TARGET=aws")
+    for rule in RULES if not bootstrapping else BOOTSTRAP_RULES:
+        try:
+            problem = rule(settings)
+        except AttributeError:
+            continue
+        if problem:
+            problems.append(problem)
     return problems
 
 
-def _assemble(v: Mapping[str, Any]) -> StackConfig:
-    environment = v["ENVIRONMENT_SUFFIX"]
-    local = v["REVIEWS_TARGET"] == "local"
-    account_id = EMULATOR_ACCOUNT_ID if local else v["REVIEWS_ACCOUNT_ID"]
+def _on_aws(value: str | None) -> str:
+    """A setting required on the aws target (RULES have checked it is there)."""
+    return value or ""
+
+
+def _assemble(s: Settings) -> StackConfig:
+    environment = s.environment_suffix
+    local = s.target == "local"
+    account_id = EMULATOR_ACCOUNT_ID if local else _on_aws(s.account_id)
     return StackConfig(
         environment=environment,
         # Only values that are the same for every deploy of this environment: a tag naming who
         # deployed would change every resource on every deploy by someone else.
-        tags={"Environment": environment, "Project": "ProductReviews", "Repository": v["REVIEWS_REPOSITORY"]},
+        tags={"Environment": environment, "Project": "ProductReviews", "Repository": s.repository},
         target=TargetConfig(
-            kind=v["REVIEWS_TARGET"],
-            region=v["REVIEWS_REGION"],
+            kind=s.target,
+            region=s.region,
             account_id=account_id,
-            emulator_port=v["REVIEWS_EMULATOR_PORT"],
-            gateway_port=v["REVIEWS_GATEWAY_PORT"],
-            storefront_port=v["REVIEWS_STOREFRONT_PORT"],
+            emulator_port=s.emulator_port,
+            gateway_port=s.gateway_port,
+            storefront_port=s.storefront_port,
         ),
         backend=BackendConfig(
-            bucket=LOCAL_STATE_BUCKET if local else v["REVIEWS_STATE_BUCKET"],
-            key=v["REVIEWS_STATE_KEY"],
-            region=v["REVIEWS_STATE_REGION"],
-            kms_key_id=LOCAL_STATE_KEY_ALIAS if local else v["REVIEWS_STATE_KMS_KEY"],
+            bucket=LOCAL_STATE_BUCKET if local else _on_aws(s.state_bucket),
+            key=s.state_key,
+            region=s.state_region,
+            kms_key_id=LOCAL_STATE_KEY_ALIAS if local else _on_aws(s.state_kms_key),
         ),
         table=TableConfig(
             name=f"ProductReviews-{environment}",
-            billing_mode=v["REVIEWS_BILLING_MODE"],
-            min_capacity=v["REVIEWS_MIN_CAPACITY"],
-            max_capacity=v["REVIEWS_MAX_CAPACITY"],
-            target_utilization=v["REVIEWS_TARGET_UTILIZATION"],
-            deletion_protection=v["REVIEWS_DELETION_PROTECTION"],
+            billing_mode=s.billing_mode,
+            min_capacity=s.min_capacity,
+            max_capacity=s.max_capacity,
+            target_utilization=s.target_utilization,
+            deletion_protection=s.deletion_protection,
         ),
         function=FunctionConfig(
             name=f"ReviewProcessor-{environment}",
-            memory_mb=v["REVIEWS_LAMBDA_MEMORY_MB"],
-            timeout_seconds=v["REVIEWS_LAMBDA_TIMEOUT_SECONDS"],
-            reserved_concurrency=v["REVIEWS_RESERVED_CONCURRENCY"],
+            memory_mb=s.lambda_memory_mb,
+            timeout_seconds=s.lambda_timeout_seconds,
+            reserved_concurrency=s.reserved_concurrency,
             permissions_boundary_arn=f"arn:aws:iam::{account_id}:policy/{permissions_boundary_name(environment)}",
-            log_retention_days=v["REVIEWS_LOG_RETENTION_DAYS"],
-            cors_origins=v["REVIEWS_CORS_ORIGINS"],
+            log_retention_days=s.log_retention_days,
+            cors_origins=s.cors_origins,
         ),
         api=ApiConfig(
             name=f"ProductReviewsAPI-{environment}",
             stage_name=contract.STAGE_NAME,
-            throttle_rate=v["REVIEWS_THROTTLE_RATE"],
-            throttle_burst=v["REVIEWS_THROTTLE_BURST"],
-            api_key_quota_per_day=v["REVIEWS_API_KEY_QUOTA_PER_DAY"],
-            log_retention_days=v["REVIEWS_LOG_RETENTION_DAYS"],
-            cors_origins=v["REVIEWS_CORS_ORIGINS"],
+            throttle_rate=s.throttle_rate,
+            throttle_burst=s.throttle_burst,
+            api_key_quota_per_day=s.api_key_quota_per_day,
+            log_retention_days=s.log_retention_days,
+            cors_origins=s.cors_origins,
         ),
-        identity=_identity(v),
-        monitoring=MonitoringConfig(name_prefix=f"ProductReviews-{environment}", alarm_email=v["REVIEWS_ALARM_EMAIL"]),
+        identity=_identity(s),
+        monitoring=MonitoringConfig(name_prefix=f"ProductReviews-{environment}", alarm_email=s.alarm_email),
         ci=CiConfig(
-            repository=v["REVIEWS_REPOSITORY"],
-            github_oidc_provider=v["REVIEWS_GITHUB_OIDC_PROVIDER"],
-            plan_retention_days=v["REVIEWS_PLAN_RETENTION_DAYS"],
-            state_version_retention_days=v["REVIEWS_STATE_VERSION_RETENTION_DAYS"],
+            repository=s.repository,
+            github_oidc_provider=s.github_oidc_provider,
+            plan_retention_days=s.plan_retention_days,
+            state_version_retention_days=s.state_version_retention_days,
         ),
     )
 
 
-def _identity(v: Mapping[str, Any]) -> IdentityConfig:
+def _identity(s: Settings) -> IdentityConfig:
     return IdentityConfig(
-        user_pool_name=f"ProductReviews-{v['ENVIRONMENT_SUFFIX']}",
+        user_pool_name=f"ProductReviews-{s.environment_suffix}",
         client_name="storefront",
-        user_password_auth=v["REVIEWS_USER_PASSWORD_AUTH"],
-        id_token_minutes=v["REVIEWS_ID_TOKEN_MINUTES"],
-        access_token_minutes=v["REVIEWS_ACCESS_TOKEN_MINUTES"],
-        refresh_token_days=v["REVIEWS_REFRESH_TOKEN_DAYS"],
-        password_min_length=v["REVIEWS_PASSWORD_MIN_LENGTH"],
-        password_characters=v["REVIEWS_PASSWORD_CHARACTERS"],
-        deletion_protection=v["REVIEWS_DELETION_PROTECTION"],
+        user_password_auth=s.user_password_auth,
+        id_token_minutes=s.id_token_minutes,
+        access_token_minutes=s.access_token_minutes,
+        refresh_token_days=s.refresh_token_days,
+        password_min_length=s.password_min_length,
+        password_characters=s.password_characters,
+        deletion_protection=s.deletion_protection,
     )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from handlers.reviews import contract
 
 from . import openapi_components as components
-from .settings import BY_NAME
+from .settings import defaults
 
 API_KEY_SCHEME = "api_key"
 REVIEWER_SCHEME = "reviewer"
@@ -146,7 +146,8 @@ def cors_response_parameters(cors_origins: tuple[str, ...]) -> dict[str, str]:
 # --- The public document (OpenAPI 3.1) -----------------------------------------------------
 
 TITLE = "Product Reviews API"
-RATE, BURST = BY_NAME["REVIEWS_THROTTLE_RATE"].default, BY_NAME["REVIEWS_THROTTLE_BURST"].default
+DEFAULTS = defaults()
+RATE, BURST = DEFAULTS.throttle_rate, DEFAULTS.throttle_burst
 DESCRIPTION = f"""\
 Post product reviews and read them back per product and per reviewer, with a rating summary
 per product. All bodies are JSON (UTF-8).
@@ -166,14 +167,14 @@ per product. All bodies are JSON (UTF-8).
 - **CORS**: every answer of the function carries `{contract.VARY_HEADER}: {contract.ORIGIN_HEADER}`, and
   `{contract.ALLOW_ORIGIN_HEADER}` when the request's `{contract.ORIGIN_HEADER}` is allowed.
 """
-LOCAL_GATEWAY_URL = f"http://127.0.0.1:{BY_NAME['REVIEWS_GATEWAY_PORT'].default}/{contract.STAGE_NAME}"
+LOCAL_GATEWAY_URL = f"http://127.0.0.1:{DEFAULTS.gateway_port}/{contract.STAGE_NAME}"
 SERVERS = [
     {
         "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/" + contract.STAGE_NAME,
         "description": "AWS: the stack's `api_url` output",
         "variables": {
             "restApiId": {"default": "abcdef1234", "description": "the stack's `rest_api_id` output"},
-            "region": {"default": BY_NAME["REVIEWS_REGION"].default},
+            "region": {"default": DEFAULTS.region},
         },
     },
     {"url": LOCAL_GATEWAY_URL, "description": "`make up`: the local gateway (port: REVIEWS_GATEWAY_PORT)"},

@@ -6,6 +6,10 @@ context (cdktf.json "context"), its default. Each row's parser turns the text in
 or raises ValueError naming the values it accepts; `stacks.config.load_config` reports
 every problem at once.
 
+Code reads the values through `Settings`, one typed field per row (the variable's name
+without `REVIEWS_`, lowercased): `settings.min_capacity`, never `values["REVIEWS_MIN_CAPACITY"]`,
+so a misspelt setting fails type checking. tests/test_settings.py holds the two lists together.
+
 `python -m stacks.settings` prints the README's configuration table.
 """
 
@@ -13,7 +17,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +60,7 @@ KMS_KEY_ARN_PATTERN = (
 
 Parser = Callable[[str], Any]
 # A default computed from settings read before it (earlier rows), e.g. the state key.
-Derived = Callable[[Mapping[str, Any]], str]
+Derived = Callable[["Settings"], str]
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,15 @@ class Setting:
     parse: Parser
     doc: str
     default_doc: str = ""  # how a derived default is shown in the README
+
+    @property
+    def attribute(self) -> str:
+        """Its field in `Settings`: REVIEWS_MIN_CAPACITY -> min_capacity."""
+        return self.name.removeprefix("REVIEWS_").lower()
+
+    def default_text(self, earlier: "Settings") -> str:
+        """The default, derived from the settings of earlier rows where it depends on them."""
+        return self.default(earlier) if callable(self.default) else self.default
 
     def shown_default(self) -> str:
         if self.default_doc:
@@ -172,21 +185,26 @@ port = integer(1, 65535)
 
 # --- the table ------------------------------------------------------------------------------
 
+# Read first: its value selects the environment's file, where the later rows may be set;
+# `python -m deploy --environment` sets it.
+ENVIRONMENT_SUFFIX = Setting(
+    "ENVIRONMENT_SUFFIX",
+    "environmentSuffix",
+    "dev",
+    matching(r"[A-Za-z0-9][A-Za-z0-9-]{0,23}", "1-24 letters, digits or hyphens, starting with a letter or digit"),
+    "environment name: resource names, state key, SSM prefix; selects environments/<name>.json",
+)
+# What is deployed where: `python -m deploy --target` sets it.
+TARGET = Setting(
+    "REVIEWS_TARGET",
+    "target",
+    "local",
+    choice("local", "aws"),
+    "`local`: the emulator on this machine; `aws`: a real account",
+)
 SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "ENVIRONMENT_SUFFIX",
-        "environmentSuffix",
-        "dev",
-        matching(r"[A-Za-z0-9][A-Za-z0-9-]{0,23}", "1-24 letters, digits or hyphens, starting with a letter or digit"),
-        "environment name: resource names, state key, SSM prefix; selects environments/<name>.json",
-    ),
-    Setting(
-        "REVIEWS_TARGET",
-        "target",
-        "local",
-        choice("local", "aws"),
-        "`local`: the emulator on this machine; `aws`: a real account",
-    ),
+    ENVIRONMENT_SUFFIX,
+    TARGET,
     Setting("REVIEWS_REGION", "region", "us-east-2", region, "AWS region"),
     Setting(
         "REVIEWS_ACCOUNT_ID",
@@ -210,7 +228,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REVIEWS_STATE_KEY",
         "stateKey",
-        lambda values: f"product-reviews/{values['ENVIRONMENT_SUFFIX']}/terraform.tfstate",
+        lambda settings: f"product-reviews/{settings.environment_suffix}/terraform.tfstate",
         matching(r"[A-Za-z0-9!_.*'()/-]{1,1024}", "an S3 object key"),
         "state object key",
         default_doc="`product-reviews/<env>/terraform.tfstate`",
@@ -218,7 +236,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REVIEWS_STATE_REGION",
         "stateRegion",
-        lambda values: values["REVIEWS_REGION"],
+        lambda settings: settings.region,
         region,
         "`aws`: state bucket region",
         default_doc="the region",
@@ -282,7 +300,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REVIEWS_DELETION_PROTECTION",
         "deletionProtection",
-        lambda values: str(values["ENVIRONMENT_SUFFIX"] != "dev").lower(),
+        lambda settings: str(settings.environment_suffix != "dev").lower(),
         boolean,
         "deletion protection of the table and the reviewers' user pool",
         default_doc="`false` for `dev`, else `true`",
@@ -290,7 +308,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REVIEWS_USER_PASSWORD_AUTH",
         "userPasswordAuth",
-        lambda values: str(values["ENVIRONMENT_SUFFIX"] == "dev").lower(),
+        lambda settings: str(settings.environment_suffix == "dev").lower(),
         boolean,
         "let the storefront's app client sign in with USER_PASSWORD_AUTH (the password travels to Cognito "
         "over TLS) besides SRP; docs/api.md says why `dev` needs it",
@@ -408,7 +426,61 @@ SETTINGS: tuple[Setting, ...] = (
         "an unconfirmed subscription is no drift (docs/deploying.md#the-alarm-e-mail)",
     ),
 )
-BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting's value, typed: one field per row of SETTINGS, in the same order."""
+
+    environment_suffix: str
+    target: str  # local | aws
+    region: str
+    account_id: str | None
+    state_bucket: str | None
+    state_key: str
+    state_region: str
+    state_kms_key: str | None
+    emulator_port: int
+    gateway_port: int
+    storefront_port: int
+    repository: str
+    billing_mode: str  # provisioned | on-demand
+    min_capacity: int
+    max_capacity: int
+    target_utilization: int
+    deletion_protection: bool
+    user_password_auth: bool
+    id_token_minutes: int
+    access_token_minutes: int
+    refresh_token_days: int
+    password_min_length: int
+    password_characters: tuple[str, ...]  # of PASSWORD_CHARACTER_CLASSES
+    throttle_rate: int
+    throttle_burst: int
+    api_key_quota_per_day: int
+    lambda_memory_mb: int
+    lambda_timeout_seconds: int
+    reserved_concurrency: int | None  # None: off
+    log_retention_days: int
+    cors_origins: tuple[str, ...]
+    github_oidc_provider: str  # create | existing
+    plan_retention_days: int
+    state_version_retention_days: int
+    alarm_email: str | None
+
+    @classmethod
+    def of_valid(cls, values: Mapping[str, Any]) -> "Settings":
+        """The settings in `values` (by field), missing those that are invalid: reading one of
+        those raises AttributeError, so whatever depends on it is skipped (its problem is
+        already reported)."""
+        settings = object.__new__(cls)
+        for name, value in values.items():
+            object.__setattr__(settings, name, value)
+        return settings
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(field.name for field in fields(cls))
 
 
 class SettingsError(ValueError):
@@ -450,8 +522,8 @@ class Sources:
         self.file_path = environment_file(environment, self.environments_dir)
         self.file = read_environment_file(self.file_path)
 
-    def raw(self, setting: Setting, valid: Mapping[str, Any]) -> tuple[str, str]:
-        """(text, where it came from). A derived default raises KeyError when an input is invalid."""
+    def raw(self, setting: Setting, valid: "Settings") -> tuple[str, str]:
+        """(text, where it came from). A derived default raises AttributeError when an input is invalid."""
         if self.environ.get(setting.name, "").strip():
             return self.environ[setting.name].strip(), "environment variable"
         for found, origin in ((self.file, str(self.file_path)), (self.context, "cdktf context")):
@@ -459,34 +531,42 @@ class Sources:
                 value = found[setting.key]
                 text = json.dumps(value) if isinstance(value, bool) else str(value)
                 return text.strip(), f"{origin} {setting.key}"
-        default = setting.default(valid) if callable(setting.default) else setting.default
-        return default, "default"
+        return setting.default_text(valid), "default"
 
 
 def read_settings(
     context: Mapping[str, object], environ: Mapping[str, str], environments_dir: Path = ENVIRONMENTS_DIR
-) -> tuple[dict[str, Any], list[str]]:
-    """Every valid setting's value by name, and a line for each problem found."""
+) -> tuple[Settings, list[str]]:
+    """The settings, and a line for each problem found. With problems, the settings hold only
+    the valid values (`Settings.of_valid`)."""
     sources = Sources(context, environ, environments_dir)
     valid: dict[str, Any] = {}
     problems: list[str] = []
     for setting in SETTINGS:
         try:
-            text, origin = sources.raw(setting, valid)
-        except KeyError:  # derived from an invalid setting, whose problem is already reported
+            text, origin = sources.raw(setting, Settings.of_valid(valid))
+        except AttributeError:  # derived from an invalid setting, whose problem is already reported
             continue
         try:
-            valid[setting.name] = setting.parse(text)
+            valid[setting.attribute] = setting.parse(text)
         except ValueError as error:
             source = f" (from {origin})" if origin not in ("environment variable", "default") else ""
             problems.append(f"{setting.name}={text!r}{source} is invalid: allowed values are {error}")
             continue
-        if setting.name == "ENVIRONMENT_SUFFIX":
+        if setting is ENVIRONMENT_SUFFIX:
             try:
-                sources.load_environment_file(valid[setting.name])
+                sources.load_environment_file(valid[setting.attribute])
             except SettingsError as error:  # unknown keys, or not JSON
                 problems.append(str(error))
-    return valid, problems
+    return (Settings.of_valid(valid) if problems else Settings(**valid)), problems
+
+
+def defaults() -> Settings:
+    """Every setting's default (derived ones from the defaults before them)."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        values[setting.attribute] = setting.parse(setting.default_text(Settings.of_valid(values)))
+    return Settings(**values)
 
 
 def markdown_table() -> str:

@@ -1,11 +1,15 @@
-"""Every suppressed lint or type finding names its code and says why, on the same line:
+"""Checks over the project's code that no linter makes:
 
-    except Exception:  # noqa: BLE001 - the one place a fault becomes a 500
-    reasons = ...  # type: ignore[assignment]  # mistyped stubs
+- Every suppressed lint or type finding names its code and says why, on the same line:
 
-ruff (RUF100) and mypy (warn_unused_ignores) already report suppressions that suppress nothing.
+      except Exception:  # noqa: BLE001 - the one place a fault becomes a 500
+      reasons = ...  # type: ignore[assignment]  # mistyped stubs
+
+  ruff (RUF100) and mypy (warn_unused_ignores) already report suppressions that suppress nothing.
+- No function outside tests/ is longer than MAX_FUNCTION_LINES: a newcomer reads one at a glance.
 """
 
+import ast
 import io
 import re
 import subprocess
@@ -90,3 +94,38 @@ def test_a_suppression_without_its_code_or_reason_is_found(line):
 
 def test_only_comments_count():
     assert unexplained_suppressions('text = "# noqa"\n') == []
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[tuple[int, str, int]]:
+    """(line, name, length) of each function or method longer than `limit` lines, from its
+    first decorator to its last line (docstring and comments included)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+            length = (node.end_lineno or node.lineno) - first + 1
+            if length > limit:
+                found.append((first, node.name, length))
+    return found
+
+
+def test_no_function_outside_the_tests_is_longer_than_60_lines():
+    files = [path for path in python_files() if path.relative_to(PROJECT_ROOT).parts[0] != "tests"]
+    assert PROJECT_ROOT / "main.py" in files and PROJECT_ROOT / "benchmarks" / "report.py" in files
+    too_long = [
+        f"{path.relative_to(PROJECT_ROOT)}:{line} {name}: {length} lines"
+        for path in files
+        for line, name, length in long_functions(path.read_text())
+    ]
+    assert not too_long, f"split these into functions of at most {MAX_FUNCTION_LINES} lines:\n" + "\n".join(too_long)
+
+
+def test_a_function_is_measured_from_its_decorator_to_its_last_line():
+    body = "".join(f"    x{n} = {n}\n" for n in range(59))
+    assert long_functions(f"def fits():\n{body}") == []
+    assert long_functions(f"@decorated\ndef too_long():\n{body}") == [(1, "too_long", 61)]
+    nested = "class Holder:\n    async def method(self):\n" + body.replace("    ", "        ") + "        y = 1\n"
+    assert long_functions(nested) == [(2, "method", 61)]
