@@ -10,7 +10,7 @@ deployment of your own, or the shared one", says which.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from deploy.emulator_lifecycle import stop_emulator
+from deploy import emulator_lifecycle
 from deploy.local_target import LocalTarget
 from deploy.make_up import deploy
 from deploy.reviewers import create_demo_reviewers
@@ -54,8 +54,8 @@ def serving(target: LocalTarget) -> Iterator[LocalTarget]:
 
 def stop_serving(target: LocalTarget) -> None:
     """Stops the storefront, gateway and emulator of `target`, and deletes the emulator's saved
-    state: the deployment is discarded."""
+    state and what deploys remember of it (as `make clean-data` does): the deployment is
+    discarded, and the next deploy starts afresh instead of refusing to run without its state."""
     target.storefront.stop()
     target.gateway.stop()
-    stop_emulator(target)
-    emulator.discard_data(target.config.target.emulator_port, target.state_dir)
+    emulator_lifecycle.clean_data(target)
