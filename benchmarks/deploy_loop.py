@@ -10,6 +10,7 @@ output gives the steps `make up` reports (`--> step` ... `done in N s`) and the 
 reports per resource (`Creation complete after 13s`).
 """
 
+import contextlib
 import json
 import os
 import re
@@ -88,8 +89,14 @@ class Tree:
         return {"seconds": timed.seconds, "cpu_seconds": timed.cpu_seconds, **breakdown(timed.output)}
 
     def stop(self) -> None:
-        """Gateway, storefront and emulator stopped: the next make up starts from a clean emulator."""
+        """Gateway, storefront and emulator stopped: the next make up starts from a clean emulator.
+        Our code signals only processes it can prove it started, by their command line and state
+        file; the baseline's servers were started by the baseline's code, whose differ. What runs
+        from inside this tree's scratch copy is the bench's own, so it is stopped by that."""
         stop_serving(self.target)
+        for pid in started_in(self.root):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
 
     def change_handler(self) -> str:
         """Edits the handler (the CORS preflight's max age, which the stack does not see); returns
@@ -106,6 +113,16 @@ class Tree:
         preflight = urllib.request.Request(self.target.gateway.url + "/reviews", method="OPTIONS")
         with urllib.request.urlopen(preflight, timeout=10) as reply:
             return reply.headers["Access-Control-Max-Age"]
+
+
+def started_in(root: Path) -> list[int]:
+    """The session leaders (servers start in sessions of their own) whose working directory is `root`."""
+    leaders = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if Path(os.readlink(proc / "cwd")) == root and os.getsid(int(proc.name)) == int(proc.name):
+                leaders.append(int(proc.name))
+    return leaders
 
 
 def clean_environment() -> dict[str, str]:
