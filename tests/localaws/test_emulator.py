@@ -385,6 +385,31 @@ def test_logged_item_writes_are_replayed_exactly_once_across_restarts(own_emulat
     assert hits(third.endpoint) == "4"
 
 
+def test_a_user_signs_in_with_their_password_after_a_restart_and_no_file_holds_it(own_emulator):
+    started, state_dir = own_emulator
+    cognito = emulator.client("cognito-idp", started.endpoint, REGION)
+    pool = cognito.create_user_pool(PoolName="restarted")["UserPool"]["Id"]
+    flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    client_id = cognito.create_user_pool_client(UserPoolId=pool, ClientName="web", ExplicitAuthFlows=flows)[
+        "UserPoolClient"
+    ]["ClientId"]
+    password = "Kept-Hashed-" + str(started.port)
+    cognito.admin_create_user(UserPoolId=pool, Username="ada", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="ada", Password=password, Permanent=True)
+
+    again = emulator.client("cognito-idp", _kill_and_restart(started, state_dir).endpoint, REGION)
+
+    def sign_in(attempt: str) -> dict:
+        parameters = {"USERNAME": "ada", "PASSWORD": attempt}
+        return again.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=parameters)
+
+    assert "IdToken" in sign_in(password)["AuthenticationResult"]
+    with pytest.raises(ClientError, match="NotAuthorizedException"):
+        sign_in(password + "-wrong")
+    saved = [path for path in state_dir.rglob("*") if path.is_file()]
+    assert saved and not any(password.encode() in path.read_bytes() for path in saved)
+
+
 def test_a_resent_transaction_token_answers_as_the_first_did_and_runs_once(running_emulator):
     dynamodb = emulator.client("dynamodb", running_emulator.endpoint, REGION)
     dynamodb.create_table(
