@@ -133,7 +133,9 @@ def small_config(endpoint: str, *, changed: bool) -> dict:
                 "region": REGION,
                 "access_key": "test",
                 "secret_key": "test",
-                "max_retries": 1,
+                # As the stack's emulator provider: a request on a kept-alive connection that
+                # the emulator closed meanwhile is tried once more.
+                "max_retries": 2,
                 "skip_credentials_validation": True,
                 "skip_metadata_api_check": "true",
                 "skip_region_validation": True,
