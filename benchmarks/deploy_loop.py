@@ -34,6 +34,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 from deploy.local_target import LocalTarget  # noqa: E402 - after the project is on the path
+from localaws.processes import PROC, Identity, signal_if_same  # noqa: E402 - after the project is on the path
 from tests.deployments import disposable_settings, stop_serving  # noqa: E402 - after the project is on the path
 
 # main before the test-speed work (the provider relay, installs kept per machine, the shared
@@ -94,9 +95,8 @@ class Tree:
         file; the baseline's servers were started by the baseline's code, whose differ. What runs
         from inside this tree's scratch copy is the bench's own, so it is stopped by that."""
         stop_serving(self.target)
-        for pid in started_in(self.root):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGTERM)
+        for leader in started_in(self.root):
+            signal_if_same(leader, signal.SIGTERM, group=True)
 
     def change_handler(self) -> str:
         """Edits the handler (the CORS preflight's max age, which the stack does not see); returns
@@ -115,14 +115,14 @@ class Tree:
             return reply.headers["Access-Control-Max-Age"]
 
 
-def started_in(root: Path) -> list[int]:
+def started_in(root: Path) -> list[Identity]:
     """The session leaders (servers start in sessions of their own) whose working directory is `root`."""
     leaders = []
-    for proc in Path("/proc").glob("[0-9]*"):
+    for proc in PROC.glob("[0-9]*"):
         with contextlib.suppress(OSError):
             if Path(os.readlink(proc / "cwd")) == root and os.getsid(int(proc.name)) == int(proc.name):
-                leaders.append(int(proc.name))
-    return leaders
+                leaders.append(Identity.of(int(proc.name)))
+    return [leader for leader in leaders if leader]
 
 
 def clean_environment() -> dict[str, str]:

@@ -350,17 +350,22 @@ def _kill_and_restart(started: emulator.Emulator, state_dir) -> emulator.Emulato
     return emulator.start(started.port, state_dir)
 
 
+def create_counter_table(dynamodb, name: str) -> None:
+    """An on-demand table keyed by `pk` alone, for a counter item."""
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+
 def test_logged_item_writes_are_replayed_exactly_once_across_restarts(own_emulator):
     # An item write goes to a write-ahead log, not a whole new saved state: a counter shows
     # whether a logged write is lost, or applied twice, after one restart and the next.
     started, state_dir = own_emulator
     dynamodb = emulator.client("dynamodb", started.endpoint, REGION)
-    dynamodb.create_table(
-        TableName="counted",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-    )
+    create_counter_table(dynamodb, "counted")
 
     def add_one(endpoint: str) -> None:
         emulator.client("dynamodb", endpoint, REGION).update_item(
@@ -412,12 +417,7 @@ def test_a_user_signs_in_with_their_password_after_a_restart_and_no_file_holds_i
 
 def test_a_resent_transaction_token_answers_as_the_first_did_and_runs_once(running_emulator):
     dynamodb = emulator.client("dynamodb", running_emulator.endpoint, REGION)
-    dynamodb.create_table(
-        TableName="tokens",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-    )
+    create_counter_table(dynamodb, "tokens")
 
     def add(amount: int) -> list[dict]:
         update = {
