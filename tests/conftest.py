@@ -150,17 +150,30 @@ def running_emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def shared_deployment(tmp_path_factory):
+def shared_deployment(request, tmp_path_factory):
     """The stack deployed as `make up` deploys it (from a copy of the project, on ports of its
     own, tests.deployments.SHARED_SETTINGS) and served by the gateway and storefront: once per
-    test process, for the tests that only read it. Who may use it: docs/contributing.md."""
-    from deploy.local_target import LocalTarget
-    from tests.deployments import SHARED_SETTINGS, disposable_settings, serving
-    from tests.support import copy_project
+    test run, by the first test process that needs it, for the tests that only read it; stopped
+    when the run ends (pytest_sessionfinish). Who may use it: docs/contributing.md."""
+    from tests.deployments import shared_deployment_in
 
-    project = copy_project(tmp_path_factory.mktemp("shared-deployment"))
-    with serving(LocalTarget.load({**disposable_settings("shared"), **SHARED_SETTINGS}, project)) as target:
-        yield target
+    basetemp = tmp_path_factory.getbasetemp()
+    return shared_deployment_in(basetemp.parent if is_test_process(request.config) else basetemp)
+
+
+def is_test_process(config: pytest.Config) -> bool:
+    """True in a test process of `make test` (a pytest-xdist worker, whose temporary folder is
+    one inside the run's); False in the run's own process, and in a plain `pytest` (a pytest
+    that a test runs, too: it inherits the worker's environment, so that cannot tell)."""
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not is_test_process(session.config):  # the run's own process, after every test process ended
+        from tests.deployments import stop_shared_deployment
+
+        # pytest-xdist reads the run's folder the same way (a private attribute of pytest's).
+        stop_shared_deployment(session.config._tmp_path_factory.getbasetemp())  # type: ignore[attr-defined]  # see above
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,17 @@
 
 Imported as `tests.deployments` (benchmarks put the project root on sys.path first).
 
-A test either reads the deployment every test process shares (the `shared_deployment`
-fixture, SHARED_SETTINGS) or deploys its own with `serving`: docs/contributing.md, "A
-deployment of your own, or the shared one", says which.
+A test either reads the deployment every test process of a run shares (the
+`shared_deployment` fixture, SHARED_SETTINGS) or deploys its own with `serving`:
+docs/contributing.md, "A deployment of your own, or the shared one", says which.
 """
 
+import fcntl
+import json
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from deploy import emulator_lifecycle
 from deploy.local_target import LocalTarget
@@ -16,6 +20,7 @@ from deploy.make_up import deploy
 from deploy.reviewers import create_demo_reviewers
 from deploy.smoke import start_storefront
 from localaws import emulator
+from tests.support import copy_project
 
 
 def disposable_settings(environment: str) -> dict[str, str]:
@@ -39,17 +44,60 @@ def disposable_settings(environment: str) -> dict[str, str]:
 SHARED_SETTINGS = {"REVIEWS_THROTTLE_RATE": "1000", "REVIEWS_THROTTLE_BURST": "1000"}
 
 
+# What the test process that deployed the shared deployment recorded for the others, in the
+# test run's temporary folder.
+SHARED_RECORD = "shared-deployment.json"
+
+
 @contextmanager
 def serving(target: LocalTarget) -> Iterator[LocalTarget]:
     """Emulator, deployment, gateway and storefront for as long as the block runs; stops them
     afterwards, which discards the deployment."""
     try:
-        create_demo_reviewers(target, deploy(target))
-        target.gateway.start()
-        start_storefront(target)
+        start_serving(target)
         yield target
     finally:
         stop_serving(target)
+
+
+def start_serving(target: LocalTarget) -> None:
+    """Emulator, deployment, gateway and storefront: `make up` as the tests need it."""
+    create_demo_reviewers(target, deploy(target))
+    target.gateway.start()
+    start_storefront(target)
+
+
+def shared_deployment_in(run_folder: Path) -> LocalTarget:
+    """The shared deployment of the test run whose temporary folder (every test process's) is
+    `run_folder`: the first process that asks deploys it and records it; the others wait for
+    it (a file lock, released when the file closes) and read the record. Its servers run in
+    sessions of their own, so they outlive the process that started them:
+    `stop_shared_deployment` stops them when the run ends."""
+    record = run_folder / SHARED_RECORD
+    with open(run_folder / "shared-deployment.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record.exists():
+            saved = json.loads(record.read_text())
+            return LocalTarget.load(saved["settings"], Path(saved["project"]))
+        project = copy_project(Path(tempfile.mkdtemp(prefix="shared-deployment-", dir=run_folder)))
+        settings = {**disposable_settings("shared"), **SHARED_SETTINGS}
+        target = LocalTarget.load(settings, project)
+        try:
+            start_serving(target)
+        except BaseException:
+            stop_serving(target)  # the next process to ask deploys afresh
+            raise
+        record.write_text(json.dumps({"settings": settings, "project": str(project)}))
+        return target
+
+
+def stop_shared_deployment(run_folder: Path) -> None:
+    """Stops the run's shared deployment, if a test process deployed one."""
+    record = run_folder / SHARED_RECORD
+    if record.exists():
+        saved = json.loads(record.read_text())
+        stop_serving(LocalTarget.load(saved["settings"], Path(saved["project"])))
+        record.unlink()
 
 
 def stop_serving(target: LocalTarget) -> None:

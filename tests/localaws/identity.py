@@ -66,13 +66,22 @@ _REVIEWER_TOKENS: dict[tuple[str, str], str] = {}  # (user pool id, reviewer) ->
 
 def reviewer_token(target: LocalTarget, name: str, display_name: str | None = None) -> str:
     """An ID token of the reviewer `name` (<name>@example.com) in a local deployment's user pool:
-    made for the tests on first use (or given a new password, if an earlier run made them) and
-    signed in once per test process (a token lasts an hour)."""
+    made for the tests on first use (or given a new password, if another test process or an
+    earlier run made them) and signed in once per test process (a token lasts an hour)."""
     pool = deployed_pool(target)
     if (pool.id, name) not in _REVIEWER_TOKENS:
         email = f"{name}@example.com"
+        _REVIEWER_TOKENS[(pool.id, name)] = _signed_in_as_ours(pool, email, display_name or name)["IdToken"]
+    return _REVIEWER_TOKENS[(pool.id, name)]
+
+
+def _signed_in_as_ours(pool: LocalPool, email: str, display_name: str, attempts: int = 5) -> dict[str, str]:
+    """Signed in as the user `email`, made if new, else given a password of ours: another test
+    process sharing the deployment may set its own between our setting one and signing in, and
+    then we set ours again."""
+    for _ in range(attempts):
         try:
-            password = create_user(pool, email, {"email": email, contract.DISPLAY_NAME_ATTRIBUTE: display_name or name})
+            password = create_user(pool, email, {"email": email, contract.DISPLAY_NAME_ATTRIBUTE: display_name})
         except ClientError as error:
             if error.response["Error"]["Code"] != "UsernameExistsException":
                 raise
@@ -80,8 +89,12 @@ def reviewer_token(target: LocalTarget, name: str, display_name: str | None = No
             pool.cognito().admin_set_user_password(
                 UserPoolId=pool.id, Username=email, Password=password, Permanent=True
             )
-        _REVIEWER_TOKENS[(pool.id, name)] = sign_in(pool, email, password)["IdToken"]
-    return _REVIEWER_TOKENS[(pool.id, name)]
+        try:
+            return sign_in(pool, email, password)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NotAuthorizedException":
+                raise
+    raise RuntimeError(f"{email} could not sign in: its password kept changing under the test")
 
 
 def writer_token(target: LocalTarget) -> str:
