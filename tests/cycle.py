@@ -26,7 +26,8 @@ from tests.deployments import disposable_settings, stop_serving
 from tests.localaws.identity import reviewer_token, writer_token
 from tests.support import copy_project
 
-# Requests stay under the stage's 10 requests/s (make up's default); only a burst test exceeds it.
+# Requests start at least this far apart, under the stage's 10 requests/s (make up's default);
+# only a burst test exceeds it.
 REQUEST_INTERVAL_SECONDS = 0.12
 LOCK_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -39,6 +40,7 @@ class Cycle:
         self.settings = settings
         self.printed: list[str] = []
         self.api_keys: set[str] = set()
+        self.last_request = 0.0  # time.monotonic() when the last request was sent
 
     def target(self, **extra: str) -> LocalTarget:
         return LocalTarget.load({**self.settings, **extra}, project_dir=self.project)
@@ -66,7 +68,8 @@ class Cycle:
     ):
         """A request with the API key (or `key`, or none); a write also signed in (as the reviewer
         `by`, or the tests' writer)."""
-        time.sleep(REQUEST_INTERVAL_SECONDS)
+        time.sleep(max(0.0, self.last_request + REQUEST_INTERVAL_SECONDS - time.monotonic()))
+        self.last_request = time.monotonic()
         headers = {contract.API_KEY_HEADER: self.api_key() if key == "current" else key} if key else {}
         if method != "GET":
             token = reviewer_token(self.target(), by) if by else writer_token(self.target())
