@@ -167,8 +167,11 @@ synth: deps
 
 # Lint first: it takes seconds. The tests run in TEST_WORKERS processes (pytest-xdist), a test
 # file at a time each, so that a module's deployment stays in one process; tests/conftest.py
-# puts the slowest files first (the order is kept: --no-loadscope-reorder).
-TEST_WORKERS ?= 2
+# puts the slowest files first (the order is kept: --no-loadscope-reorder). Four processes on two
+# cores: the deploys spend much of their time in the AWS provider's fixed waits (a KMS key
+# ~12 s, the state bucket's lifecycle rule ~55 s), which the other processes fill (2 processes:
+# 525 s, 3: 436 s, 4: 377 s on this 2-core machine, benchmarks/results.md).
+TEST_WORKERS ?= 4
 test: test-deps lint
 	$(call step,"Running the tests")
 	@time $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
