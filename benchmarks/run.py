@@ -26,6 +26,8 @@ Targets are reported as pass/miss; a miss never fails the run. Settings (environ
                             empty, in a HOME of its own), then from a second clone (caches kept);
                             otherwise the last figures are kept
   BENCH_PREDECESSOR_APP     the predecessor's description (default ../shared/reference/...)
+  BENCH_ONLY="make_test"    measure only these benchmarks (their keys in BENCHMARKS, space-separated);
+                            every other one keeps the figures of the last run
 """
 
 import dataclasses
@@ -234,7 +236,11 @@ def main() -> None:
     previous = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     results = {"machine": describe_machine(), "targets": TARGETS}
     print("machine:", json.dumps(results["machine"]), flush=True)
+    only = chosen_benchmarks(previous)
     for benchmark in BENCHMARKS:
+        if benchmark.key not in only:
+            results[benchmark.key] = previous[benchmark.key]
+            continue
         print(f"{benchmark.title} ...", flush=True)
         results[benchmark.key] = benchmark.measure(previous)
     results["machine"]["cpu_probe_ms_at_end"] = cpu_probe_ms()
@@ -244,6 +250,20 @@ def main() -> None:
 
     RESULTS_MD.write_text(report.markdown(results, previous_notes(RESULTS_MD)))
     print(RESULTS_MD.read_text())
+
+
+def chosen_benchmarks(previous: dict) -> set[str]:
+    """The keys of the benchmarks to run: BENCH_ONLY's, or all. A benchmark left out keeps its
+    figures from the last run, so it must have some."""
+    keys = [benchmark.key for benchmark in BENCHMARKS]
+    only = os.environ.get("BENCH_ONLY", "").split() or keys
+    unknown = sorted(set(only) - set(keys))
+    if unknown:
+        sys.exit(f"BENCH_ONLY names no benchmark {unknown}: choose from {keys}")
+    missing = sorted(key for key in keys if key not in only and key not in previous)
+    if missing:
+        sys.exit(f"BENCH_ONLY leaves out {missing}, which {RESULTS_JSON} has no figures of: measure them too")
+    return set(only)
 
 
 def previous_notes(path: Path) -> str:
