@@ -168,9 +168,8 @@ synth: deps
 # Lint first: it takes seconds. The tests run in TEST_WORKERS processes (pytest-xdist), a test
 # file at a time each, so that a module's deployment stays in one process; tests/conftest.py
 # puts the slowest files first (the order is kept: --no-loadscope-reorder). Four processes on two
-# cores: the deploys spend much of their time in the AWS provider's fixed waits (a KMS key
-# ~12 s, the state bucket's lifecycle rule ~55 s), which the other processes fill (2 processes:
-# 525 s, 3: 436 s, 4: 377 s on this 2-core machine, benchmarks/results.md).
+# cores: the deploys spend much of their time in the AWS provider's fixed waits, which the other
+# processes fill (benchmarks/results.md, "make test").
 TEST_WORKERS ?= 4
 test: test-deps lint
 	$(call step,"Running the tests")

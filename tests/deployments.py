@@ -77,8 +77,7 @@ def shared_deployment_in(run_folder: Path) -> LocalTarget:
     with open(run_folder / "shared-deployment.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if record.exists():
-            saved = json.loads(record.read_text())
-            return LocalTarget.load(saved["settings"], Path(saved["project"]))
+            return _recorded(record)
         project = copy_project(Path(tempfile.mkdtemp(prefix="shared-deployment-", dir=run_folder)))
         settings = {**disposable_settings("shared"), **SHARED_SETTINGS}
         target = LocalTarget.load(settings, project)
@@ -95,9 +94,13 @@ def stop_shared_deployment(run_folder: Path) -> None:
     """Stops the run's shared deployment, if a test process deployed one."""
     record = run_folder / SHARED_RECORD
     if record.exists():
-        saved = json.loads(record.read_text())
-        stop_serving(LocalTarget.load(saved["settings"], Path(saved["project"])))
+        stop_serving(_recorded(record))
         record.unlink()
+
+
+def _recorded(record: Path) -> LocalTarget:
+    saved = json.loads(record.read_text())
+    return LocalTarget.load(saved["settings"], Path(saved["project"]))
 
 
 def stop_serving(target: LocalTarget) -> None:
