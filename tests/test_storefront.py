@@ -329,6 +329,7 @@ def test_a_second_review_by_the_same_reviewer_shows_409_with_its_body(passwords,
     visit = open_storefront("storefront-cup")
     page = visit.page
     visit.sign_in(GRACE.email, passwords[GRACE.email])
+    expect(page.locator("#display-name")).to_have_text(GRACE.display_name)  # the token is in the page
 
     visit.write_review(5, "Keeps it hot")
     expect(page.locator("#post-section .status")).to_have_text("201 Created")
