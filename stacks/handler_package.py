@@ -4,6 +4,8 @@ same bytes, same hash. Standard library only, so the watcher loads it without cd
 
 import base64
 import hashlib
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -16,15 +18,25 @@ ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 
 def package_handler(source: Path = HANDLER_SOURCE, destination: Path = HANDLER_PACKAGE) -> Path:
-    """Zips the handler's .py files reproducibly: same code, same bytes, same hash."""
+    """Zips the handler's .py files reproducibly: same code, same bytes, same hash.
+
+    The zip is written beside `destination` and renamed onto it, so that a synth or `make watch`
+    running at the same time in the same project never reads (and hashes) a half-written one."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     files = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
-    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            entry = zipfile.ZipInfo(path.relative_to(source).as_posix(), ZIP_TIMESTAMP)
-            entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, path.read_bytes())
+    handle, partial = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    try:
+        with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in files:
+                entry = zipfile.ZipInfo(path.relative_to(source).as_posix(), ZIP_TIMESTAMP)
+                entry.external_attr = 0o644 << 16
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(entry, path.read_bytes())
+        os.chmod(partial, 0o644)  # mkstemp's 0600 would otherwise be the package's mode
+        os.replace(partial, destination)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return destination
 
 

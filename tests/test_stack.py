@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -251,6 +252,24 @@ def test_only_a_code_change_changes_the_package(tmp_path):
     assert package_handler(source.parent, tmp_path / "b.zip").read_bytes() == first
     (source / "app.py").write_text("def handler(event, context):\n    return {'changed': 1}\n")
     assert package_handler(source.parent, tmp_path / "c.zip").read_bytes() != first
+
+
+def test_a_package_built_while_another_synth_reads_it_is_never_half_written(tmp_path):
+    """Synths in one project (test workers, `make watch`) build build/reviews-handler.zip at the
+    same time: each reader sees a whole package, the same bytes every time."""
+    source = tmp_path / "src" / "reviews"
+    source.mkdir(parents=True)
+    (source / "app.py").write_text("def handler(event, context):\n    return {}\n" + "# padding\n" * 20_000)
+    destination = tmp_path / "build" / "reviews-handler.zip"
+    expected = package_handler(source.parent, destination).read_bytes()
+    seen = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        builds = pool.submit(lambda: [package_handler(source.parent, destination) for _ in range(60)])
+        while not builds.done():
+            seen.append(destination.read_bytes())
+        builds.result()
+    assert seen and all(data == expected for data in seen)
+    assert [p.name for p in destination.parent.iterdir()] == ["reviews-handler.zip"]  # no partial file left
 
 
 def test_function_log_group_exists_first_with_retention(stack):
