@@ -4,15 +4,19 @@ behaviour that differs from AWS in ways the project depends on.
 `apply()` runs inside the emulator process, before moto serves a request.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import threading
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
+import boto3
 from moto.apigateway.models import APIGatewayBackend, Authorizer
 from moto.apigateway.utils import create_id
-from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.awslambda import urls as lambda_urls
 from moto.awslambda.responses import LambdaResponse
 from moto.core.responses import BaseResponse
@@ -24,6 +28,9 @@ from moto.sns.models import SNSBackend, Subscription, sns_backends
 from moto.utilities.utils import DEFAULT_PARTITION
 
 from localaws import moto_cognito_fixes
+
+if TYPE_CHECKING:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 
 # The account's concurrent-executions limit; moto's PutFunctionConcurrency enforces the same
 # variable. 1,000 is Lambda's default quota per Region (a new account's can be far lower).
@@ -71,9 +78,41 @@ _MISSING_APPAUTOSCALING_OPERATIONS = {
 }
 
 
-def _patch_register_scalable_target() -> None:
+@contextmanager
+def _region_lookups_sharing_one_session() -> Iterator[None]:
+    """moto.ec2 builds its region tables on import from three new boto3 sessions, and each
+    parses ec2's whole API model (0.1-0.25 s) to find ec2's regions; in the block they share one
+    session, which parses it once. moto.applicationautoscaling imports moto.ec2 (through ECS)."""
+    shared = boto3.Session()
+    lookup = boto3.session.Session.get_available_regions
+
+    def get_available_regions(
+        self: boto3.Session, service_name: str, partition_name: str = "aws", allow_non_regional: bool = False
+    ) -> list[str]:
+        return lookup(shared, service_name, partition_name, allow_non_regional)
+
+    boto3.session.Session.get_available_regions = get_available_regions  # type: ignore[method-assign]  # see above
+    try:
+        yield
+    finally:
+        boto3.session.Session.get_available_regions = lookup  # type: ignore[method-assign]  # see above
+
+
+def _application_autoscaling_response() -> type[ApplicationAutoScalingResponse]:
+    with _region_lookups_sharing_one_session():
+        from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    return ApplicationAutoScalingResponse
+
+
+def _add_appautoscaling_tags(response_class: type[ApplicationAutoScalingResponse]) -> None:
+    for name, operation in _MISSING_APPAUTOSCALING_OPERATIONS.items():
+        setattr(response_class, name, operation)  # methods the class does not declare
+    _patch_register_scalable_target(response_class)
+
+
+def _patch_register_scalable_target(response_class: type[ApplicationAutoScalingResponse]) -> None:
     """RegisterScalableTarget accepts Tags, but moto drops them: keep them for ListTags."""
-    original = ApplicationAutoScalingResponse.register_scalable_target
+    original = response_class.register_scalable_target
 
     def register_scalable_target(self: ApplicationAutoScalingResponse) -> str:
         response = original(self)
@@ -82,7 +121,7 @@ def _patch_register_scalable_target() -> None:
             _tags(self).setdefault(arn, {}).update(self._get_param("Tags"))
         return response
 
-    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target  # type: ignore[method-assign]  # a monkeypatch
+    response_class.register_scalable_target = register_scalable_target  # type: ignore[method-assign]  # a monkeypatch
 
 
 def _serialize_dynamodb_requests() -> None:
@@ -375,9 +414,7 @@ def _aws_managed_policies_in_the_aws_partition_only() -> None:
 
 def apply() -> list[str]:
     """Patch moto in this process; returns a short description of each fix."""
-    for name, operation in _MISSING_APPAUTOSCALING_OPERATIONS.items():
-        setattr(ApplicationAutoScalingResponse, name, operation)  # methods the class does not declare
-    _patch_register_scalable_target()
+    _add_appautoscaling_tags(_application_autoscaling_response())
     _serialize_dynamodb_requests()
     _honour_transaction_tokens()
     _patch_put_rest_api()

@@ -5,9 +5,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -208,6 +210,31 @@ def test_application_autoscaling_tags(running_emulator):
     autoscaling.tag_resource(ResourceARN=arn, Tags={"team": "shop"})
     autoscaling.untag_resource(ResourceARN=arn, TagKeys=["app"])
     assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "shop"}
+
+
+def test_ec2_lists_every_region_botocore_knows(running_emulator):
+    """moto.ec2 builds its region tables from region lookups that moto_fixes lets share one
+    session while it imports: the tables still list every region of every partition."""
+    ec2 = _client(running_emulator.endpoint, "ec2")
+    listed = {region["RegionName"] for region in ec2.describe_regions(AllRegions=True)["Regions"]}
+    session = boto3.Session()
+    known = {
+        region
+        for partition in ("aws", "aws-us-gov", "aws-cn")
+        for region in session.get_available_regions("ec2", partition_name=partition)
+    }
+    assert "us-gov-west-1" in known and "cn-north-1" in known
+    assert listed == known
+
+
+def test_applying_the_fixes_leaves_boto3_region_lookups_as_they_were():
+    check = (
+        "import boto3; lookup = boto3.session.Session.get_available_regions; "
+        "from localaws import moto_fixes; moto_fixes.apply(); "
+        "assert boto3.session.Session.get_available_regions is lookup, 'the shared-session lookup stayed'"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_ensure_state_bucket_reports_whether_it_created_it(running_emulator):
